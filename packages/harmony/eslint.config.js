@@ -1,0 +1,3 @@
+import config from '@gptoss/eslint-config';
+
+export default config;

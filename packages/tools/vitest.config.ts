@@ -1,0 +1,3 @@
+import { defineProject } from '@gptoss/vitest-config';
+
+export default defineProject();
