@@ -29,9 +29,13 @@ try {
     console.log(`packed ${p.name}`);
   }
   sh('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-check', private: true, type: 'module' }));
+  // npm 11 runs install scripts only for packages named in allowScripts: our addon compiles at install.
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'pack-check', private: true, type: 'module', allowScripts: { '@gptoss/kernels-native': true } }),
+  );
   // Local tarballs must win over the registry for our own packages, so they are installed in one command.
-  sh('npm', ['install', '--no-audit', '--no-fund', '--allow-scripts=@gptoss/kernels-native', ...tarballs], app);
+  sh('npm', ['install', '--no-audit', '--no-fund', ...tarballs], app);
   for (const p of pkgs) {
     const code = `const m = await import(${JSON.stringify(p.name)}); if (Object.keys(m).length === 0) throw new Error('no exports');`;
     sh('node', ['--input-type=module', '-e', code], app);
