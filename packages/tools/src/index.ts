@@ -1,1 +1,10 @@
-export const packageName = '@gptoss/tools';
+export {
+  GptossError,
+  ToolError,
+  ToolChannelMismatchError,
+  BackendUnavailableError,
+  PatchError,
+  PathEscapeError,
+} from './errors.js';
+export type { Tool, ToolProcessOptions } from './tool.js';
+export { BaseTool, toolMessage, withCallerChannel, messageText, errorText } from './tool.js';
