@@ -1,0 +1,3 @@
+export { Tokenizer, getTokenizer } from './tokenizer.js';
+export type { EncodeOptions } from './tokenizer.js';
+export { SpecialTokens } from './special-tokens.js';
