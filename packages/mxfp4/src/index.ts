@@ -34,3 +34,16 @@ export type { SafetensorsWriterOptions, TensorData } from './safetensors-writer.
 export { SafetensorsWriter, saveSafetensors } from './safetensors-writer.js';
 export type { IterateOptions, TensorChunk } from './safetensors-checkpoint.js';
 export { SHARDED_INDEX_NAME, SafetensorsCheckpoint, writeShardedIndex } from './safetensors-checkpoint.js';
+export type { Mxfp4Tensor, QuantizeMxfp4Options } from './quantize.js';
+export { quantizeMxfp4, quantizeMxfp4FromBf16 } from './quantize.js';
+export type { TileRowsOptions } from './layout.js';
+export {
+  deinterleaveRowPairs,
+  fromSplitHalvesNibbles,
+  interleaveRowPairs,
+  packNibbles,
+  tileRows,
+  toSplitHalvesNibbles,
+  unpackNibbles,
+  untileRows,
+} from './layout.js';
