@@ -13,7 +13,7 @@ import { createCheckpoint } from '../src/checkpoint/create-checkpoint.js';
 import { openCheckpoint } from '../src/checkpoint/open-checkpoint.js';
 import { weightsDigest } from '../src/checkpoint/digest.js';
 import { toOriginalConfigJson } from '../src/config.js';
-import { FIXTURE_CASES, fixtureTokens } from '../test/fixture-configs.js';
+import { FIXTURE_CASES, fixtureTokens } from '../src/backend/conformance-fixtures.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const out = join(here, '../test/fixtures/reference');

@@ -184,6 +184,8 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
     }
   }
 
+  const fileProblems = problems.length;
+  const missing: string[] = [];
   const weights = new Map<string, Weight>();
   const specs = tensorSpecs(config);
   for (const spec of specs) {
@@ -194,7 +196,8 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
       const sf = byTensor.get(part.name);
       if (!sf) {
         ok = false;
-        problems.push({ kind: 'missing-tensor', subject: part.name, message: `tensor ${part.name} is missing (expected ${spec.dtype} ${fmt(part.shape)})` });
+        missing.push(part.name);
+        if (fileProblems === 0) problems.push({ kind: 'missing-tensor', subject: part.name, message: `tensor ${part.name} is missing (expected ${spec.dtype} ${fmt(part.shape)})` });
         continue;
       }
       const info = sf.tensor(part.name);
@@ -218,6 +221,14 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
       problems.push({ kind: 'wrong-dtype', subject: spec.name, message: `the parts of ${spec.name} (${refs.map((r) => r.name).join(', ')}) have different dtypes` });
     }
     if (ok) weights.set(spec.name, new Weight(spec.name, refs[0].dtype as TensorSpec['dtype'], spec.shape, refs, files));
+  }
+  if (fileProblems > 0 && missing.length > 0) {
+    // Listing every tensor of an unreadable shard would bury the real problem, the file, under hundreds of lines.
+    problems.push({
+      kind: 'missing-tensor',
+      subject: missing[0],
+      message: `${missing.length} tensor(s) the config needs were not found, probably in the file(s) above (e.g. ${missing[0]})`,
+    });
   }
   if (layout === 'hf' && problems.some((p) => p.kind === 'missing-tensor' && /_proj_blocks$/.test(p.subject ?? ''))) {
     const dequantised = [...byTensor.keys()].some((n) => /experts\.(gate_up|down)_proj$/.test(n));

@@ -1,4 +1,4 @@
-import { presetConfig, type ModelConfig } from '../src/config.js';
+import { presetConfig, type ModelConfig } from '../config.js';
 
 /** The random checkpoints the reference fixtures were computed on; regenerated in tests from (config, seed). */
 export interface FixtureCase {
