@@ -8,3 +8,4 @@ export {
 } from './errors.js';
 export type { Tool, ToolProcessOptions } from './tool.js';
 export { BaseTool, toolMessage, withCallerChannel, messageText, errorText } from './tool.js';
+export * from './python/index.js';
