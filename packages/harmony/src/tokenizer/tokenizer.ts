@@ -1,9 +1,9 @@
 import { HarmonyDecodeError, HarmonyEncodeError } from '../errors.js';
 import { bytePairEncode } from './bpe.js';
-import { createPretokenizer } from './pattern.js';
-import { loadRanks, O200K_BASE_RANK_COUNT } from './ranks.js';
+import { pieceEnd } from './pretokenize.js';
 import { FIRST_SPECIAL_ID, LAST_SPECIAL_ID, specialTokenIds, specialTokenText } from './special-tokens.js';
-import { firstInvalidUtf8, utf8Binary } from './utf8.js';
+import { encodeUtf8Range, firstInvalidUtf8 } from './utf8.js';
+import { loadVocab, O200K_BASE_RANK_COUNT, type Vocab } from './vocab.js';
 
 export interface EncodeOptions {
   /**
@@ -17,8 +17,9 @@ export interface EncodeOptions {
 // Every special token's text looks like this; candidates are then checked against the special-token table.
 const SPECIAL_CANDIDATE = /<\|[a-z0-9_]+\|>/g;
 
-// Pieces seen before are looked up here instead of being converted to UTF-8 and merged again. Natural text
-// repeats a small set of pieces, so a bounded cache catches most of them; it is cleared when full.
+// Pieces that are not a single token and were byte-pair encoded before are looked up here instead of being merged
+// again. Natural text repeats a small set of such pieces, so a bounded cache catches most of them; it is cleared
+// when full. (Pieces that are one token skip the cache: the vocabulary lookup is as cheap as a Map lookup.)
 const PIECE_CACHE_LIMIT = 1 << 16;
 
 // `ignoreBOM`: a leading U+FEFF is text the model produced, not a byte-order mark to strip.
@@ -30,20 +31,14 @@ export class Tokenizer {
   /** Number of embedding rows of the model: ids 0..vocabSize-1. (`<|reserved_201088|>` decodes but is not a row.) */
   readonly vocabSize = 201088;
 
-  readonly #encoder: Map<string, number>;
-  /** id → token bytes as a binary string, for every id 0..201088. */
-  readonly #decoder: string[];
+  readonly #vocab: Vocab;
+  #buf = new Uint8Array(1024);
   readonly #specials: ReadonlyMap<string, number>;
-  readonly #pretokenizer = createPretokenizer();
-  readonly #cache = new Map<string, number | number[]>();
+  readonly #cache = new Map<string, number[]>();
 
   /** Use `getTokenizer()`; building a tokenizer parses ~200k ranks. */
   constructor() {
-    const ranks = loadRanks();
-    this.#encoder = ranks.encoder;
-    const decoder = ranks.decoder.slice();
-    for (let id = FIRST_SPECIAL_ID; id <= LAST_SPECIAL_ID; id++) decoder[id] = specialTokenText(id)!;
-    this.#decoder = decoder;
+    this.#vocab = loadVocab();
     this.#specials = specialTokenIds();
   }
 
@@ -82,30 +77,31 @@ export class Tokenizer {
   }
 
   #encodeOrdinaryInto(text: string, out: number[]): void {
-    if (text.length === 0) return;
-    const re = this.#pretokenizer;
-    const encoder = this.#encoder;
+    const n = text.length;
+    const vocab = this.#vocab;
+    const byteIds = vocab.byteIds;
     const cache = this.#cache;
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const piece = m[0];
-      const hit = cache.get(piece);
-      if (hit !== undefined) {
-        if (typeof hit === 'number') out.push(hit);
-        else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
-        continue;
-      }
-      const bytes = utf8Binary(piece);
-      const whole = encoder.get(bytes);
-      if (cache.size >= PIECE_CACHE_LIMIT) cache.clear();
-      if (whole !== undefined) {
+    let buf = this.#buf;
+    for (let i = 0; i < n; ) {
+      const j = pieceEnd(text, i);
+      if (buf.length < (j - i) * 3) buf = this.#buf = new Uint8Array((j - i) * 3 + 64);
+      const len = encodeUtf8Range(text, i, j, buf);
+      const whole = len === 1 ? byteIds[buf[0]] : vocab.find(buf, 0, len);
+      if (whole >= 0) {
         out.push(whole);
-        cache.set(piece, whole);
       } else {
-        const before = out.length;
-        bytePairEncode(bytes, encoder, out);
-        cache.set(piece, out.slice(before));
+        const piece = text.slice(i, j);
+        const hit = cache.get(piece);
+        if (hit !== undefined) {
+          for (let k = 0; k < hit.length; k++) out.push(hit[k]);
+        } else {
+          const before = out.length;
+          bytePairEncode(vocab, buf, len, out);
+          if (cache.size >= PIECE_CACHE_LIMIT) cache.clear();
+          cache.set(piece, out.slice(before));
+        }
       }
+      i = j;
     }
   }
 
@@ -123,8 +119,10 @@ export class Tokenizer {
       const bad = firstInvalidUtf8(bytes);
       let offset = 0;
       let index = 0;
+      const offsets = this.#vocab.offsets;
       for (; index < tokens.length; index++) {
-        const len = this.#decoder[tokens[index]].length;
+        const id = tokens[index];
+        const len = offsets[id + 1] - offsets[id];
         if (offset + len > bad) break;
         offset += len;
       }
@@ -139,29 +137,34 @@ export class Tokenizer {
 
   /** The concatenated bytes of `tokens`. Throws `HarmonyDecodeError` on unknown ids. */
   decodeBytes(tokens: ArrayLike<number>): Uint8Array {
-    const decoder = this.#decoder;
+    const { bytes, offsets, size } = this.#vocab;
     let total = 0;
     for (let i = 0; i < tokens.length; i++) {
-      const s = decoder[tokens[i]];
-      if (s === undefined) throw unknownId(tokens[i], i);
-      total += s.length;
+      const id = tokens[i];
+      if (!(id >= 0 && id < size && Number.isInteger(id))) throw unknownId(id, i);
+      total += offsets[id + 1] - offsets[id];
     }
     const out = new Uint8Array(total);
     let o = 0;
     for (let i = 0; i < tokens.length; i++) {
-      const s = decoder[tokens[i]];
-      for (let k = 0; k < s.length; k++) out[o++] = s.charCodeAt(k);
+      const id = tokens[i];
+      const start = offsets[id];
+      const end = offsets[id + 1];
+      // Most tokens are a few bytes: a plain loop beats creating a subarray for `set`.
+      if (end - start <= 16) for (let k = start; k < end; k++) out[o++] = bytes[k];
+      else {
+        out.set(bytes.subarray(start, end), o);
+        o += end - start;
+      }
     }
     return out;
   }
 
   /** The bytes of one token (a fresh copy). Throws `HarmonyDecodeError` on unknown ids. */
   tokenToBytes(id: number): Uint8Array {
-    const s = this.#decoder[id];
-    if (s === undefined || !Number.isInteger(id)) throw unknownId(id);
-    const out = new Uint8Array(s.length);
-    for (let k = 0; k < s.length; k++) out[k] = s.charCodeAt(k);
-    return out;
+    const { bytes, offsets, size } = this.#vocab;
+    if (!(id >= 0 && id < size && Number.isInteger(id))) throw unknownId(id);
+    return bytes.slice(offsets[id], offsets[id + 1]);
   }
 
   /** True for ids 199998..201088 (the named harmony tokens and the `<|reserved_N|>` ones). */
