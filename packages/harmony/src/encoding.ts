@@ -1,6 +1,6 @@
 import { HarmonyRenderError, HarmonyValidationError } from './errors.js';
 import { DeveloperContent } from './model/developer-content.js';
-import { checkMessages, Conversation, Message, parseRole, type Role } from './model/message.js';
+import { checkMessages, Conversation, parseRole, type Message, type Role } from './model/message.js';
 import { SystemContent } from './model/system-content.js';
 import { StreamableParser, type ParseOptions } from './parse/streamable-parser.js';
 import { developerContentText, systemContentText } from './render/content-text.js';
