@@ -1,0 +1,412 @@
+import { KernelShapeError, WebGpuUnavailableError } from './errors.js';
+
+/** GPUBufferUsage / GPUMapMode as numbers: Node has no WebGPU globals unless the caller installs them. */
+export const Usage = {
+  MAP_READ: 1,
+  MAP_WRITE: 2,
+  COPY_SRC: 4,
+  COPY_DST: 8,
+  UNIFORM: 64,
+  STORAGE: 128,
+  INDIRECT: 256,
+} as const;
+const MAP_READ_MODE = 1;
+
+/** What the adapter offers that the kernels care about; decides between the portable and the fast code path. */
+export interface GpuCaps {
+  /** `subgroups` enabled and the subgroup size is fixed at 32 (NVIDIA): reductions use subgroupAdd/Max. */
+  subgroups32: boolean;
+  /** `shader-f16` enabled. */
+  f16: boolean;
+  /** `chromium-experimental-subgroup-matrix` present on the adapter (reported only; no kernel uses it yet). */
+  subgroupMatrix: boolean;
+  maxStorageBindingSize: number;
+  maxBufferSize: number;
+  maxWorkgroupStorage: number;
+  maxStorageBuffersPerStage: number;
+  /** Short description for logs: adapter vendor/architecture and the path taken. */
+  description: string;
+}
+
+/** One storage/uniform binding of a kernel, as declared in WGSL. */
+export interface BindingDecl {
+  name: string;
+  /** WGSL type, e.g. `array<f32>` or `array<vec4<u32>>`. */
+  type: string;
+  access: 'read' | 'read_write';
+}
+
+export type ParamType = 'u32' | 'i32' | 'f32';
+
+/**
+ * A compute program: everything needed to build (and cache) a pipeline. Bindings are storage buffers 0..n-1 in the
+ * order given; when `params` is non-empty a uniform struct `P` sits at binding n as `p`.
+ */
+export interface KernelProgram {
+  name: string;
+  /** Unique per generated shader text (the shader is built only on a cache miss). */
+  cacheKey: string;
+  bindings: BindingDecl[];
+  params: ReadonlyArray<readonly [string, ParamType]>;
+  /** WGSL after the declarations: helpers and the `@compute` entry point `main`. */
+  body(): string;
+  /** `enable` directives (e.g. `subgroups`, `f16`). */
+  enables?: string[];
+}
+
+export type BufferRef = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export function shaderText(p: KernelProgram): string {
+  const lines: string[] = [];
+  for (const e of p.enables ?? []) lines.push(`enable ${e};`);
+  p.bindings.forEach((b, i) => {
+    lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: ${b.type};`);
+  });
+  if (p.params.length > 0) {
+    lines.push(`struct P {\n${p.params.map(([n, t]) => `  ${n}: ${t},`).join('\n')}\n};`);
+    lines.push(`@group(0) @binding(${p.bindings.length}) var<uniform> p: P;`);
+  }
+  lines.push(p.body());
+  return lines.join('\n');
+}
+
+const PARAM_SLOT = 256;
+const ARENA_SLOTS = 8192;
+
+interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/**
+ * Owns the device for the kernels: pipeline cache, a uniform arena for per-dispatch parameters, bind-group cache and
+ * buffer helpers. A step (e.g. one decode step) is recorded with `begin()` and sent as one command buffer.
+ */
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly caps: GpuCaps;
+  private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private readonly arena: GPUBuffer;
+  private readonly arenaData = new ArrayBuffer(PARAM_SLOTS_BYTES);
+  private readonly errors: string[] = [];
+  /** @internal Objects whose lifetime must match the context's (the Dawn instance in Node). */
+  keepAlive: unknown;
+  /** Dispatches recorded since construction (benchmarks read the difference around a step). */
+  dispatchCount = 0;
+
+  constructor(device: GPUDevice, caps: GpuCaps) {
+    this.device = device;
+    this.caps = caps;
+    this.arena = device.createBuffer({ size: PARAM_SLOTS_BYTES, usage: Usage.UNIFORM | Usage.COPY_DST });
+    device.addEventListener?.('uncapturederror', (ev: Event) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(err?.message ?? String(err));
+    });
+  }
+
+  pipeline(program: KernelProgram): CachedPipeline {
+    let c = this.pipelines.get(program.cacheKey);
+    if (c) return c;
+    const entries: GPUBindGroupLayoutEntry[] = program.bindings.map((b, i) => ({
+      binding: i,
+      visibility: 4 /* COMPUTE */,
+      buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' },
+    }));
+    if (program.params.length > 0) {
+      entries.push({ binding: program.bindings.length, visibility: 4, buffer: { type: 'uniform' } });
+    }
+    const layout = this.device.createBindGroupLayout({ entries, label: program.name });
+    const module = this.device.createShaderModule({ code: shaderText(program), label: program.name });
+    const pipeline = this.device.createComputePipeline({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+      label: program.name,
+    });
+    c = { pipeline, layout };
+    this.pipelines.set(program.cacheKey, c);
+    return c;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  /** @internal */
+  bindGroup(program: KernelProgram, buffers: BufferRef[], slot: number): GPUBindGroup {
+    if (buffers.length !== program.bindings.length) {
+      throw new KernelShapeError(
+        `${program.name}: expected ${program.bindings.length} buffers, got ${buffers.length}`,
+      );
+    }
+    const refs = buffers.map((b) => ('buffer' in b && !('mapState' in b) ? b : { buffer: b as GPUBuffer }));
+    let key = program.cacheKey;
+    for (const r of refs) key += `|${this.bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+    if (program.params.length > 0) key += `|s${slot}`;
+    let bg = this.bindGroups.get(key);
+    if (bg) return bg;
+    const { layout } = this.pipeline(program);
+    const entries: GPUBindGroupEntry[] = refs.map((r, i) => ({
+      binding: i,
+      resource: r.size === undefined ? { buffer: r.buffer, offset: r.offset ?? 0 } : { buffer: r.buffer, offset: r.offset ?? 0, size: r.size },
+    }));
+    if (program.params.length > 0) {
+      entries.push({
+        binding: program.bindings.length,
+        resource: { buffer: this.arena, offset: slot * PARAM_SLOT, size: PARAM_SLOT },
+      });
+    }
+    bg = this.device.createBindGroup({ layout, entries });
+    if (this.bindGroups.size > 20000) this.bindGroups.clear();
+    this.bindGroups.set(key, bg);
+    return bg;
+  }
+
+  /** Starts recording a step. Steps must be submitted in the order they were begun. */
+  begin(): StepRecorder {
+    return new StepRecorder(this, this.arena, this.arenaData);
+  }
+
+  createBuffer(size: number, label?: string, extraUsage = 0): GPUBuffer {
+    const s = Math.max(16, Math.ceil(size / 16) * 16);
+    if (s > this.caps.maxBufferSize) {
+      throw new KernelShapeError(
+        `buffer ${label ?? ''} of ${s} bytes exceeds the adapter's maxBufferSize ${this.caps.maxBufferSize}; split it`,
+      );
+    }
+    return this.device.createBuffer({
+      size: s,
+      usage: Usage.STORAGE | Usage.COPY_DST | Usage.COPY_SRC | extraUsage,
+      label,
+    });
+  }
+
+  /** Uploads bytes into a new storage buffer (padded to 16 bytes). */
+  upload(data: ArrayBufferView, label?: string): GPUBuffer {
+    const buf = this.createBuffer(data.byteLength, label);
+    this.write(buf, data);
+    return buf;
+  }
+
+  write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // writeBuffer needs a size that is a multiple of 4.
+    if (bytes.byteLength % 4 !== 0) {
+      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+      padded.set(bytes);
+      this.device.queue.writeBuffer(buf, offset, padded);
+    } else {
+      this.device.queue.writeBuffer(buf, offset, bytes);
+    }
+  }
+
+  /** Reads `size` bytes from `buf` at `offset` (waits for all submitted work). */
+  async read(buf: GPUBuffer, size: number, offset = 0): Promise<ArrayBuffer> {
+    const s = Math.ceil(size / 4) * 4;
+    const staging = this.device.createBuffer({ size: s, usage: Usage.MAP_READ | Usage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buf, offset, staging, 0, s);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_READ_MODE);
+    const out = staging.getMappedRange().slice(0, size);
+    staging.unmap();
+    staging.destroy();
+    this.throwErrors();
+    return out;
+  }
+
+  async readF32(buf: GPUBuffer, count: number, offset = 0): Promise<Float32Array> {
+    return new Float32Array(await this.read(buf, count * 4, offset));
+  }
+
+  async readU32(buf: GPUBuffer, count: number, offset = 0): Promise<Uint32Array> {
+    return new Uint32Array(await this.read(buf, count * 4, offset));
+  }
+
+  /** Resolves when all submitted work is done; throws if the device reported errors meanwhile. */
+  async sync(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwErrors();
+  }
+
+  private throwErrors(): void {
+    if (this.errors.length > 0) {
+      const msg = this.errors.splice(0).join('\n');
+      throw new KernelShapeError(`WebGPU reported errors: ${msg}`);
+    }
+  }
+
+  destroy(): void {
+    this.arena.destroy();
+    this.device.destroy();
+  }
+}
+
+const PARAM_SLOTS_BYTES = PARAM_SLOT * ARENA_SLOTS;
+
+/** Records dispatches of one step into one compute pass. */
+export class StepRecorder {
+  private readonly encoder: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null;
+  private slot = 0;
+  private readonly view: DataView;
+  dispatches = 0;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly arena: GPUBuffer,
+    arenaData: ArrayBuffer,
+  ) {
+    this.encoder = ctx.device.createCommandEncoder();
+    this.pass = this.encoder.beginComputePass();
+    this.view = new DataView(arenaData);
+  }
+
+  /**
+   * Adds one dispatch. `workgroups` may exceed 65535 in x: it is folded into y, and kernels recover the linear index
+   * with `wgIndex()` (see wgsl.ts).
+   */
+  dispatch(
+    program: KernelProgram,
+    buffers: BufferRef[],
+    params: Record<string, number>,
+    workgroups: number | [number, number?, number?],
+  ): void {
+    if (!this.pass) throw new KernelShapeError('step already submitted');
+    const slot = this.slot++;
+    if (slot >= ARENA_SLOTS) throw new KernelShapeError(`more than ${ARENA_SLOTS} dispatches in one step`);
+    if (program.params.length > 0) {
+      let o = slot * PARAM_SLOT;
+      for (const [name, t] of program.params) {
+        const v = params[name];
+        if (v === undefined) throw new KernelShapeError(`${program.name}: missing parameter ${name}`);
+        if (t === 'f32') this.view.setFloat32(o, v, true);
+        else if (t === 'i32') this.view.setInt32(o, v, true);
+        else this.view.setUint32(o, v >>> 0, true);
+        o += 4;
+      }
+    }
+    const [x0, y0 = 1, z0 = 1] = typeof workgroups === 'number' ? [workgroups] : workgroups;
+    if (x0 === 0 || y0 === 0 || z0 === 0) return;
+    let x = x0;
+    let y = y0;
+    if (x > 65535) {
+      if (y !== 1) throw new KernelShapeError(`${program.name}: workgroups.x ${x} too large with y ${y}`);
+      y = Math.ceil(x / 65535);
+      x = Math.ceil(x / y);
+    }
+    const { pipeline } = this.ctx.pipeline(program);
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, this.ctx.bindGroup(program, buffers, slot));
+    this.pass.dispatchWorkgroups(x, y, z0);
+    this.dispatches++;
+    this.ctx.dispatchCount++;
+  }
+
+  /** Ends the pass and copies `size` bytes of `src` into `dst` after all dispatches. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Uploads the parameters and submits the step as one command buffer. */
+  submit(): void {
+    this.endPass();
+    if (this.slot > 0) {
+      this.ctx.device.queue.writeBuffer(this.arena, 0, this.view.buffer, 0, this.slot * PARAM_SLOT);
+    }
+    this.ctx.device.queue.submit([this.encoder.finish()]);
+  }
+}
+
+export interface CreateGpuOptions {
+  /**
+   * Use the fast path when the adapter allows it (subgroups of 32, shader-f16). Default true. `false` forces the
+   * portable path (what CI's SwiftShader runs), useful to compare both on one GPU.
+   */
+  fast?: boolean;
+  /** Dawn toggles for Node (`webgpu`'s create()). Default: unlock f16/subgroup matrices on NVIDIA. */
+  dawnFlags?: string[];
+}
+
+const DEFAULT_DAWN_FLAGS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+
+/** Creates a context from an existing adapter (browser: `await navigator.gpu.requestAdapter()`). */
+export async function createGpuContextFromAdapter(
+  adapter: GPUAdapter,
+  options: CreateGpuOptions = {},
+): Promise<GpuContext> {
+  const fast = options.fast ?? true;
+  const features: GPUFeatureName[] = [];
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const sg32 = adapter.features.has('subgroups') && info.subgroupMinSize === 32 && info.subgroupMaxSize === 32;
+  if (fast && sg32) features.push('subgroups' as GPUFeatureName);
+  const f16 = fast && adapter.features.has('shader-f16');
+  if (f16) features.push('shader-f16');
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: features,
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    },
+  });
+  const caps: GpuCaps = {
+    subgroups32: fast && sg32,
+    f16,
+    subgroupMatrix: adapter.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName),
+    maxStorageBindingSize: device.limits.maxStorageBufferBindingSize,
+    maxBufferSize: device.limits.maxBufferSize,
+    maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+    maxStorageBuffersPerStage: device.limits.maxStorageBuffersPerShaderStage,
+    description: `${info.vendor || '?'} ${info.architecture || ''} ${info.description || info.device || ''}`.trim(),
+  };
+  caps.description += fast && sg32 ? ' [fast path: subgroups32]' : ' [portable path]';
+  return new GpuContext(device, caps);
+}
+
+/**
+ * Node: creates a context on the `webgpu` package (Dawn). Throws WebGpuUnavailableError when no adapter exists
+ * (on Linux without a GPU, point VK_ICD_FILENAMES at SwiftShader's ICD; see the README).
+ */
+export async function createNodeGpuContext(options: CreateGpuOptions = {}): Promise<GpuContext> {
+  let mod: { create: (flags: string[]) => GPU };
+  try {
+    mod = (await import('webgpu')) as unknown as typeof mod;
+  } catch (e) {
+    throw new WebGpuUnavailableError(
+      'the `webgpu` package (Dawn for Node) could not be loaded; install it or pass a GPUAdapter from navigator.gpu',
+      { cause: e },
+    );
+  }
+  const gpu = mod.create(options.dawnFlags ?? DEFAULT_DAWN_FLAGS);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new WebGpuUnavailableError(
+      'no WebGPU adapter found: expected a Vulkan/Metal/D3D12 GPU. On Linux without a GPU set ' +
+        'VK_ICD_FILENAMES to a SwiftShader ICD (and LD_LIBRARY_PATH to its libvulkan.so.1).',
+    );
+  }
+  const ctx = await createGpuContextFromAdapter(adapter, options);
+  // The Dawn instance must outlive the device: if it is garbage-collected, Dawn tears down under the device.
+  ctx.keepAlive = gpu;
+  return ctx;
+}

@@ -1,0 +1,313 @@
+import { KernelShapeError } from '../errors.js';
+import type { BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
+import { enables, groupReduce } from '../wgsl.js';
+
+export interface AttentionShape {
+  /** Query heads. */
+  NQ: number;
+  /** Key/value heads (GQA: query head h uses KV head floor(h / (NQ/NKV))). */
+  NKV: number;
+  /** Head dim; a multiple of 8. */
+  D: number;
+}
+
+/** Keys one workgroup handles (one per invocation). */
+export const ATTN_CHUNK = 256;
+
+export function checkAttentionShape(s: AttentionShape): number {
+  const G = s.NQ / s.NKV;
+  if (!Number.isInteger(G) || 256 % G !== 0 || s.D % 8 !== 0 || (G * s.D) / 4 > 256) {
+    throw new KernelShapeError(
+      `attention: need NQ a multiple of NKV with NQ/NKV dividing 256, D % 8 == 0 and (NQ/NKV)*D <= 1024; got ` +
+        `NQ=${s.NQ} NKV=${s.NKV} D=${s.D}`,
+    );
+  }
+  return G;
+}
+
+/** Splits (workgroups along the keys) needed for a query at `pos` attending to `window` keys (0 = all). */
+export function attentionSplits(pos: number, window: number): number {
+  const start = window > 0 && pos + 1 > window ? pos + 1 - window : 0;
+  return Math.ceil((pos + 1 - start) / ATTN_CHUNK);
+}
+
+/**
+ * Sink attention with optional sliding window and GQA, split over the keys (flash-decoding): workgroup
+ * (split, kvHead, token) rotates the G query heads of its KV head (YaRN table, scale 1/sqrt(D) folded into q), scores
+ * up to 256 cached keys, and either finishes (one split: the sink joins the softmax here) or writes (o, max, sum)
+ * partials for attentionCombine. With `writeKV` the workgroup that owns position `pos` also rotates the new key and
+ * stores K/V into the cache first (decode: saves a dispatch). The cache is `[2][capacity][NKV][D]` f32 (K then V).
+ */
+export function attentionProgram(caps: GpuCaps, s: AttentionShape): KernelProgram {
+  const G = checkAttentionShape(s);
+  const { NQ, NKV, D } = s;
+  const D4 = D / 4;
+  const HALF = D / 2;
+  const QKVW = (NQ + 2 * NKV) * D;
+  const TPH = 256 / G;
+  return {
+    name: 'attention',
+    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:sg${+caps.subgroups32}`,
+    bindings: [
+      { name: 'qkv', type: 'array<f32>', access: 'read' },
+      { name: 'kv', type: 'array<vec4f>', access: 'read_write' },
+      { name: 'rope', type: 'array<vec2f>', access: 'read' },
+      { name: 'sinks', type: 'array<f32>', access: 'read' },
+      { name: 'out', type: 'array<vec4f>', access: 'read_write' },
+      { name: 'part', type: 'array<vec4f>', access: 'read_write' },
+    ],
+    enables: enables(caps),
+    params: [
+      ['row0', 'u32'],
+      ['pos0', 'u32'],
+      ['cap', 'u32'],
+      ['window', 'u32'],
+      ['nsplit', 'u32'],
+      ['writeKV', 'u32'],
+    ],
+    body: () => /* wgsl */ `
+const CH = ${ATTN_CHUNK}u;
+const NEG = -3.0e38;
+var<workgroup> qs: array<vec4f, ${G * D4}>;
+var<workgroup> ps: array<f32, ${G * ATTN_CHUNK}>;
+var<workgroup> mh: array<f32, ${G}>;
+var<workgroup> lh: array<f32, ${G}>;
+${groupReduce(caps, 'hmax', 1, TPH, 'max')}
+${groupReduce(caps, 'hsum', 1, TPH, 'add')}
+fn rot(x1: vec4f, x2: vec4f, pos: u32, i4: u32) -> array<vec4f, 2> {
+  let b = pos * ${HALF}u + 4u * i4;
+  let r0 = rope[b]; let r1 = rope[b + 1u]; let r2 = rope[b + 2u]; let r3 = rope[b + 3u];
+  let c = vec4f(r0.x, r1.x, r2.x, r3.x);
+  let s = vec4f(r0.y, r1.y, r2.y, r3.y);
+  return array<vec4f, 2>(x1 * c - x2 * s, x2 * c + x1 * s);
+}
+fn ld4(i: u32) -> vec4f { return vec4f(qkv[i], qkv[i + 1u], qkv[i + 2u], qkv[i + 3u]); }
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let tok = wid.z;
+  let row = p.row0 + tok;
+  let pos = p.pos0 + tok;
+  let g = wid.y;
+  let split = wid.x;
+  let start = select(0u, pos + 1u - p.window, p.window > 0u && pos + 1u > p.window);
+  let ns = (pos + 1u - start + CH - 1u) / CH;
+  if (split >= ns) { return; }
+  let c0 = start + split * CH;
+  let c1 = min(c0 + CH, pos + 1u);
+  let scale = ${1 / Math.sqrt(D)};
+  for (var t = lid; t < ${G * (D4 / 2)}u; t += 256u) {
+    let hh = t / ${D4 / 2}u;
+    let i4 = t % ${D4 / 2}u;
+    let qi = row * ${QKVW}u + (g * ${G}u + hh) * ${D}u + 4u * i4;
+    let r = rot(ld4(qi), ld4(qi + ${HALF}u), pos, i4);
+    qs[hh * ${D4}u + i4] = r[0] * scale;
+    qs[hh * ${D4}u + i4 + ${D4 / 2}u] = r[1] * scale;
+  }
+  let VOFF = p.cap * ${NKV * D4}u;
+  if (p.writeKV == 1u && c1 == pos + 1u) {
+    let kb = (pos * ${NKV}u + g) * ${D4}u;
+    for (var t = lid; t < ${D4 / 2}u; t += 256u) {
+      let ki = row * ${QKVW}u + ${NQ * D}u + g * ${D}u + 4u * t;
+      let r = rot(ld4(ki), ld4(ki + ${HALF}u), pos, t);
+      kv[kb + t] = r[0];
+      kv[kb + t + ${D4 / 2}u] = r[1];
+    }
+    for (var t = lid; t < ${D4}u; t += 256u) {
+      kv[VOFF + kb + t] = ld4(row * ${QKVW}u + ${(NQ + NKV) * D}u + g * ${D}u + 4u * t);
+    }
+  }
+  storageBarrier();
+  workgroupBarrier();
+  let j = c0 + lid;
+  if (j < c1) {
+    var sc: array<f32, ${G}>;
+    let kb = (j * ${NKV}u + g) * ${D4}u;
+    for (var d = 0u; d < ${D4}u; d++) {
+      let k4 = kv[kb + d];
+      for (var hh = 0u; hh < ${G}u; hh++) { sc[hh] += dot(qs[hh * ${D4}u + d], k4); }
+    }
+    for (var hh = 0u; hh < ${G}u; hh++) { ps[hh * CH + lid] = sc[hh]; }
+  } else {
+    for (var hh = 0u; hh < ${G}u; hh++) { ps[hh * CH + lid] = NEG; }
+  }
+  workgroupBarrier();
+  let hh = lid / ${TPH}u;
+  let ln = lid % ${TPH}u;
+  var v: array<f32, 1>;
+  v[0] = NEG;
+  for (var jj = ln; jj < CH; jj += ${TPH}u) { v[0] = max(v[0], ps[hh * CH + jj]); }
+  hmax(&v, lid);
+  let m = v[0];
+  var l: array<f32, 1>;
+  for (var jj = ln; jj < CH; jj += ${TPH}u) {
+    let e = select(0.0, exp(ps[hh * CH + jj] - m), jj < c1 - c0);
+    ps[hh * CH + jj] = e;
+    l[0] += e;
+  }
+  hsum(&l, lid);
+  if (ln == 0u) { mh[hh] = m; lh[hh] = l[0]; }
+  workgroupBarrier();
+  if (lid < ${G * D4}u) {
+    let oh = lid / ${D4}u;
+    let d4 = lid % ${D4}u;
+    var acc = vec4f(0.0);
+    for (var jj = c0; jj < c1; jj++) {
+      acc += ps[oh * CH + jj - c0] * kv[VOFF + (jj * ${NKV}u + g) * ${D4}u + d4];
+    }
+    let head = g * ${G}u + oh;
+    if (ns == 1u) {
+      let sink = sinks[head];
+      let mm = max(mh[oh], sink);
+      let den = lh[oh] * exp(mh[oh] - mm) + exp(sink - mm);
+      out[(row * ${NQ}u + head) * ${D4}u + d4] = acc * (exp(mh[oh] - mm) / den);
+    } else {
+      let pb = ((tok * ${NQ}u + head) * p.nsplit + split) * ${D4 + 1}u;
+      part[pb + d4] = acc;
+      if (d4 == 0u) { part[pb + ${D4}u] = vec4f(mh[oh], lh[oh], 0.0, 0.0); }
+    }
+  }
+}`,
+  };
+}
+
+/** Merges the split partials of attentionProgram with the sink (only tokens that needed more than one split). */
+export function attentionCombineProgram(s: AttentionShape): KernelProgram {
+  checkAttentionShape(s);
+  const { NQ, D } = s;
+  const D4 = D / 4;
+  return {
+    name: 'attention_combine',
+    cacheKey: `attention_combine:NQ${NQ}:D${D}`,
+    bindings: [
+      { name: 'sinks', type: 'array<f32>', access: 'read' },
+      { name: 'part', type: 'array<vec4f>', access: 'read' },
+      { name: 'out', type: 'array<vec4f>', access: 'read_write' },
+    ],
+    params: [
+      ['row0', 'u32'],
+      ['pos0', 'u32'],
+      ['window', 'u32'],
+      ['nsplit', 'u32'],
+    ],
+    body: () => /* wgsl */ `
+@compute @workgroup_size(${D4})
+fn main(@builtin(local_invocation_index) d4: u32, @builtin(workgroup_id) wid: vec3u) {
+  let head = wid.x;
+  let tok = wid.y;
+  let pos = p.pos0 + tok;
+  let start = select(0u, pos + 1u - p.window, p.window > 0u && pos + 1u > p.window);
+  let ns = (pos + 1u - start + ${ATTN_CHUNK - 1}u) / ${ATTN_CHUNK}u;
+  if (ns <= 1u) { return; }
+  let base = (tok * ${NQ}u + head) * p.nsplit;
+  let sink = sinks[head];
+  var mm = sink;
+  for (var s = 0u; s < ns; s++) { mm = max(mm, part[(base + s) * ${D4 + 1}u + ${D4}u].x); }
+  var den = exp(sink - mm);
+  var acc = vec4f(0.0);
+  for (var s = 0u; s < ns; s++) {
+    let ml = part[(base + s) * ${D4 + 1}u + ${D4}u];
+    let f = exp(ml.x - mm);
+    den += ml.y * f;
+    acc += part[(base + s) * ${D4 + 1}u + d4] * f;
+  }
+  out[((p.row0 + tok) * ${NQ}u + head) * ${D4}u + d4] = acc / den;
+}`,
+  };
+}
+
+/** Rotates the keys of `tokens` rows of qkv and stores K/V at positions pos0.. in the cache (prefill). */
+export function ropeKvProgram(s: AttentionShape): KernelProgram {
+  checkAttentionShape(s);
+  const { NQ, NKV, D } = s;
+  const HALF = D / 2;
+  const QKVW = (NQ + 2 * NKV) * D;
+  return {
+    name: 'rope_kv',
+    cacheKey: `rope_kv:NQ${NQ}:NKV${NKV}:D${D}`,
+    bindings: [
+      { name: 'qkv', type: 'array<f32>', access: 'read' },
+      { name: 'kv', type: 'array<f32>', access: 'read_write' },
+      { name: 'rope', type: 'array<vec2f>', access: 'read' },
+    ],
+    params: [
+      ['row0', 'u32'],
+      ['pos0', 'u32'],
+      ['cap', 'u32'],
+    ],
+    body: () => /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let row = p.row0 + wid.x;
+  let pos = p.pos0 + wid.x;
+  for (var t = lid; t < ${NKV * HALF}u; t += 256u) {
+    let g = t / ${HALF}u;
+    let i = t % ${HALF}u;
+    let ki = row * ${QKVW}u + ${NQ * D}u + g * ${D}u + i;
+    let cs = rope[pos * ${HALF}u + i];
+    let x1 = qkv[ki];
+    let x2 = qkv[ki + ${HALF}u];
+    let kb = (pos * ${NKV}u + g) * ${D}u + i;
+    kv[kb] = x1 * cs.x - x2 * cs.y;
+    kv[kb + ${HALF}u] = x2 * cs.x + x1 * cs.y;
+  }
+  let VOFF = p.cap * ${NKV * D}u;
+  for (var t = lid; t < ${NKV * D}u; t += 256u) {
+    kv[VOFF + pos * ${NKV * D}u + t] = qkv[row * ${QKVW}u + ${(NQ + NKV) * D}u + t];
+  }
+}`,
+  };
+}
+
+export interface AttentionArgs {
+  qkv: BufferRef;
+  /** This layer's cache `[2][cap][NKV][D]` f32. */
+  kv: BufferRef;
+  cap: number;
+  /** YaRN table `[positions][D/2]` of (cos·c, sin·c). */
+  rope: BufferRef;
+  sinks: BufferRef;
+  out: BufferRef;
+  /** Scratch for split partials: at least tokens*NQ*maxSplits*(D+4) floats. */
+  part: BufferRef;
+  /** qkv row of the first token, its absolute position, and the number of consecutive tokens. */
+  row0: number;
+  pos0: number;
+  tokens: number;
+  /** 0 = full causal attention. */
+  window: number;
+  /** Decode (one token): store its K/V in the same dispatch. Prefill: run ropeKv first and pass false. */
+  writeKV: boolean;
+}
+
+/** Records attention (and the combine pass when some token needs several splits). */
+export function attention(
+  rec: StepRecorder,
+  progs: { attention: KernelProgram; combine: KernelProgram; ropeKv?: KernelProgram },
+  s: AttentionShape,
+  a: AttentionArgs,
+): void {
+  if (a.tokens > 1 && a.writeKV) throw new KernelShapeError('attention: writeKV is for one token; use ropeKv first');
+  const nsplit = attentionSplits(a.pos0 + a.tokens - 1, a.window);
+  rec.dispatch(
+    progs.attention,
+    [a.qkv, a.kv, a.rope, a.sinks, a.out, a.part],
+    { row0: a.row0, pos0: a.pos0, cap: a.cap, window: a.window, nsplit, writeKV: a.writeKV ? 1 : 0 },
+    [nsplit, s.NKV, a.tokens],
+  );
+  if (nsplit > 1) {
+    rec.dispatch(
+      progs.combine,
+      [a.sinks, a.part, a.out],
+      { row0: a.row0, pos0: a.pos0, window: a.window, nsplit },
+      [s.NQ, a.tokens],
+    );
+  }
+}
+
+export function ropeKv(
+  rec: StepRecorder,
+  program: KernelProgram,
+  a: { qkv: BufferRef; kv: BufferRef; rope: BufferRef; cap: number; row0: number; pos0: number; tokens: number },
+): void {
+  rec.dispatch(program, [a.qkv, a.kv, a.rope], { row0: a.row0, pos0: a.pos0, cap: a.cap }, a.tokens);
+}

@@ -1,0 +1,128 @@
+import { KernelShapeError } from '../errors.js';
+import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
+import { BF16_HELPERS, enables, groupReduce, rmsPrologue, WG_INDEX } from '../wgsl.js';
+
+export interface GemvBf16Options {
+  /** Reduction size (columns of W); a multiple of 8. */
+  K: number;
+  /** Input rows (tokens) handled per weight read; 1..8. */
+  M: number;
+  /** Fuse RMSNorm of x (gain `gain`, f32) in front: y = W·(x/rms(x)·gain). */
+  norm?: boolean;
+  /** Add `bias[row]` (f32). */
+  bias?: boolean;
+  /** Accumulate into `out` instead of overwriting it (fused residual add). */
+  residual?: boolean;
+}
+
+const ROWS_PER_WG = 8;
+
+/**
+ * y[m, outOffset + r] (+)= Σ_k W[r, k]·x[m, k] (+ bias[r]) for the rows r of one weight part. W is bf16 row-major,
+ * read as vec4<u32> (8 weights per load) and widened in registers; one subgroup-sized group of 32 invocations per
+ * row, 8 rows per workgroup.
+ */
+export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgram {
+  const { K, M } = o;
+  if (K % 8 !== 0) throw new KernelShapeError(`gemvBf16: K must be a multiple of 8, got ${K}`);
+  if (M < 1 || M > 8) throw new KernelShapeError(`gemvBf16: M must be 1..8, got ${M}`);
+  const bindings: BindingDecl[] = [
+    { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
+    { name: 'x', type: 'array<vec4f>', access: 'read' },
+  ];
+  if (o.norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
+  if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
+  bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
+  const KV = K / 8;
+  const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}:sg${+caps.subgroups32}`;
+  return {
+    name: 'gemv_bf16',
+    cacheKey: key,
+    bindings,
+    enables: enables(caps),
+    params: [
+      ['rows', 'u32'],
+      ['biasOffset', 'u32'],
+      ['outOffset', 'u32'],
+      ['outStride', 'u32'],
+      ['xRow0', 'u32'],
+      ['eps', 'f32'],
+    ],
+    body: () => /* wgsl */ `
+${BF16_HELPERS}
+${WG_INDEX}
+${o.norm ? rmsPrologue(caps, M, K, 'x') : ''}
+${groupReduce(caps, 'row_sum', M, 32, 'add')}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = wgIndex(wid, nwg) * ${ROWS_PER_WG}u + (lid >> 5u);
+  let lane = lid & 31u;
+  ${o.norm ? 'computeInvRms(lid, p.xRow0, p.eps);' : ''}
+  let valid = row < p.rows;
+  let r = min(row, p.rows - 1u);
+  var acc: array<f32, ${M}>;
+  for (var c = lane; c < ${KV}u; c += 32u) {
+    let wv = w[r * ${KV}u + c];
+    let wa = bf8lo(wv);
+    let wb = bf8hi(wv);
+    ${o.norm ? 'let ga = gain[2u * c]; let gb = gain[2u * c + 1u];' : ''}
+    for (var m = 0u; m < ${M}u; m++) {
+      let xi = (p.xRow0 + m) * ${K / 4}u + 2u * c;
+      acc[m] += dot(wa, x[xi]${o.norm ? ' * ga' : ''}) + dot(wb, x[xi + 1u]${o.norm ? ' * gb' : ''});
+    }
+  }
+  row_sum(&acc, lid);
+  if (valid && lane == 0u) {
+    for (var m = 0u; m < ${M}u; m++) {
+      var v = acc[m]${o.norm ? ' * inv_rms[m]' : ''};
+      ${o.bias ? 'v += bias[p.biasOffset + row];' : ''}
+      let oi = m * p.outStride + p.outOffset + row;
+      ${o.residual ? 'out[oi] += v;' : 'out[oi] = v;'}
+    }
+  }
+}`,
+  };
+}
+
+/** One weight part: rows [rowStart, rowStart+rows) of a bf16 matrix, stored in its own buffer. */
+export interface WeightPart {
+  buffer: GPUBuffer;
+  rowStart: number;
+  rows: number;
+}
+
+export interface GemvArgs {
+  parts: readonly WeightPart[];
+  x: BufferRef;
+  /** First input row to use (the M rows xRow0..xRow0+M-1 are read). */
+  xRow0?: number;
+  gain?: BufferRef;
+  bias?: BufferRef;
+  out: BufferRef;
+  /** Elements between consecutive output rows (default: total rows). */
+  outStride: number;
+  eps?: number;
+}
+
+/** Records one dispatch per weight part. */
+export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs): void {
+  for (const part of a.parts) {
+    const bufs: BufferRef[] = [part.buffer, a.x];
+    if (a.gain) bufs.push(a.gain);
+    if (a.bias) bufs.push(a.bias);
+    bufs.push(a.out);
+    rec.dispatch(
+      program,
+      bufs,
+      {
+        rows: part.rows,
+        biasOffset: part.rowStart,
+        outOffset: part.rowStart,
+        outStride: a.outStride,
+        xRow0: a.xRow0 ?? 0,
+        eps: a.eps ?? 1e-5,
+      },
+      Math.ceil(part.rows / ROWS_PER_WG),
+    );
+  }
+}

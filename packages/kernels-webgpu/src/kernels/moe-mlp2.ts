@@ -1,0 +1,80 @@
+import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
+import { enables, groupReduce, MXFP4_HELPERS, partLoader, routePrologue } from '../wgsl.js';
+import { checkMoeShape, type MoeArgs, type MoeShape } from './moe-mlp1.js';
+
+/**
+ * Decode MoE down-projection fused with the expert mix and the residual add:
+ * x[t, h] += Σ_slot w_slot·(W2[e_slot]·act[t, slot] + b2[e_slot])[h]. One row h per 32 invocations, all k experts in
+ * the same workgroup, so the sum stays in registers (no atomics, no extra pass).
+ */
+export function moeMlp2Program(caps: GpuCaps, s: MoeShape): KernelProgram {
+  const P = checkMoeShape(s);
+  const { H, I, E, k } = s;
+  const GI = I / 32;
+  const bindings: BindingDecl[] = [];
+  for (let i = 0; i < P; i++) bindings.push({ name: `blocks${i}`, type: 'array<vec4<u32>>', access: 'read' });
+  bindings.push(
+    { name: 'scales', type: 'array<u32>', access: 'read' },
+    { name: 'bias', type: 'array<f32>', access: 'read' },
+    { name: 'act', type: 'array<vec4f>', access: 'read' },
+    { name: 'logits', type: 'array<f32>', access: 'read' },
+    { name: 'x', type: 'array<f32>', access: 'read_write' },
+  );
+  return {
+    name: 'moe_mlp2',
+    cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}`,
+    bindings,
+    enables: enables(caps),
+    params: [['xRow0', 'u32']],
+    body: () => /* wgsl */ `
+${MXFP4_HELPERS}
+${partLoader(P)}
+${routePrologue(E, k)}
+${groupReduce(caps, 'slot_sum', k, 32, 'add')}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let tok = wid.y;
+  let xrow = p.xRow0 + tok;
+  route(lid, xrow);
+  let h = wid.x * 8u + (lid >> 5u);
+  let lane = lid & 31u;
+  let hh = min(h, ${H - 1}u);
+  var acc: array<f32, ${k}>;
+  for (var sl = 0u; sl < ${k}u; sl++) {
+    let e = sel[sl];
+    let part = e / ${s.expertsPerPart}u;
+    let row = e * ${H}u + hh;
+    let lrow = (e % ${s.expertsPerPart}u) * ${H}u + hh;
+    let ab = (tok * ${k}u + sl) * ${I / 4}u;
+    var a = 0.0;
+    for (var g = lane; g < ${GI}u; g += 32u) {
+      let w = loadBlock(part, lrow * ${GI}u + g);
+      var d = 0.0;
+      for (var q = 0u; q < 4u; q++) {
+        d += fp4dot8(w[q], act[ab + 8u * g + 2u * q], act[ab + 8u * g + 2u * q + 1u]);
+      }
+      a += d * scaleAt(row * ${GI}u + g);
+    }
+    acc[sl] = a;
+  }
+  slot_sum(&acc, lid);
+  if (lane == 0u && h < ${H}u) {
+    var y = 0.0;
+    for (var sl = 0u; sl < ${k}u; sl++) { y += selw[sl] * (acc[sl] + bias[sel[sl] * ${H}u + h]); }
+    x[xrow * ${H}u + h] += y;
+  }
+}`,
+  };
+}
+
+export function moeMlp2(
+  rec: StepRecorder,
+  program: KernelProgram,
+  s: MoeShape,
+  a: MoeArgs & { act: BufferRef; x: BufferRef },
+): void {
+  rec.dispatch(program, [...a.blocks, a.scales, a.bias, a.act, a.logits, a.x], { xRow0: a.xRow0 ?? 0 }, [
+    Math.ceil(s.H / 8),
+    a.tokens,
+  ]);
+}

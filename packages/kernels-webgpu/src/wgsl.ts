@@ -1,0 +1,142 @@
+/**
+ * Small WGSL template helpers shared by the kernels. Each returns WGSL source text; kernels paste the ones they
+ * need so that every shader stays self-contained.
+ */
+import type { GpuCaps } from './gpu.js';
+
+/** bf16 pair in a u32 (element 2j in the low half) to two f32, and eight bf16 in a vec4<u32> to two vec4f. */
+export const BF16_HELPERS = /* wgsl */ `
+fn bf2(u: u32) -> vec2f { return vec2f(bitcast<f32>(u << 16u), bitcast<f32>(u & 0xffff0000u)); }
+fn bf8lo(w: vec4<u32>) -> vec4f { return vec4f(bf2(w.x), bf2(w.y)); }
+fn bf8hi(w: vec4<u32>) -> vec4f { return vec4f(bf2(w.z), bf2(w.w)); }
+`;
+
+/**
+ * MXFP4: a block of 32 values is one vec4<u32> (nibble i of word q is value 8q+i) and one E8M0 byte. fp4x2 returns
+ * twice the E2M1 value (so that the table fits in a u32: 0,1,2,3,4,6,8,12); e8m0Half folds the 1/2 back in.
+ */
+export const MXFP4_HELPERS = /* wgsl */ `
+fn fp4x2(n: u32) -> f32 {
+  let mag = f32((0xC8643210u >> ((n & 7u) << 2u)) & 0xFu);
+  return select(mag, -mag, (n & 8u) != 0u);
+}
+fn fp4dot8(w: u32, a: vec4f, b: vec4f) -> f32 {
+  let lo = vec4f(fp4x2(w), fp4x2(w >> 4u), fp4x2(w >> 8u), fp4x2(w >> 12u));
+  let hi = vec4f(fp4x2(w >> 16u), fp4x2(w >> 20u), fp4x2(w >> 24u), fp4x2(w >> 28u));
+  return dot(lo, a) + dot(hi, b);
+}
+fn e8m0Half(s: u32) -> f32 { return bitcast<f32>(s << 23u) * 0.5; }
+fn scaleAt(i: u32) -> f32 { return e8m0Half((scales[i >> 2u] >> ((i & 3u) << 3u)) & 0xFFu); }
+`;
+
+/**
+ * Router prologue for MoE kernels: top-k of the E logits of one token (ties → lower expert index, as Metal does),
+ * then softmax over the k selected, into workgroup memory `sel` / `selw`. Rank counting keeps it one barrier deep.
+ */
+export function routePrologue(E: number, k: number): string {
+  return /* wgsl */ `
+var<workgroup> lg: array<f32, ${E}>;
+var<workgroup> sel: array<u32, ${k}>;
+var<workgroup> selw: array<f32, ${k}>;
+fn route(lid: u32, tok: u32) {
+  for (var i = lid; i < ${E}u; i += 256u) { lg[i] = logits[tok * ${E}u + i]; }
+  workgroupBarrier();
+  for (var i = lid; i < ${E}u; i += 256u) {
+    let v = lg[i];
+    var rank = 0u;
+    for (var j = 0u; j < ${E}u; j++) {
+      let u = lg[j];
+      rank += select(0u, 1u, u > v || (u == v && j < i));
+    }
+    if (rank < ${k}u) { sel[rank] = i; }
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    let mx = lg[sel[0]];
+    var z = 0.0;
+    for (var r = 0u; r < ${k}u; r++) { let e = exp(lg[sel[r]] - mx); selw[r] = e; z += e; }
+    for (var r = 0u; r < ${k}u; r++) { selw[r] = selw[r] / z; }
+  }
+  workgroupBarrier();
+}`;
+}
+
+/** Reads vec4<u32> `idx` of expert-range part `part` (bindings blocks0..blocks{P-1}). */
+export function partLoader(P: number): string {
+  if (P === 1) return 'fn loadBlock(part: u32, idx: u32) -> vec4<u32> { return blocks0[idx]; }';
+  const cases = Array.from({ length: P - 1 }, (_, i) => `if (part == ${i}u) { return blocks${i}[idx]; }`).join(' else ');
+  return `fn loadBlock(part: u32, idx: u32) -> vec4<u32> { ${cases} return blocks${P - 1}[idx]; }`;
+}
+
+/** Linear workgroup index for dispatches folded into y (see StepRecorder.dispatch). */
+export const WG_INDEX = /* wgsl */ `
+fn wgIndex(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }
+`;
+
+/** Enables for the fast path. */
+export function enables(caps: GpuCaps): string[] {
+  return caps.subgroups32 ? ['subgroups'] : [];
+}
+
+/**
+ * Sum (or max) over groups of `group` consecutive invocations of a 256-wide workgroup, for `n` values per
+ * invocation held in `v: array<f32, n>`. The result is valid in every invocation of the group. Must be called from
+ * uniform control flow. Uses subgroup ops when the group is exactly one subgroup of 32, a shared tree otherwise.
+ */
+export function groupReduce(
+  caps: GpuCaps,
+  fnName: string,
+  n: number,
+  group: number,
+  op: 'add' | 'max',
+  wg = 256,
+): string {
+  if (caps.subgroups32 && group === 32) {
+    const sg = op === 'add' ? 'subgroupAdd' : 'subgroupMax';
+    return /* wgsl */ `
+fn ${fnName}(v: ptr<function, array<f32, ${n}>>, lid: u32) {
+  for (var i = 0u; i < ${n}u; i++) { (*v)[i] = ${sg}((*v)[i]); }
+}`;
+  }
+  const comb = op === 'add' ? 'a + b' : 'max(a, b)';
+  return /* wgsl */ `
+var<workgroup> ${fnName}_buf: array<f32, ${wg * n}>;
+fn ${fnName}_op(a: f32, b: f32) -> f32 { return ${comb}; }
+fn ${fnName}(v: ptr<function, array<f32, ${n}>>, lid: u32) {
+  for (var i = 0u; i < ${n}u; i++) { ${fnName}_buf[i * ${wg}u + lid] = (*v)[i]; }
+  let lane = lid % ${group}u;
+  for (var s = ${group / 2}u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lane < s) {
+      for (var i = 0u; i < ${n}u; i++) {
+        ${fnName}_buf[i * ${wg}u + lid] = ${fnName}_op(${fnName}_buf[i * ${wg}u + lid], ${fnName}_buf[i * ${wg}u + lid + s]);
+      }
+    }
+  }
+  workgroupBarrier();
+  let base = lid - lane;
+  for (var i = 0u; i < ${n}u; i++) { (*v)[i] = ${fnName}_buf[i * ${wg}u + base]; }
+  workgroupBarrier();
+}`;
+}
+
+/**
+ * RMSNorm prologue: `invRms(lid)` computes 1/sqrt(mean(x[t]^2) + eps) for the M rows of `xs` (K wide, vec4) into
+ * workgroup memory `inv_rms`, every invocation taking part.
+ */
+export function rmsPrologue(caps: GpuCaps, M: number, K: number, xName: string): string {
+  return /* wgsl */ `
+var<workgroup> inv_rms: array<f32, ${M}>;
+${groupReduce(caps, 'rms_sum', M, 256, 'add')}
+fn computeInvRms(lid: u32, xrow0: u32, eps: f32) {
+  var ss: array<f32, ${M}>;
+  for (var m = 0u; m < ${M}u; m++) {
+    var a = 0.0;
+    for (var c = lid; c < ${K / 4}u; c += 256u) { let v = ${xName}[(xrow0 + m) * ${K / 4}u + c]; a += dot(v, v); }
+    ss[m] = a;
+  }
+  rms_sum(&ss, lid);
+  if (lid == 0u) { for (var m = 0u; m < ${M}u; m++) { inv_rms[m] = inverseSqrt(ss[m] / ${K}.0 + eps); } }
+  workgroupBarrier();
+}`;
+}

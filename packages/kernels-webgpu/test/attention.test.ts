@@ -1,0 +1,99 @@
+import { describe, expect, test } from 'vitest';
+import {
+  attention,
+  attentionCombineProgram,
+  attentionProgram,
+  attentionSplits,
+  ropeKv,
+  ropeKvProgram,
+} from '../src/kernels/attention.js';
+import { gpu, poison, randn, relL2, rng } from './helpers.js';
+import { refAttention, refRope, refRopeTable } from './reference.js';
+
+const yarn = { theta: 150000, factor: 32, alpha: 1, beta: 32, L0: 4096 };
+
+describe('attention (sinks, sliding window, GQA, split-K)', () => {
+  const cases = [
+    { NQ: 8, NKV: 2, D: 64, pos0: 5, tokens: 1, window: 0, label: 'decode, short' },
+    { NQ: 8, NKV: 2, D: 64, pos0: 600, tokens: 1, window: 0, label: 'decode, 3 splits' },
+    { NQ: 8, NKV: 2, D: 64, pos0: 300, tokens: 1, window: 128, label: 'decode, window' },
+    { NQ: 6, NKV: 3, D: 32, pos0: 250, tokens: 11, window: 0, label: 'prefill chunk across a split edge' },
+    { NQ: 8, NKV: 1, D: 64, pos0: 0, tokens: 9, window: 4, label: 'prefill from 0, tiny window' },
+  ];
+  for (const c of cases) {
+    test(`${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
+      const ctx = await gpu();
+      if (!ctx) return;
+      const r = rng(c.pos0 + c.tokens * 31 + c.D);
+      const cap = c.pos0 + c.tokens + 3;
+      const QKVW = (c.NQ + 2 * c.NKV) * c.D;
+      const rowsBefore = 2;
+      const qkv = randn((rowsBefore + c.tokens) * QKVW, r);
+      const table = refRopeTable(cap, c.D, yarn);
+      const sinks = randn(c.NQ, r, 2);
+      // cache: earlier positions already hold rotated keys and values
+      const keys = randn(cap * c.NKV * c.D, r);
+      const values = randn(cap * c.NKV * c.D, r);
+      const cacheInit = new Float32Array(2 * cap * c.NKV * c.D);
+      cacheInit.set(keys.subarray(0, c.pos0 * c.NKV * c.D));
+      cacheInit.set(values.subarray(0, c.pos0 * c.NKV * c.D), cap * c.NKV * c.D);
+      // new tokens' K/V come from qkv
+      for (let t = 0; t < c.tokens; t++) {
+        const row = rowsBefore + t;
+        const pos = c.pos0 + t;
+        for (let g = 0; g < c.NKV; g++) {
+          const k = qkv.slice(row * QKVW + (c.NQ + g) * c.D, row * QKVW + (c.NQ + g + 1) * c.D);
+          refRope(k, 0, c.D, table, pos);
+          keys.set(k, (pos * c.NKV + g) * c.D);
+          values.set(
+            qkv.subarray(row * QKVW + (c.NQ + c.NKV + g) * c.D, row * QKVW + (c.NQ + c.NKV + g + 1) * c.D),
+            (pos * c.NKV + g) * c.D,
+          );
+        }
+      }
+      const want = new Float32Array((rowsBefore + c.tokens) * c.NQ * c.D).fill(Number.NaN);
+      for (let t = 0; t < c.tokens; t++) {
+        const row = rowsBefore + t;
+        const q = qkv.slice(row * QKVW, row * QKVW + c.NQ * c.D);
+        for (let h = 0; h < c.NQ; h++) refRope(q, h * c.D, c.D, table, c.pos0 + t);
+        want.set(
+          refAttention(q, keys, values, sinks, c.NQ, c.NKV, c.D, c.pos0 + t, c.window),
+          row * c.NQ * c.D,
+        );
+      }
+      const s = { NQ: c.NQ, NKV: c.NKV, D: c.D };
+      const kv = ctx.upload(cacheInit);
+      const out = ctx.upload(poison(want.length));
+      const qkvB = ctx.upload(qkv);
+      const ropeB = ctx.upload(table);
+      const splits = attentionSplits(c.pos0 + c.tokens - 1, c.window);
+      const rec = ctx.begin();
+      const decode = c.tokens === 1;
+      if (!decode) {
+        ropeKv(rec, ropeKvProgram(s), { qkv: qkvB, kv, rope: ropeB, cap, row0: rowsBefore, pos0: c.pos0, tokens: c.tokens });
+      }
+      attention(rec, { attention: attentionProgram(ctx.caps, s), combine: attentionCombineProgram(s) }, s, {
+        qkv: qkvB,
+        kv,
+        cap,
+        rope: ropeB,
+        sinks: ctx.upload(sinks),
+        out,
+        part: ctx.upload(poison(c.tokens * c.NQ * splits * (c.D + 4))),
+        row0: rowsBefore,
+        pos0: c.pos0,
+        tokens: c.tokens,
+        window: c.window,
+        writeKV: decode,
+      });
+      rec.submit();
+      const got = await ctx.readF32(out, want.length);
+      const off = rowsBefore * c.NQ * c.D;
+      expect(relL2(got.subarray(off), want.subarray(off))).toBeLessThan(2e-5);
+      const cache = await ctx.readF32(kv, cacheInit.length);
+      const n = (c.pos0 + c.tokens) * c.NKV * c.D;
+      expect(relL2(cache.subarray(0, n), keys.subarray(0, n))).toBeLessThan(1e-6);
+      expect(relL2(cache.subarray(cap * c.NKV * c.D, cap * c.NKV * c.D + n), values.subarray(0, n))).toBeLessThan(1e-7);
+    });
+  }
+});

@@ -1,0 +1,97 @@
+import { describe, expect, test } from 'vitest';
+import { moeMlp1, moeMlp1Program, type MoeShape } from '../src/kernels/moe-mlp1.js';
+import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
+import { gpu, maxAbsDiff, poison, randn, relL2, rng } from './helpers.js';
+import { randomMxfp4, refRmsNorm, refSwiglu, refTopk } from './reference.js';
+
+describe('MoE decode kernels (MXFP4)', () => {
+  const cases: (MoeShape & { tokens: number; xRow0: number })[] = [
+    { H: 64, I: 96, E: 7, k: 4, expertsPerPart: 7, tokens: 1, xRow0: 0 },
+    { H: 96, I: 64, E: 9, k: 3, expertsPerPart: 4, tokens: 3, xRow0: 1 },
+  ];
+  for (const c of cases) {
+    test(`H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
+      const ctx = await gpu();
+      if (!ctx) return;
+      const r = rng(c.H + c.E);
+      const rowsX = c.xRow0 + c.tokens;
+      const x = randn(rowsX * c.H, r, 2);
+      const gain = randn(c.H, r);
+      const logits = randn(rowsX * c.E, r, 3);
+      // make a tie to check the lower-index rule
+      logits[c.xRow0 * c.E + 2] = logits[c.xRow0 * c.E + 5];
+      const W1 = randomMxfp4(c.E * 2 * c.I, c.H, r);
+      const W2 = randomMxfp4(c.E * c.H, c.I, r);
+      const b1 = randn(c.E * 2 * c.I, r);
+      const b2 = randn(c.E * c.H, r);
+      const limit = 7;
+      // reference
+      const xn = refRmsNorm(x, gain, rowsX, c.H, 1e-5);
+      const wantAct = new Float32Array(c.tokens * c.k * c.I);
+      const wantX = x.slice();
+      for (let t = 0; t < c.tokens; t++) {
+        const row = c.xRow0 + t;
+        const { idx, w } = refTopk(logits.subarray(row * c.E, (row + 1) * c.E), c.k);
+        for (let s = 0; s < c.k; s++) {
+          const e = idx[s];
+          const a = new Float32Array(c.I);
+          for (let i = 0; i < c.I; i++) {
+            let g = b1[e * 2 * c.I + 2 * i];
+            let l = b1[e * 2 * c.I + 2 * i + 1];
+            for (let h = 0; h < c.H; h++) {
+              g += W1.values[(e * 2 * c.I + 2 * i) * c.H + h] * xn[row * c.H + h];
+              l += W1.values[(e * 2 * c.I + 2 * i + 1) * c.H + h] * xn[row * c.H + h];
+            }
+            a[i] = refSwiglu(g, l, limit);
+          }
+          wantAct.set(a, (t * c.k + s) * c.I);
+          for (let h = 0; h < c.H; h++) {
+            let o = b2[e * c.H + h];
+            for (let i = 0; i < c.I; i++) o += W2.values[(e * c.H + h) * c.I + i] * a[i];
+            wantX[row * c.H + h] += w[s] * o;
+          }
+        }
+      }
+      const split = (t: Uint8Array, perExpert: number) => {
+        const out: GPUBuffer[] = [];
+        for (let e0 = 0; e0 < c.E; e0 += c.expertsPerPart) {
+          const e1 = Math.min(c.E, e0 + c.expertsPerPart);
+          out.push(ctx.upload(t.subarray(e0 * perExpert, e1 * perExpert)));
+        }
+        return out;
+      };
+      const xBuf = ctx.upload(x);
+      const act = ctx.upload(poison(c.tokens * c.k * c.I));
+      const lBuf = ctx.upload(logits);
+      const rec = ctx.begin();
+      moeMlp1(rec, moeMlp1Program(ctx.caps, c), c, {
+        blocks: split(W1.blocks, 2 * c.I * (c.H / 2)),
+        scales: ctx.upload(W1.scales),
+        bias: ctx.upload(b1),
+        logits: lBuf,
+        tokens: c.tokens,
+        xRow0: c.xRow0,
+        x: xBuf,
+        gain: ctx.upload(gain),
+        act,
+        limit,
+      });
+      moeMlp2(rec, moeMlp2Program(ctx.caps, c), c, {
+        blocks: split(W2.blocks, c.H * (c.I / 2)),
+        scales: ctx.upload(W2.scales),
+        bias: ctx.upload(b2),
+        logits: lBuf,
+        tokens: c.tokens,
+        xRow0: c.xRow0,
+        act,
+        x: xBuf,
+      });
+      rec.submit();
+      const gotAct = await ctx.readF32(act, wantAct.length);
+      expect(relL2(gotAct, wantAct)).toBeLessThan(1e-5);
+      const gotX = await ctx.readF32(xBuf, wantX.length);
+      expect(maxAbsDiff(gotX, wantX)).toBeLessThan(1e-3);
+      expect(relL2(gotX, wantX)).toBeLessThan(1e-5);
+    });
+  }
+});
