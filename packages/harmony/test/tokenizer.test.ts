@@ -1,7 +1,9 @@
 import { get_encoding, type Tiktoken } from 'tiktoken';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GptossError, HarmonyDecodeError, HarmonyEncodeError } from '../src/errors.js';
+import { bytePairEncodeLong, bytePairEncodeShort } from '../src/tokenizer/bpe.js';
 import { getTokenizer, SpecialTokens, Tokenizer } from '../src/tokenizer/index.js';
+import { loadVocab } from '../src/tokenizer/vocab.js';
 import { mixedText, rng } from './fixtures/tokenizer/mixed-text.js';
 
 // `tiktoken` (the WASM build of OpenAI's Rust tokenizer) is the oracle: o200k_base with the same ranks and pattern.
@@ -73,6 +75,45 @@ describe('o200k_base equality with tiktoken', () => {
       '\u0000\u0001\u0002', '\x7f\x80\x9f', '\uffff\ufffd', '\ud83d', 'a\udc00b', '\udbff\udfff',
     ];
     for (const s of cases) expect(tok.encodeOrdinary(s), JSON.stringify(s)).toEqual(expectedOrdinary(s));
+  });
+
+  test('long single pieces (heap merge) encode like tiktoken', () => {
+    const r = rng(9);
+    const letters = (alphabet: string, n: number) => {
+      let s = '';
+      for (let i = 0; i < n; i++) s += alphabet[Math.floor(r() * alphabet.length)];
+      return s;
+    };
+    const cases = [
+      letters('abcdefghijklmnopqrstuvwxyz', 3000), letters('aeiou', 2000), letters('ab', 2000),
+      letters('日本語中文字', 1500), letters('가나다라마바사', 1500), 'ab'.repeat(1500), 'abc'.repeat(1000),
+      letters('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 2000) + letters('abcdefghijklmnopqrstuvwxyz', 2000),
+      '!@#$%^&*'.repeat(500), 'é'.repeat(1000), 'e\u0301'.repeat(500),
+    ];
+    for (const s of cases) expect(tok.encodeOrdinary(s)).toEqual(expectedOrdinary(s));
+  });
+
+  test('the scan merge and the heap merge agree on random byte strings', () => {
+    const vocab = loadVocab();
+    const r = rng(10);
+    const text = mixedText(50_000, 12);
+    const utf8 = new TextEncoder().encode(text);
+    for (let i = 0; i < 3000; i++) {
+      const n = 1 + Math.floor(r() * 120);
+      let buf: Uint8Array;
+      if (i % 2 === 0) {
+        const start = Math.floor(r() * (utf8.length - n));
+        buf = utf8.slice(start, start + n);
+      } else {
+        buf = new Uint8Array(n);
+        for (let k = 0; k < n; k++) buf[k] = Math.floor(r() * 256);
+      }
+      const a: number[] = [];
+      const b: number[] = [];
+      bytePairEncodeShort(vocab, buf, n, a);
+      bytePairEncodeLong(vocab, buf, n, b);
+      expect(b).toEqual(a);
+    }
   });
 
   test('SPEC §3.1 sanity ids', () => {

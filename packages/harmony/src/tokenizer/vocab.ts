@@ -24,6 +24,10 @@ export class Vocab {
   readonly size: number;
   /** id of the one-byte token for each byte value. */
   readonly byteIds: Int32Array;
+  /** id of the two-byte token `[b0, b1]` at `b0 << 8 | b1`, or -1: the first round of every merge, without hashing. */
+  readonly pairIds: Int32Array;
+  /** Length in bytes of the longest ordinary token: longer byte ranges are never looked up. */
+  readonly maxTokenLength: number;
   readonly #table: Int32Array;
   readonly #mask: number;
 
@@ -47,6 +51,16 @@ export class Vocab {
       byteIds[b] = this.find(one, 0, 1);
     }
     this.byteIds = byteIds;
+    const pairIds = new Int32Array(65536).fill(-1);
+    let maxTokenLength = 0;
+    for (let id = 0; id < ordinaryCount; id++) {
+      const o = offsets[id];
+      const len = offsets[id + 1] - o;
+      if (len === 2) pairIds[(bytes[o] << 8) | bytes[o + 1]] = id;
+      if (len > maxTokenLength) maxTokenLength = len;
+    }
+    this.pairIds = pairIds;
+    this.maxTokenLength = maxTokenLength;
   }
 
   /** The ordinary token whose bytes are exactly `buf[start, end)`, or -1. */
@@ -56,6 +70,7 @@ export class Vocab {
     const bytes = this.bytes;
     const offsets = this.offsets;
     const len = end - start;
+    if (len > this.maxTokenLength) return -1;
     let slot = hashBytes(buf, start, end) & mask;
     for (;;) {
       const id = table[slot];
