@@ -56,6 +56,22 @@ describe('dequantizeMxfp4', () => {
     expect([...un]).toEqual([...aligned]);
   });
 
+  test('unaligned block input takes the byte-wise path with the same result', () => {
+    const groups = 300;
+    const buf = new Uint8Array(groups * 16 + 1);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 131 + 7) & 255;
+    const un = buf.subarray(1);
+    const copy = un.slice();
+    const scales = new Uint8Array(groups).map((_, g) => g % 256);
+    expect(un.byteOffset % 4).toBe(1);
+    const a = dequantizeMxfp4(un, scales);
+    const b = dequantizeMxfp4(copy, scales);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    const c = dequantizeMxfp4ToBf16(un, scales);
+    const d = dequantizeMxfp4ToBf16(copy, scales);
+    expect([...c]).toEqual([...d]);
+  });
+
   test('shape mismatch is a typed error', () => {
     expect(() => dequantizeMxfp4(new Uint8Array(15), new Uint8Array(1))).toThrow(Mxfp4CodecError);
     expect(() => dequantizeMxfp4(new Uint8Array(16), new Uint8Array(1), new Float32Array(31))).toThrow(/out holds/);

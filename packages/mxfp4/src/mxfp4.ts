@@ -17,18 +17,31 @@ export const FP4_E2M1_VALUES: Float32Array = new Float32Array([
   0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6,
 ]);
 
-// byte → [value of low nibble, value of high nibble]: one table lookup per byte instead of two shifts.
-const PAIR_LO = new Float64Array(256);
-const PAIR_HI = new Float64Array(256);
-for (let b = 0; b < 256; b++) {
-  PAIR_LO[b] = FP4_E2M1_VALUES[b & 0x0f];
-  PAIR_HI[b] = FP4_E2M1_VALUES[b >> 4];
-}
-
 // scale byte → 2^(s−127) as a double, exact for every s (2^−127 is a normal double). 0xFF is NaN per OCP.
 const SCALE = new Float64Array(256);
 for (let s = 0; s < 255; s++) SCALE[s] = 2 ** (s - E8M0_BIAS);
 SCALE[E8M0_NAN] = NaN;
+
+// (scale << 4 | nibble) → f32 bit pattern of FP4[nibble] × 2^(scale − 127): 16 KiB, stays in L1.
+// Writing bit patterns through a Uint32Array view skips the double → float conversion per element.
+// The products are exact in f32 except the overflow to ±Inf at the top scales, which is exactly what
+// the reference's f32 ldexp produces.
+const F32_BITS = new Uint32Array(4096);
+{
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (let sc = 0; sc < 256; sc++) {
+    for (let nib = 0; nib < 16; nib++) {
+      f[0] = FP4_E2M1_VALUES[nib] * SCALE[sc];
+      F32_BITS[(sc << 4) | nib] = u[0];
+    }
+  }
+}
+
+// The fast paths load four block bytes at a time through a Uint32Array and unpack them with shifts,
+// which assumes a little-endian host (every platform Node supports in practice); big-endian hosts
+// and unaligned inputs take the byte-wise path.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** 2^(s − 127) for an E8M0 byte; `NaN` for 0xFF. */
 export function e8m0ToNumber(s: number): number {
@@ -62,15 +75,38 @@ export function dequantizeMxfp4(blocks: Uint8Array, scales: Uint8Array, out?: Fl
     throw new Mxfp4CodecError(`dequantizeMxfp4: out holds ${out.length} values but ${n} are needed`);
   }
   const o = out ?? new Float32Array(n);
+  const o32 = new Uint32Array(o.buffer, o.byteOffset, n);
+  const t = F32_BITS;
+  if (LITTLE_ENDIAN && blocks.byteOffset % 4 === 0) {
+    const w32 = new Uint32Array(blocks.buffer, blocks.byteOffset, groups * 4);
+    let wi = 0;
+    let oi = 0;
+    for (let g = 0; g < groups; g++) {
+      const base = scales[g] << 4;
+      for (let k = 0; k < 4; k++) {
+        const w = w32[wi++];
+        o32[oi] = t[base | (w & 15)];
+        o32[oi + 1] = t[base | ((w >>> 4) & 15)];
+        o32[oi + 2] = t[base | ((w >>> 8) & 15)];
+        o32[oi + 3] = t[base | ((w >>> 12) & 15)];
+        o32[oi + 4] = t[base | ((w >>> 16) & 15)];
+        o32[oi + 5] = t[base | ((w >>> 20) & 15)];
+        o32[oi + 6] = t[base | ((w >>> 24) & 15)];
+        o32[oi + 7] = t[base | (w >>> 28)];
+        oi += 8;
+      }
+    }
+    return o;
+  }
   let bi = 0;
   let oi = 0;
   for (let g = 0; g < groups; g++) {
-    const sc = SCALE[scales[g]];
+    const base = scales[g] << 4;
     const end = bi + MXFP4_BLOCK_BYTES;
     for (; bi < end; bi++) {
       const b = blocks[bi];
-      o[oi] = PAIR_LO[b] * sc;
-      o[oi + 1] = PAIR_HI[b] * sc;
+      o32[oi] = t[base | (b & 15)];
+      o32[oi + 1] = t[base | (b >> 4)];
       oi += 2;
     }
   }
@@ -85,15 +121,11 @@ let bf16PairTable: Uint32Array | undefined;
 function getBf16PairTable(): Uint32Array {
   if (bf16PairTable !== undefined) return bf16PairTable;
   const t = new Uint32Array(65536);
-  const f = new Float32Array(2);
-  const u = new Uint32Array(f.buffer);
   for (let s = 0; s < 256; s++) {
     for (let b = 0; b < 256; b++) {
-      f[0] = PAIR_LO[b] * SCALE[s];
-      f[1] = PAIR_HI[b] * SCALE[s];
-      // All values are exact in bf16 (see above) or NaN, so truncation is the RNE result.
-      const lo = (u[0] >>> 16) | (Number.isNaN(f[0]) ? 0x40 : 0);
-      const hi = (u[1] >>> 16) | (Number.isNaN(f[1]) ? 0x40 : 0);
+      // Every value is exact in bf16 (see above), ±Inf or a quiet NaN, so the top half is the RNE result.
+      const lo = F32_BITS[(s << 4) | (b & 15)] >>> 16;
+      const hi = F32_BITS[(s << 4) | (b >> 4)] >>> 16;
       t[(s << 8) | b] = (lo | (hi << 16)) >>> 0;
     }
   }
@@ -114,8 +146,26 @@ export function dequantizeMxfp4ToBf16(blocks: Uint8Array, scales: Uint8Array, ou
   const o = out ?? new Uint16Array(n);
   const t = getBf16PairTable();
   let bi = 0;
-  if (o.byteOffset % 4 === 0) {
-    // Two bf16 per byte of input: one u32 store per byte.
+  if (LITTLE_ENDIAN && o.byteOffset % 4 === 0 && blocks.byteOffset % 4 === 0) {
+    // Four block bytes per load, two bf16 (one u32 store) per byte.
+    const o32 = new Uint32Array(o.buffer, o.byteOffset, n >>> 1);
+    const w32 = new Uint32Array(blocks.buffer, blocks.byteOffset, groups * 4);
+    let wi = 0;
+    let oi = 0;
+    for (let g = 0; g < groups; g++) {
+      const base = scales[g] << 8;
+      for (let k = 0; k < 4; k++) {
+        const w = w32[wi++];
+        o32[oi] = t[base | (w & 255)];
+        o32[oi + 1] = t[base | ((w >>> 8) & 255)];
+        o32[oi + 2] = t[base | ((w >>> 16) & 255)];
+        o32[oi + 3] = t[base | (w >>> 24)];
+        oi += 4;
+      }
+    }
+    return o;
+  }
+  if (LITTLE_ENDIAN && o.byteOffset % 4 === 0) {
     const o32 = new Uint32Array(o.buffer, o.byteOffset, n >>> 1);
     let oi = 0;
     for (let g = 0; g < groups; g++) {

@@ -162,6 +162,32 @@ describe('reader validation', () => {
   });
 });
 
+describe('large files', () => {
+  test('positions beyond 4 GiB (sparse 5 GiB file): readRange, readInto and the tensor after it', async () => {
+    const { open } = await import('node:fs/promises');
+    const big = 5 * 2 ** 30 + 3;
+    const hdr = rawFile(
+      { big: { dtype: 'U8', shape: [big], data_offsets: [0, big] }, tail: { dtype: 'U8', shape: [4], data_offsets: [big, big + 4] } },
+      new Uint8Array(0),
+    );
+    const p = join(dir, 'sparse.safetensors');
+    const fh = await open(p, 'w');
+    await fh.write(hdr, 0, hdr.length, 0);
+    const dataStart = hdr.length;
+    await fh.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7]), 0, 7, dataStart + big - 3);
+    await fh.truncate(dataStart + big + 4);
+    await fh.close();
+    const f = await SafetensorsFile.open(p);
+    expect(f.tensor('tail').fileOffset).toBe(dataStart + big);
+    expect([...(await f.readRange('big', big - 4, big))]).toEqual([0, 1, 2, 3]);
+    const dst = new Uint8Array(2);
+    await f.readInto('big', dst, big - 2);
+    expect([...dst]).toEqual([2, 3]);
+    expect([...(await f.read('tail'))]).toEqual([4, 5, 6, 7]);
+    await f.close();
+  });
+});
+
 describe('checkpoint', () => {
   test('directory of shards, index.json, single file, iterate with chunks', async () => {
     const d = join(dir, 'ckpt');
