@@ -238,14 +238,11 @@ export class BrowserTool extends BaseTool {
   }
 
   private async open(args: Record<string, unknown>, opts: ToolProcessOptions): Promise<string> {
-    const id = args.id ?? -1;
+    const id = args.id === undefined ? -1 : args.id;
     const cursor = args.cursor ?? -1;
     let loc = intArg('open', 'loc', args.loc, -1);
     const numLines = intArg('open', 'num_lines', args.num_lines, -1);
     const viewSource = pyTruthy(args.view_source);
-    if (typeof id !== 'number' && typeof id !== 'string') {
-      throw new ArgumentError(`open() argument 'id' must be a link id or a URL string, not '${pyTypeName(id)}'`);
-    }
     let url: string;
     let snippet: Extract | undefined;
     let stay = false;
@@ -255,6 +252,9 @@ export class BrowserTool extends BaseTool {
       url = id;
     } else {
       current = this.state.getPage(cursor);
+      if (typeof id !== 'number') {
+        throw new ArgumentError(`open() argument 'id' must be a link id or a URL string, not '${pyTypeName(id)}'`);
+      }
       if (id >= 0) {
         const target = current.urls[pyStr(id)];
         if (target === undefined) throw new BrowserUsageError(`Invalid link id \`${pyStr(id)}\`.`);

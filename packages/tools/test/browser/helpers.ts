@@ -44,10 +44,10 @@ export class FixtureBackend implements BrowserBackend {
 }
 
 /** A browser call as the model writes it. */
-export function browserCall(fn: string, args: unknown, channel: string | undefined = 'analysis'): Message {
+export function browserCall(fn: string, args: unknown, channel: string | null = 'analysis'): Message {
   const text = typeof args === 'string' ? args : JSON.stringify(args);
   const m = Message.fromRoleAndContent('assistant', text).withRecipient(`browser.${fn}`);
-  return channel === undefined ? m : m.withChannel(channel);
+  return channel === null ? m : m.withChannel(channel);
 }
 
 /** Runs one call and returns its single reply's text, checking the SPEC §5.1 reply shape. */
