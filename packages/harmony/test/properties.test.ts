@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Author, Conversation, loadHarmonyEncoding, Message, parseStream, StreamableParser, type Role } from '../src/index.js';
+import { Utf8Stream } from '../src/parse/utf8-stream.js';
 import { pushAll, replayEvents } from './helpers.js';
 
 const enc = loadHarmonyEncoding();
@@ -97,6 +98,23 @@ describe('properties', () => {
         for (const m of batch) expect(() => enc.render(m.author.role === 'tool' && m.author.name === undefined ? m.withAuthor(new Author('assistant')) : m)).not.toThrow();
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  it('incremental UTF-8 decoding equals TextDecoder in stream mode, chunk by chunk', () => {
+    const byte = fc.oneof(
+      fc.integer({ min: 0, max: 255 }),
+      fc.constantFrom(0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff),
+    );
+    const chunk = fc.array(byte, { maxLength: 6 }).map((a) => Uint8Array.from(a));
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 12 }), (chunks) => {
+        const ref = new TextDecoder('utf-8', { ignoreBOM: true });
+        const ours = new Utf8Stream(enc.tokenizer);
+        for (const c of chunks) expect(ours.pushBytes(c)).toBe(ref.decode(c, { stream: true }));
+        expect(ours.flush()).toBe(ref.decode());
+      }),
+      { numRuns: 3000 },
     );
   });
 });

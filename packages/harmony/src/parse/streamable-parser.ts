@@ -5,6 +5,7 @@ import type { HarmonyEncoding } from '../encoding.js';
 import { Message, parseRole, type Role } from '../model/message.js';
 import { SpecialTokens } from '../tokenizer/index.js';
 import { parseHeaderString, type ParsedHeader } from './header.js';
+import { Utf8Stream } from './utf8-stream.js';
 
 /** Where the parser is: waiting for `<|start|>`, reading a header, or reading content. */
 export type StreamState = 'ExpectStart' | 'Header' | 'Content';
@@ -88,7 +89,7 @@ export class StreamableParser {
   #headerTokens: number[] = [];
   #header: ParsedHeader | undefined;
   #content = '';
-  #decoder: InstanceType<typeof TextDecoder> | undefined;
+  #decoder: Utf8Stream | undefined;
   #lastDelta: string | undefined;
   #events: HarmonyEvent[] | undefined;
 
@@ -315,8 +316,9 @@ export class StreamableParser {
     this.#header = header;
     this.#state = 'Content';
     this.#content = '';
-    this.#decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+    this.#decoder = new Utf8Stream(this.encoding.tokenizer);
     this.#lastDelta = undefined;
+    if (this.#events === undefined) return;
     const a = header.author;
     this.#emit({
       type: 'message-start',
@@ -330,6 +332,7 @@ export class StreamableParser {
   }
 
   #emitDelta(delta: string): void {
+    if (this.#events === undefined) return;
     const h = this.#header!;
     this.#emit({
       type: 'content-delta',
@@ -342,14 +345,8 @@ export class StreamableParser {
 
   #stepContent(token: number | undefined): void {
     if (token !== undefined && !isStop(token)) {
-      const bytes = this.#tokenBytes(token);
-      let delta: string;
-      if (bytes === undefined) {
-        // An id outside the vocabulary: pending bytes and the token each become U+FFFD.
-        delta = this.#decoder!.decode() + '\uFFFD';
-      } else {
-        delta = this.#decoder!.decode(bytes, { stream: true });
-      }
+      // An id outside the vocabulary becomes U+FFFD, after any pending bytes (also U+FFFD).
+      const delta = this.#decoder!.pushToken(token);
       if (delta.length > 0) {
         this.#content += delta;
         this.#lastDelta = delta;
@@ -359,7 +356,7 @@ export class StreamableParser {
       }
       return;
     }
-    const tail = this.#decoder!.decode();
+    const tail = this.#decoder!.flush();
     if (tail.length > 0) {
       this.#content += tail;
       this.#emitDelta(tail);
@@ -386,22 +383,11 @@ export class StreamableParser {
     this.#emit(stopToken === undefined ? { type: 'message-end', index, message } : { type: 'message-end', index, message, stopToken });
   }
 
-  #tokenBytes(token: number): Uint8Array | undefined {
-    try {
-      return this.encoding.tokenizer.tokenToBytes(token);
-    } catch {
-      return undefined;
-    }
-  }
-
   #decodeLossy(tokens: number[]): string {
-    const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+    const stream = new Utf8Stream(this.encoding.tokenizer);
     let s = '';
-    for (const t of tokens) {
-      const b = this.#tokenBytes(t);
-      s += b === undefined ? decoder.decode() + '\uFFFD' : decoder.decode(b, { stream: true });
-    }
-    return s + decoder.decode();
+    for (const t of tokens) s += stream.pushToken(t);
+    return s + stream.flush();
   }
 }
 
