@@ -1,5 +1,5 @@
 // BrowserTool semantics (SPEC §5.1/§5.2): dispatch, page stack and cursors, cache, error texts, channel rule, state.
-import { Message } from '@gptoss/harmony';
+import { loadHarmonyEncoding, Message, SystemContent } from '@gptoss/harmony';
 import { describe, expect, test } from 'vitest';
 import type { BrowserBackend } from '../../src/browser/backend.js';
 import { browserDescription, BrowserTool } from '../../src/browser/browser-tool.js';
@@ -240,7 +240,8 @@ describe('dispatch', () => {
 
 describe('configuration and state', () => {
   test('tool config: harmony browser namespace with sources= from the backend', () => {
-    const config = new BrowserTool({ backend: { ...new FixtureBackend(), source: 'docs' } as BrowserBackend }).toolConfig();
+    const docs: BrowserBackend = { source: 'docs', search: (q) => new FixtureBackend().search(q), fetch: (u) => new FixtureBackend().fetch(u) };
+    const config = new BrowserTool({ backend: docs }).toolConfig();
     expect(config.name).toBe('browser');
     expect(config.description).toBe(browserDescription('docs'));
     expect(config.description).toMatchInlineSnapshot(`
@@ -252,6 +253,24 @@ describe('configuration and state', () => {
       sources=docs"
     `);
     expect(config.tools.map((t) => t.name)).toEqual(['search', 'open', 'find']);
+  });
+
+  test('rendered in the system message: SPEC §4.7 text with the sources= line of the backend', () => {
+    const enc = loadHarmonyEncoding();
+    const system = Message.fromRoleAndContent('system', SystemContent.new().withTools(newTool().toolConfig()));
+    const text = enc.decodeUtf8(enc.render(system));
+    const start = text.indexOf('## browser');
+    expect(text.slice(start, text.indexOf('namespace browser {'))).toMatchInlineSnapshot(`
+      "## browser
+
+      // Tool for browsing.
+      // The \`cursor\` appears in brackets before each browsing display: \`[{cursor}]\`.
+      // Cite information from the tool using the following format:
+      // \`【{cursor}†L{line_start}(-L{line_end})?】\`, for example: \`【6†L9-L11】\` or \`【8†L3】\`.
+      // Do not quote more than 10 words directly from the tool output.
+      // sources=web
+      "
+    `);
   });
 
   test('state round-trips through JSON (reference key names) and the next cursor continues', async () => {
