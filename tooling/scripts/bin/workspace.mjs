@@ -77,7 +77,7 @@ if (job === 'test') {
   ensureApt();
   install();
   gpuEnv();
-  run('pnpm', ['exec', 'turbo', 'run', 'build', 'lint', 'typecheck', 'test', '--continue=never', ...rest]);
+  run('pnpm', ['exec', 'turbo', 'run', 'build', 'lint', 'typecheck', 'test', '--continue=never', '--concurrency=2', ...rest]);
   run('pnpm', ['exec', 'changeset', 'status']);
   run('node', [join(root, 'tooling/scripts/bin/pack-check.mjs')]);
   log('all checks passed');
