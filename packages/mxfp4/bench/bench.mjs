@@ -25,17 +25,6 @@ function time(fn, reps) {
   ts.sort((a, b) => a - b);
   return { best: ts[0] / 1e3, median: ts[ts.length >> 1] / 1e3 };
 }
-async function timeAsync(fn, reps) {
-  await fn();
-  const ts = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return { best: ts[0] / 1e3, median: ts[ts.length >> 1] / 1e3 };
-}
 function row(what, bytes, t, note = '') {
   rows.push(`| ${what} | ${(bytes / 1e6).toFixed(0)} MB | ${(bytes / GB / t.median).toFixed(2)} | ${(bytes / GB / t.best).toFixed(2)} | ${note} |`);
 }
