@@ -99,6 +99,8 @@ export interface GemvArgs {
   gain?: BufferRef;
   bias?: BufferRef;
   out: BufferRef;
+  /** Output row of the first input row (default 0). */
+  outRow0?: number;
   /** Elements between consecutive output rows (default: total rows). */
   outStride: number;
   eps?: number;
@@ -117,7 +119,7 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
       {
         rows: part.rows,
         biasOffset: part.rowStart,
-        outOffset: part.rowStart,
+        outOffset: (a.outRow0 ?? 0) * a.outStride + part.rowStart,
         outStride: a.outStride,
         xRow0: a.xRow0 ?? 0,
         eps: a.eps ?? 1e-5,

@@ -1,0 +1,596 @@
+import { KernelShapeError } from '../errors.js';
+import type { GpuContext, KernelProgram, StepRecorder } from '../gpu.js';
+import {
+  attention,
+  attentionCombineProgram,
+  attentionProgram,
+  type AttentionShape,
+  ATTN_CHUNK,
+  ropeKv,
+  ropeKvProgram,
+} from '../kernels/attention.js';
+import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
+import { moeMlp1, moeMlp1Program, type MoeShape } from '../kernels/moe-mlp1.js';
+import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
+import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
+import { sample, sampleProgram, type SampleParams } from '../kernels/sample.js';
+import { yarnRopeTable } from './rope.js';
+
+/** gpt-oss hyper-parameters (SPEC §1.1); structurally the runtime's ModelConfig. */
+export interface GptOssConfig {
+  numHiddenLayers: number;
+  numExperts: number;
+  expertsPerToken: number;
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  swigluLimit: number;
+  headDim: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  slidingWindow: number;
+  initialContextLength: number;
+  ropeTheta: number;
+  ropeScalingFactor: number;
+  ropeNtkAlpha: number;
+  ropeNtkBeta: number;
+}
+
+/**
+ * Where weights come from, by their original-layout names (SPEC §2.1: `block.N.attn.qkv.weight`, …). `dtype` is
+ * `BF16`, `F32` (norm scales and sinks may be either) or `U8` (MXFP4 blocks/scales).
+ */
+export interface TensorSource {
+  dtype(name: string): string;
+  read(name: string): Promise<Uint8Array>;
+  /** Optional: bytes [start, end) of a tensor, used for tensors split across bindings. */
+  readRange?(name: string, start: number, end: number): Promise<Uint8Array>;
+}
+
+export interface LoadGptOssOptions {
+  /** Positions per sequence (KV cache and RoPE table size). */
+  maxContext: number;
+  /** Largest decode batch. Default 1. */
+  maxBatch?: number;
+  /** Tokens per prefill pass (activations are sized for it). Default 128. */
+  prefillChunk?: number;
+  onProgress?: (loadedBytes: number, tensor: string) => void;
+}
+
+interface Layer {
+  attnNorm: GPUBuffer;
+  qkv: WeightPart[];
+  qkvBias: GPUBuffer;
+  sinks: GPUBuffer;
+  out: WeightPart[];
+  outBias: GPUBuffer;
+  mlpNorm: GPUBuffer;
+  gate: WeightPart[];
+  gateBias: GPUBuffer;
+  mlp1Blocks: GPUBuffer[];
+  mlp1Scales: GPUBuffer;
+  mlp1Bias: GPUBuffer;
+  mlp2Blocks: GPUBuffer[];
+  mlp2Scales: GPUBuffer;
+  mlp2Bias: GPUBuffer;
+}
+
+/** One sequence's KV cache (per layer `[2][capacity][NKV][D]` f32) and token history. */
+export class GpuSequence {
+  readonly tokens: number[] = [];
+  constructor(
+    readonly kv: GPUBuffer[],
+    readonly capacity: number,
+    private readonly owner: GptOssGpu,
+  ) {}
+  get length(): number {
+    return this.tokens.length;
+  }
+  truncate(length: number): void {
+    if (length < 0 || length > this.tokens.length) {
+      throw new KernelShapeError(`truncate(${length}): expected 0..${this.tokens.length}`);
+    }
+    // Positions past `length` are simply overwritten later: attention never reads beyond the current position.
+    this.tokens.length = length;
+  }
+  dispose(): void {
+    for (const b of this.kv) b.destroy();
+    this.kv.length = 0;
+    this.owner.forget(this);
+  }
+}
+
+function bf16ToF32Array(u8: Uint8Array): Float32Array {
+  const n = u8.byteLength / 2;
+  const src = new Uint16Array(u8.buffer, u8.byteOffset, n);
+  const out = new Float32Array(n);
+  const u = new Uint32Array(out.buffer);
+  for (let i = 0; i < n; i++) u[i] = src[i] << 16;
+  return out;
+}
+
+/**
+ * gpt-oss on WebGPU: weights uploaded once in their stored formats (bf16 dense, MXFP4 experts), f32 activations and
+ * KV cache, one command buffer per step. Decode per layer: QKV GEMV (+RMSNorm, +bias) → attention (+RoPE, +KV
+ * write, split over keys) → out GEMV (+bias, +residual) → router GEMV (+RMSNorm) → MXFP4 mlp1 (+top-k, +SwiGLU) →
+ * MXFP4 mlp2 (+mix, +residual): 6 dispatches (7 when a sequence needs several attention splits).
+ */
+export class GptOssGpu {
+  readonly config: GptOssConfig;
+  readonly maxContext: number;
+  readonly maxBatch: number;
+  readonly prefillChunk: number;
+  /** Dispatches recorded by the last decode/prefill call. */
+  lastDispatches = 0;
+  private readonly ctx: GpuContext;
+  private readonly layers: Layer[];
+  private readonly finalNorm: GPUBuffer;
+  private readonly unembed: WeightPart[];
+  private readonly embedding: Uint16Array;
+  private readonly rope: GPUBuffer;
+  private readonly rows: number;
+  private readonly x: GPUBuffer;
+  private readonly xn: GPUBuffer;
+  private readonly qkv: GPUBuffer;
+  private readonly attn: GPUBuffer;
+  private readonly router: GPUBuffer;
+  private readonly act: GPUBuffer;
+  private readonly part: GPUBuffer;
+  private readonly logits: GPUBuffer;
+  private readonly tokenOut: GPUBuffer;
+  private readonly logitRows: number;
+  private readonly sequences = new Set<GpuSequence>();
+  private readonly attnShape: AttentionShape;
+  private readonly moeShape: MoeShape;
+
+  private constructor(
+    ctx: GpuContext,
+    config: GptOssConfig,
+    o: Required<Omit<LoadGptOssOptions, 'onProgress'>>,
+    w: { layers: Layer[]; finalNorm: GPUBuffer; unembed: WeightPart[]; embedding: Uint16Array; moe: MoeShape },
+  ) {
+    this.ctx = ctx;
+    this.config = config;
+    this.maxContext = o.maxContext;
+    this.maxBatch = o.maxBatch;
+    this.prefillChunk = o.prefillChunk;
+    this.layers = w.layers;
+    this.finalNorm = w.finalNorm;
+    this.unembed = w.unembed;
+    this.embedding = w.embedding;
+    this.moeShape = w.moe;
+    const c = config;
+    this.attnShape = { NQ: c.numAttentionHeads, NKV: c.numKeyValueHeads, D: c.headDim };
+    const H = c.hiddenSize;
+    const R = Math.max(o.maxBatch, o.prefillChunk);
+    this.rows = R;
+    const QKVW = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim;
+    this.rope = ctx.upload(yarnRopeTable(o.maxContext, c), 'rope');
+    this.x = ctx.createBuffer(R * H * 4, 'x');
+    this.xn = ctx.createBuffer(R * H * 4, 'xn');
+    this.qkv = ctx.createBuffer(R * QKVW * 4, 'qkv');
+    this.attn = ctx.createBuffer(R * c.numAttentionHeads * c.headDim * 4, 'attn');
+    this.router = ctx.createBuffer(R * c.numExperts * 4, 'router');
+    this.act = ctx.createBuffer(R * c.expertsPerToken * c.intermediateSize * 4, 'act');
+    const maxSplits = Math.ceil(o.maxContext / ATTN_CHUNK);
+    this.part = ctx.createBuffer(R * c.numAttentionHeads * maxSplits * (c.headDim + 4) * 4, 'attn-partials');
+    // Logits for up to `logitRows` rows at once (prefill 'all' is done in slices of this many rows).
+    this.logitRows = Math.max(1, Math.min(R, Math.floor(ctx.caps.maxStorageBindingSize / (c.vocabSize * 4))));
+    this.logits = ctx.createBuffer(this.logitRows * c.vocabSize * 4, 'logits');
+    this.tokenOut = ctx.createBuffer(Math.max(16, R * 4), 'tokens');
+  }
+
+  /** Uploads all weights (except the embedding, kept on the host: a decode step needs one row of it). */
+  static async load(
+    ctx: GpuContext,
+    config: GptOssConfig,
+    src: TensorSource,
+    options: LoadGptOssOptions,
+  ): Promise<GptOssGpu> {
+    const c = config;
+    let loaded = 0;
+    const progress = (n: number, name: string) => {
+      loaded += n;
+      options.onProgress?.(loaded, name);
+    };
+    const f32 = async (name: string): Promise<GPUBuffer> => {
+      const u8 = await src.read(name);
+      const data = src.dtype(name) === 'F32' ? u8 : bf16ToF32Array(u8);
+      progress(u8.byteLength, name);
+      return ctx.upload(data, name);
+    };
+    const maxBind = Math.min(ctx.caps.maxStorageBindingSize, ctx.caps.maxBufferSize);
+    const rowsParts = async (name: string, rows: number, rowBytes: number): Promise<WeightPart[]> => {
+      const per = Math.max(1, Math.floor(maxBind / rowBytes));
+      const parts: WeightPart[] = [];
+      let whole: Uint8Array | null = null;
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const n = Math.min(per, rows - r0);
+        let bytes: Uint8Array;
+        if (per >= rows) bytes = await src.read(name);
+        else if (src.readRange) bytes = await src.readRange(name, r0 * rowBytes, (r0 + n) * rowBytes);
+        else {
+          whole ??= await src.read(name);
+          bytes = whole.subarray(r0 * rowBytes, (r0 + n) * rowBytes);
+        }
+        parts.push({ buffer: ctx.upload(bytes, `${name}[${r0}:${r0 + n}]`), rowStart: r0, rows: n });
+        progress(bytes.byteLength, name);
+      }
+      return parts;
+    };
+    const H = c.hiddenSize;
+    const I = c.intermediateSize;
+    const E = c.numExperts;
+    const QKVW = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim;
+    const expertBytes1 = 2 * I * (H / 2);
+    const expertBytes2 = H * (I / 2);
+    const expertsPerPart = Math.max(1, Math.min(E, Math.floor(maxBind / Math.max(expertBytes1, expertBytes2))));
+    const expertParts = async (name: string, perExpert: number): Promise<GPUBuffer[]> => {
+      if (expertsPerPart >= E) {
+        const b = await src.read(name);
+        progress(b.byteLength, name);
+        return [ctx.upload(b, name)];
+      }
+      const out: GPUBuffer[] = [];
+      for (let e0 = 0; e0 < E; e0 += expertsPerPart) {
+        const e1 = Math.min(E, e0 + expertsPerPart);
+        const b = src.readRange
+          ? await src.readRange(name, e0 * perExpert, e1 * perExpert)
+          : (await src.read(name)).subarray(e0 * perExpert, e1 * perExpert);
+        progress(b.byteLength, name);
+        out.push(ctx.upload(b, `${name}[${e0}:${e1}]`));
+      }
+      return out;
+    };
+    const raw = async (name: string): Promise<GPUBuffer> => {
+      const b = await src.read(name);
+      progress(b.byteLength, name);
+      return ctx.upload(b, name);
+    };
+    const layers: Layer[] = [];
+    for (let n = 0; n < c.numHiddenLayers; n++) {
+      const b = `block.${n}`;
+      layers.push({
+        attnNorm: await f32(`${b}.attn.norm.scale`),
+        qkv: await rowsParts(`${b}.attn.qkv.weight`, QKVW, H * 2),
+        qkvBias: await f32(`${b}.attn.qkv.bias`),
+        sinks: await f32(`${b}.attn.sinks`),
+        out: await rowsParts(`${b}.attn.out.weight`, H, c.numAttentionHeads * c.headDim * 2),
+        outBias: await f32(`${b}.attn.out.bias`),
+        mlpNorm: await f32(`${b}.mlp.norm.scale`),
+        gate: await rowsParts(`${b}.mlp.gate.weight`, E, H * 2),
+        gateBias: await f32(`${b}.mlp.gate.bias`),
+        mlp1Blocks: await expertParts(`${b}.mlp.mlp1_weight.blocks`, expertBytes1),
+        mlp1Scales: await raw(`${b}.mlp.mlp1_weight.scales`),
+        mlp1Bias: await f32(`${b}.mlp.mlp1_bias`),
+        mlp2Blocks: await expertParts(`${b}.mlp.mlp2_weight.blocks`, expertBytes2),
+        mlp2Scales: await raw(`${b}.mlp.mlp2_weight.scales`),
+        mlp2Bias: await f32(`${b}.mlp.mlp2_bias`),
+      });
+    }
+    const finalNorm = await f32('norm.scale');
+    const unembed = await rowsParts('unembedding.weight', c.vocabSize, H * 2);
+    const embBytes = await src.read('embedding.weight');
+    progress(embBytes.byteLength, 'embedding.weight');
+    const embedding = new Uint16Array(embBytes.buffer, embBytes.byteOffset, embBytes.byteLength / 2);
+    const moe: MoeShape = { H, I, E, k: c.expertsPerToken, expertsPerPart };
+    return new GptOssGpu(
+      ctx,
+      config,
+      {
+        maxContext: options.maxContext,
+        maxBatch: options.maxBatch ?? 1,
+        prefillChunk: options.prefillChunk ?? 128,
+      },
+      { layers, finalNorm, unembed, embedding, moe },
+    );
+  }
+
+  createSequence(capacity = this.maxContext): GpuSequence {
+    if (capacity > this.maxContext) {
+      throw new KernelShapeError(`sequence capacity ${capacity} exceeds the model's maxContext ${this.maxContext}`);
+    }
+    const c = this.config;
+    const bytes = 2 * capacity * c.numKeyValueHeads * c.headDim * 4;
+    const kv = this.layers.map((_, i) => this.ctx.createBuffer(bytes, `kv${i}`));
+    const s = new GpuSequence(kv, capacity, this);
+    this.sequences.add(s);
+    return s;
+  }
+
+  /** @internal */
+  forget(s: GpuSequence): void {
+    this.sequences.delete(s);
+  }
+
+  private prog = new Map<string, KernelProgram>();
+  private p(key: string, make: () => KernelProgram): KernelProgram {
+    let p = this.prog.get(key);
+    if (!p) {
+      p = make();
+      this.prog.set(key, p);
+    }
+    return p;
+  }
+
+  private writeEmbeddings(tokens: ArrayLike<number>): void {
+    const H = this.config.hiddenSize;
+    const rows = new Float32Array(tokens.length * H);
+    const u = new Uint32Array(rows.buffer);
+    for (let t = 0; t < tokens.length; t++) {
+      const tok = tokens[t];
+      if (!(tok >= 0 && tok < this.config.vocabSize)) {
+        throw new KernelShapeError(`token id ${tok} out of range 0..${this.config.vocabSize - 1}`);
+      }
+      const base = tok * H;
+      for (let h = 0; h < H; h++) u[t * H + h] = this.embedding[base + h] << 16;
+    }
+    this.ctx.write(this.x, rows);
+  }
+
+  private gemv(
+    rec: StepRecorder,
+    parts: WeightPart[],
+    K: number,
+    rows: number,
+    outStride: number,
+    o: { norm?: GPUBuffer; bias?: GPUBuffer; residual?: boolean; x: GPUBuffer; out: GPUBuffer },
+  ): void {
+    for (let r0 = 0; r0 < rows; r0 += 8) {
+      const M = Math.min(8, rows - r0);
+      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}`;
+      const prog = this.p(key, () =>
+        gemvBf16Program(this.ctx.caps, { K, M, norm: !!o.norm, bias: !!o.bias, residual: !!o.residual }),
+      );
+      gemvBf16(rec, prog, {
+        parts,
+        x: o.x,
+        xRow0: r0,
+        gain: o.norm,
+        bias: o.bias,
+        out: o.out,
+        outRow0: r0,
+        outStride,
+      });
+    }
+  }
+
+  /**
+   * Runs `rows` rows of x (already embedded) through all layers. `attend(rec, layer)` records the attention part for
+   * those rows (it differs between decode and prefill).
+   */
+  private layersPass(rec: StepRecorder, rows: number, attend: (rec: StepRecorder, l: number) => void): void {
+    const c = this.config;
+    const H = c.hiddenSize;
+    const QKVW = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim;
+    const AW = c.numAttentionHeads * c.headDim;
+    const moe = this.moeShape;
+    const mlp1 = this.p('mlp1', () => moeMlp1Program(this.ctx.caps, moe));
+    const mlp2 = this.p('mlp2', () => moeMlp2Program(this.ctx.caps, moe));
+    for (let l = 0; l < this.layers.length; l++) {
+      const L = this.layers[l];
+      this.gemv(rec, L.qkv, H, rows, QKVW, { norm: L.attnNorm, bias: L.qkvBias, x: this.x, out: this.qkv });
+      attend(rec, l);
+      this.gemv(rec, L.out, AW, rows, H, { bias: L.outBias, residual: true, x: this.attn, out: this.x });
+      this.gemv(rec, L.gate, H, rows, c.numExperts, { norm: L.mlpNorm, bias: L.gateBias, x: this.x, out: this.router });
+      const common = { logits: this.router, tokens: rows, xRow0: 0 };
+      moeMlp1(rec, mlp1, moe, {
+        ...common,
+        blocks: L.mlp1Blocks,
+        scales: L.mlp1Scales,
+        bias: L.mlp1Bias,
+        x: this.x,
+        gain: L.mlpNorm,
+        act: this.act,
+        limit: c.swigluLimit,
+      });
+      moeMlp2(rec, mlp2, moe, {
+        ...common,
+        blocks: L.mlp2Blocks,
+        scales: L.mlp2Scales,
+        bias: L.mlp2Bias,
+        act: this.act,
+        x: this.x,
+      });
+    }
+  }
+
+  private attentionProgs() {
+    const s = this.attnShape;
+    return {
+      attention: this.p('attn', () => attentionProgram(this.ctx.caps, s)),
+      combine: this.p('attn-combine', () => attentionCombineProgram(s)),
+      ropeKv: this.p('rope-kv', () => ropeKvProgram(s)),
+    };
+  }
+
+  private windowOf(l: number): number {
+    return l % 2 === 0 ? this.config.slidingWindow : 0;
+  }
+
+  /** Records final norm + unembedding for `rows` rows of x starting at `row0` into logits rows 0.. */
+  private head(rec: StepRecorder, row0: number, rows: number): void {
+    const c = this.config;
+    const H = c.hiddenSize;
+    rmsNorm(rec, this.p('final-norm', () => rmsNormProgram(this.ctx.caps, H)), {
+      x: this.x,
+      gain: this.finalNorm,
+      out: this.xn,
+      rows,
+      xRow0: row0,
+    });
+    this.gemv(rec, this.unembed, H, rows, c.vocabSize, { x: this.xn, out: this.logits });
+  }
+
+  private checkBatch(batch: readonly { sequence: GpuSequence; token: number }[]): void {
+    if (batch.length < 1 || batch.length > this.rows) {
+      throw new KernelShapeError(`decode batch of ${batch.length}: expected 1..${this.rows} (raise maxBatch)`);
+    }
+    const seen = new Set<GpuSequence>();
+    for (const it of batch) {
+      if (seen.has(it.sequence)) throw new KernelShapeError('decode batch: a sequence appears twice');
+      seen.add(it.sequence);
+      if (it.sequence.length >= it.sequence.capacity) {
+        throw new KernelShapeError(`sequence is full (${it.sequence.capacity} positions)`);
+      }
+    }
+  }
+
+  private recordDecode(batch: readonly { sequence: GpuSequence; token: number }[]): StepRecorder {
+    this.checkBatch(batch);
+    this.writeEmbeddings(batch.map((b) => b.token));
+    const rec = this.ctx.begin();
+    const progs = this.attentionProgs();
+    this.layersPass(rec, batch.length, (r, l) => {
+      batch.forEach((it, b) => {
+        attention(r, progs, this.attnShape, {
+          qkv: this.qkv,
+          kv: it.sequence.kv[l],
+          cap: it.sequence.capacity,
+          rope: this.rope,
+          sinks: this.layers[l].sinks,
+          out: this.attn,
+          part: this.part,
+          row0: b,
+          pos0: it.sequence.length,
+          tokens: 1,
+          window: this.windowOf(l),
+          writeKV: true,
+        });
+      });
+    });
+    this.head(rec, 0, batch.length);
+    return rec;
+  }
+
+  /** One decode step for distinct sequences; returns logits [batch, vocab]. */
+  async decode(batch: readonly { sequence: GpuSequence; token: number }[]): Promise<Float32Array> {
+    const rec = this.recordDecode(batch);
+    rec.submit();
+    this.lastDispatches = rec.dispatches;
+    for (const it of batch) it.sequence.tokens.push(it.token);
+    return this.ctx.readF32(this.logits, batch.length * this.config.vocabSize);
+  }
+
+  /**
+   * One decode step that also samples on the GPU and reads back only the token ids (what a generation loop needs).
+   */
+  async decodeSample(
+    batch: readonly { sequence: GpuSequence; token: number }[],
+    sampling: SampleParams,
+  ): Promise<Uint32Array> {
+    const rec = this.recordDecode(batch);
+    sample(rec, this.p('sample', () => sampleProgram(this.config.vocabSize)), {
+      logits: this.logits,
+      tokens: this.tokenOut,
+      rows: batch.length,
+      ...sampling,
+    });
+    rec.submit();
+    this.lastDispatches = rec.dispatches;
+    for (const it of batch) it.sequence.tokens.push(it.token);
+    return this.ctx.readU32(this.tokenOut, batch.length);
+  }
+
+  /**
+   * Appends `tokens` to the sequence in chunks of `prefillChunk` and returns logits: `'last'` → [vocab], `'all'` →
+   * [tokens, vocab], `'none'` → empty.
+   */
+  async prefill(
+    seq: GpuSequence,
+    tokens: ArrayLike<number>,
+    options: { logits?: 'all' | 'last' | 'none' } = {},
+  ): Promise<Float32Array> {
+    const mode = options.logits ?? 'last';
+    const V = this.config.vocabSize;
+    if (seq.length + tokens.length > seq.capacity) {
+      throw new KernelShapeError(`prefill of ${tokens.length} tokens overflows the sequence (${seq.capacity} positions)`);
+    }
+    const all = mode === 'all' ? new Float32Array(tokens.length * V) : null;
+    let last: Float32Array = new Float32Array(0);
+    const progs = this.attentionProgs();
+    let dispatches = 0;
+    for (let t0 = 0; t0 < tokens.length; t0 += this.prefillChunk) {
+      const n = Math.min(this.prefillChunk, tokens.length - t0);
+      const chunk = Array.from({ length: n }, (_, i) => tokens[t0 + i]);
+      this.writeEmbeddings(chunk);
+      const rec = this.ctx.begin();
+      const pos0 = seq.length;
+      this.layersPass(rec, n, (r, l) => {
+        ropeKv(r, progs.ropeKv!, {
+          qkv: this.qkv,
+          kv: seq.kv[l],
+          rope: this.rope,
+          cap: seq.capacity,
+          row0: 0,
+          pos0,
+          tokens: n,
+        });
+        attention(r, progs, this.attnShape, {
+          qkv: this.qkv,
+          kv: seq.kv[l],
+          cap: seq.capacity,
+          rope: this.rope,
+          sinks: this.layers[l].sinks,
+          out: this.attn,
+          part: this.part,
+          row0: 0,
+          pos0,
+          tokens: n,
+          window: this.windowOf(l),
+          writeKV: false,
+        });
+      });
+      const isLast = t0 + n === tokens.length;
+      if (mode === 'all') {
+        rec.submit();
+        dispatches += rec.dispatches;
+        for (let r0 = 0; r0 < n; r0 += this.logitRows) {
+          const m = Math.min(this.logitRows, n - r0);
+          const rh = this.ctx.begin();
+          this.head(rh, r0, m);
+          rh.submit();
+          dispatches += rh.dispatches;
+          all!.set(await this.ctx.readF32(this.logits, m * V), (t0 + r0) * V);
+        }
+      } else {
+        if (mode === 'last' && isLast) this.head(rec, n - 1, 1);
+        rec.submit();
+        dispatches += rec.dispatches;
+        if (mode === 'last' && isLast) last = await this.ctx.readF32(this.logits, V);
+      }
+      for (const t of chunk) seq.tokens.push(t);
+    }
+    if (mode === 'none') await this.ctx.sync();
+    this.lastDispatches = dispatches;
+    return all ?? last;
+  }
+
+  /** Waits for the GPU (benchmarks). */
+  sync(): Promise<void> {
+    return this.ctx.sync();
+  }
+
+  /** Bytes of weights a decode step reads at batch 1 (dense + k experts + unembedding), for GB/s figures. */
+  decodeWeightBytes(): number {
+    const c = this.config;
+    const H = c.hiddenSize;
+    const I = c.intermediateSize;
+    const QKVW = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim;
+    const dense = (QKVW * H + H * c.numAttentionHeads * c.headDim + c.numExperts * H) * 2;
+    const expert = ((2 * I * H + H * I) * 17) / 32 + (2 * I + H) * 4;
+    return c.numHiddenLayers * (dense + c.expertsPerToken * expert) + c.vocabSize * H * 2;
+  }
+
+  dispose(): void {
+    for (const s of [...this.sequences]) s.dispose();
+    const bufs: GPUBuffer[] = [this.x, this.xn, this.qkv, this.attn, this.router, this.act, this.part, this.logits];
+    bufs.push(this.tokenOut, this.rope, this.finalNorm, ...this.unembed.map((p) => p.buffer));
+    for (const L of this.layers) {
+      bufs.push(L.attnNorm, L.qkvBias, L.sinks, L.outBias, L.mlpNorm, L.gateBias, L.mlp1Scales, L.mlp1Bias);
+      bufs.push(L.mlp2Scales, L.mlp2Bias, ...L.mlp1Blocks, ...L.mlp2Blocks);
+      for (const p of [...L.qkv, ...L.out, ...L.gate]) bufs.push(p.buffer);
+    }
+    for (const b of bufs) b.destroy();
+  }
+}

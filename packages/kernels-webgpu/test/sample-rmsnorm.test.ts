@@ -1,0 +1,109 @@
+import { describe, expect, test } from 'vitest';
+import { rmsNorm, rmsNormProgram } from '../src/kernels/rmsnorm.js';
+import { sample, sampleProgram, sampleUniform } from '../src/kernels/sample.js';
+import { gpu, poison, randn, relL2, rng } from './helpers.js';
+import { refRmsNorm } from './reference.js';
+
+describe('rmsNorm', () => {
+  test('3 rows of 2880 with row offsets', async () => {
+    const ctx = await gpu();
+    if (!ctx) return;
+    const r = rng(1);
+    const K = 2880;
+    const x = randn(4 * K, r, 3);
+    const gain = randn(K, r);
+    const want = refRmsNorm(x.subarray(K), gain, 3, K, 1e-5);
+    const out = ctx.upload(poison(3 * K));
+    const rec = ctx.begin();
+    rmsNorm(rec, rmsNormProgram(ctx.caps, K), { x: ctx.upload(x), gain: ctx.upload(gain), out, rows: 3, xRow0: 1 });
+    rec.submit();
+    expect(relL2(await ctx.readF32(out, 3 * K), want)).toBeLessThan(1e-6);
+  });
+});
+
+describe('sample', () => {
+  const V = 1234;
+  const modes = [
+    { T: 0, topK: 0, topP: 1 },
+    { T: 1, topK: 0, topP: 1 },
+    { T: 0.7, topK: 5, topP: 1 },
+    { T: 1, topK: 0, topP: 0.5 },
+    { T: 1.3, topK: 40, topP: 0.9 },
+  ];
+  for (const m of modes) {
+    test(`T=${m.T} topK=${m.topK} topP=${m.topP}`, async () => {
+      const ctx = await gpu();
+      if (!ctx) return;
+      const r = rng(V + m.topK);
+      const rows = 3;
+      const logits = randn(rows * V, r, 4);
+      const lb = ctx.upload(logits);
+      const tokens = ctx.upload(new Uint32Array(rows * 8).fill(0xffffffff));
+      const prog = sampleProgram(V);
+      const rec = ctx.begin();
+      const draws = 6;
+      for (let d = 0; d < draws; d++) {
+        sample(rec, prog, {
+          logits: lb,
+          tokens,
+          rows,
+          outIndex: d * rows,
+          temperature: m.T,
+          topK: m.topK,
+          topP: m.topP,
+          seed: 42,
+          counter: 100 + d,
+        });
+      }
+      rec.submit();
+      const got = await ctx.readU32(tokens, rows * draws);
+      let mismatches = 0;
+      for (let d = 0; d < draws; d++)
+        for (let row = 0; row < rows; row++) {
+          const want = refSampleRow(logits.subarray(row * V, (row + 1) * V), m, 42, 100 + d, row);
+          if (got[d * rows + row] !== want) mismatches++;
+        }
+      expect(mismatches).toBeLessThanOrEqual(m.T === 0 ? 0 : 1);
+    });
+  }
+});
+
+/** Reference draw: rows use counter + row·0x9E3779B9, as the shader does. */
+function refSampleRow(
+  l: Float32Array,
+  m: { T: number; topK: number; topP: number },
+  seed: number,
+  counter: number,
+  row: number,
+): number {
+  let amax = 0;
+  for (let i = 1; i < l.length; i++) if (l[i] > l[amax]) amax = i;
+  if (m.T === 0) return amax;
+  const z = Array.from(l, (v) => (v - l[amax]) / m.T);
+  const sorted = [...z].sort((a, b) => b - a);
+  let thr = -Infinity;
+  if (m.topK > 0) thr = sorted[m.topK - 1];
+  if (m.topP < 1) {
+    const total = z.reduce((a, v) => a + Math.exp(v), 0);
+    let acc = 0;
+    for (const v of sorted) {
+      acc += Math.exp(v);
+      if (acc >= m.topP * total) {
+        thr = Math.max(thr, v);
+        break;
+      }
+    }
+  }
+  let best = -Infinity;
+  let bi = -1;
+  const rowCounter = (counter + Math.imul(row, 0x9e3779b9)) >>> 0;
+  for (let i = 0; i < l.length; i++) {
+    if (z[i] < thr - 1e-6) continue;
+    const v = z[i] - Math.log(-Math.log(sampleUniform(seed, rowCounter, i)));
+    if (v > best) {
+      best = v;
+      bi = i;
+    }
+  }
+  return bi;
+}
