@@ -5,6 +5,7 @@ export default defineConfig({
   format: ['esm'],
   dts: true,
   sourcemap: true,
+  // The addon lives in build/Release; clean only dist.
   clean: true,
   target: 'node20',
 });

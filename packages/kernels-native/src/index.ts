@@ -1,1 +1,38 @@
-export const packageName = '@gptoss/kernels-native';
+export { isAvailable, loadError } from './loader.js';
+export {
+  getIsa,
+  setIsa,
+  supportedIsas,
+  cpuFeatures,
+  getThreads,
+  setThreads,
+  matmul,
+  matmulSync,
+  rmsnorm,
+  rmsnormSync,
+  rope,
+  ropeSync,
+  attention,
+  attentionSync,
+  routerTopkSync,
+  moe,
+  moeSync,
+  unembedTopk,
+  unembedTopkSync,
+  embedSync,
+} from './kernels.js';
+export type {
+  Isa,
+  SmallVector,
+  WeightMatrix,
+  MatmulParams,
+  RmsnormParams,
+  RopeConfig,
+  RopeParams,
+  AttentionParams,
+  MoeParams,
+  UnembedParams,
+} from './kernels.js';
+export { CpuModel } from './model.js';
+export type { KvCacheHandle, ForwardParams, ForwardResult, NativeModelDims, NativeTensorRef } from './model.js';
+export { GptossError, NativeAddonUnavailableError, KernelArgumentError } from './errors.js';

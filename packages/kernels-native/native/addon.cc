@@ -1,0 +1,56 @@
+// Module entry: ISA / thread control plus the kernel and model bindings.
+#include <napi.h>
+
+#include "cpu-features.h"
+#include "dispatch.h"
+#include "ops.h"
+#include "thread-pool.h"
+
+namespace gptoss {
+namespace {
+
+Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernels().name); }
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "setIsa(name: string)");
+  std::string err = set_isa(info[0].As<Napi::String>().Utf8Value());
+  if (!err.empty()) throw Napi::Error::New(info.Env(), err);
+  return info.Env().Undefined();
+}
+
+Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
+  auto v = supported_isas();
+  Napi::Array a = Napi::Array::New(info.Env(), v.size());
+  for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), v[i]);
+  return a;
+}
+
+Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), cpu_features().describe());
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); }
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "setThreads(n: number)");
+  ThreadPool::instance().resize(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+}  // namespace
+}  // namespace gptoss
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  using namespace gptoss;
+  exports.Set("isa", Napi::Function::New(env, Isa, "isa"));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas, "supportedIsas"));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs, "cpuFeatures"));
+  exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  register_ops(env, exports);
+  register_model(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(gptoss_kernels, InitModule)

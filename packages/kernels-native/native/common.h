@@ -1,0 +1,154 @@
+// Shared scalar helpers and argument structs. Everything here is ISA-neutral: the per-ISA translation units
+// (isa-*.cc) include it and add their own vector code.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+
+namespace gptoss {
+
+inline float bf16_to_f32(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Reads bf16 from a possibly unaligned address: mmapped safetensors give no alignment guarantee.
+inline float load_bf16(const uint8_t* p, size_t i) {
+  uint16_t h;
+  std::memcpy(&h, p + 2 * i, 2);
+  return bf16_to_f32(h);
+}
+
+inline float load_f32(const uint8_t* p, size_t i) {
+  float f;
+  std::memcpy(&f, p + 4 * i, 4);
+  return f;
+}
+
+// FP4 E2M1 values times two, so that every entry is an integer (int8 lookup tables on AVX2). The matching scale
+// table below folds the factor 1/2 back in: value = FP4_X2[n] * kScaleHalf[s].
+extern const float kFp4x2[16];
+extern const int8_t kFp4x2i8[16];
+extern float kScaleHalf[256];  // 2^(s - 128), filled at load time
+
+enum DType : int { kBF16 = 0, kF32 = 1 };
+
+// A small vector that is either bf16 or f32 (norm scales, sinks, biases), read element by element.
+struct Vec {
+  const uint8_t* data = nullptr;
+  int dtype = kBF16;
+  inline float at(size_t i) const { return dtype == kBF16 ? load_bf16(data, i) : load_f32(data, i); }
+  explicit operator bool() const { return data != nullptr; }
+};
+
+// Weight matrix [rows, K] in one of the formats the model uses.
+enum WeightFormat : int { kWBF16 = 0, kWMXFP4 = 1, kWF32 = 2 };
+struct Weight {
+  int format = kWBF16;
+  const uint8_t* data = nullptr;    // bf16/f32 rows, or MXFP4 blocks [rows, K/32, 16]
+  const uint8_t* scales = nullptr;  // MXFP4 only: [rows, K/32]
+  int64_t rows = 0;
+  int64_t k = 0;
+};
+
+// Epilogue applied to each output row of a matmul.
+enum Epilogue : int { kStore = 0, kSwiglu = 1 };
+
+struct MatmulArgs {
+  const float* x = nullptr;  // [T, ldx]; for MXFP4 weights x must be block-deinterleaved (see deinterleave32)
+  int64_t ldx = 0;
+  int64_t t = 0;
+  Weight w;
+  Vec bias;                  // [rows] or null
+  float* out = nullptr;      // [T, ldo]; kSwiglu writes rows/2 columns
+  int64_t ldo = 0;
+  int epilogue = kStore;
+  float swiglu_limit = 7.0f;
+  float swiglu_alpha = 1.702f;
+};
+
+struct RopeParams {
+  float theta = 150000.f;
+  float factor = 32.f;
+  float ntk_alpha = 1.f;
+  float ntk_beta = 32.f;
+  float initial_context = 4096.f;
+  int head_dim = 64;
+};
+
+// Sink attention of T query tokens of ONE sequence against its KV cache.
+struct AttentionArgs {
+  const float* q = nullptr;   // [T, ldq], heads of head_dim each
+  int64_t ldq = 0;
+  const float* k = nullptr;   // cache [S, n_kv * head_dim]
+  const float* v = nullptr;
+  const int32_t* positions = nullptr;  // [T] absolute position of each query (keys 0..pos are valid)
+  int64_t t = 0;
+  int n_heads = 0, n_kv = 0, head_dim = 0;
+  int window = 0;             // 0 = full causal
+  Vec sinks;                  // [n_heads]
+  float sm_scale = 0.125f;
+  float* out = nullptr;       // [T, ldo]
+  int64_t ldo = 0;
+};
+
+// One group of tokens routed to the same expert (prefill groups many tokens, decode has one per expert).
+struct ExpertGroup {
+  int expert;
+  int count;
+  const int32_t* tokens;  // token row indices
+  const float* gates;     // routing weight of each token
+};
+
+struct MoeArgs {
+  const float* x = nullptr;     // [T, H] normed input (natural order)
+  int64_t t = 0;
+  int64_t hidden = 0, inter = 0;
+  const int32_t* expert_ids = nullptr;   // [T, k]
+  const float* expert_w = nullptr;       // [T, k]
+  int top_k = 0;
+  int n_experts = 0;
+  const uint8_t* w1_blocks = nullptr; const uint8_t* w1_scales = nullptr; Vec b1;  // [E, 2I, H/32, 16], bias [E,2I]
+  const uint8_t* w2_blocks = nullptr; const uint8_t* w2_scales = nullptr; Vec b2;  // [E, H, I/32, 16], bias [E,H]
+  float swiglu_limit = 7.0f;
+  float swiglu_alpha = 1.702f;
+  float* out = nullptr;         // [T, H]; the weighted expert outputs are ADDED to it (residual)
+};
+
+struct TopkArgs {
+  const float* x = nullptr;     // [T, K]
+  int64_t t = 0;
+  Weight w;                     // [V, K] bf16
+  int k = 1;
+  float* logits = nullptr;      // optional [T, V]
+  int32_t* top_ids = nullptr;   // optional [T, k]
+  float* top_vals = nullptr;    // optional [T, k]
+};
+
+// The kernels every ISA variant provides. Thread-parallel where it matters; callers hold no locks.
+struct KernelTable {
+  const char* name;
+  void (*matmul)(const MatmulArgs& a);
+  void (*rmsnorm)(const float* x, int64_t t, int64_t n, Vec scale, float eps, float* out);
+  void (*rope)(float* x, int64_t t, int64_t ld, int n_heads, const int32_t* positions, const RopeParams& p);
+  void (*attention)(const AttentionArgs& a);
+  void (*moe)(const MoeArgs& a);
+  void (*unembed_topk)(const TopkArgs& a);
+};
+
+const KernelTable* kernels_scalar();
+const KernelTable* kernels_avx2();
+const KernelTable* kernels_avx512();
+
+// ISA-neutral helpers (scalar.cc).
+void router_topk(const float* logits, int64_t t, int n_experts, int k, int32_t* ids, float* weights);
+void embed_rows(const uint8_t* table_bf16, int64_t dim, const int32_t* ids, int64_t t, float* out);
+void yarn_inv_freq(const RopeParams& p, float* inv_freq, float* concentration);
+
+// Reorders each block of 32 values to [even 16, odd 16], the order in which MXFP4 bytes decode.
+void deinterleave32(const float* x, int64_t n, float* out);
+
+}  // namespace gptoss

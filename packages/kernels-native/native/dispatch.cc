@@ -1,0 +1,63 @@
+#include "dispatch.h"
+
+#include <atomic>
+#include <cstdlib>
+
+#include "cpu-features.h"
+
+namespace gptoss {
+
+static const KernelTable* by_name(const std::string& n) {
+  const CpuFeatures& f = cpu_features();
+  if (n == "scalar") return kernels_scalar();
+  if (n == "avx2" && f.has_avx2()) return kernels_avx2();
+  if (n == "avx512" && f.has_avx512() && f.has_avx2()) return kernels_avx512();
+  return nullptr;
+}
+
+std::string best_isa() {
+  const CpuFeatures& f = cpu_features();
+  if (f.has_avx512() && f.has_avx2()) return "avx512";
+  if (f.has_avx2()) return "avx2";
+  return "scalar";
+}
+
+std::vector<std::string> supported_isas() {
+  std::vector<std::string> v{"scalar"};
+  if (by_name("avx2")) v.push_back("avx2");
+  if (by_name("avx512")) v.push_back("avx512");
+  return v;
+}
+
+static const KernelTable* initial() {
+  const char* env = std::getenv("GPTOSS_CPU_ISA");
+  if (env && *env) {
+    // An unsupported request falls back to the best variant; the TS layer reports the mismatch.
+    if (const KernelTable* t = by_name(env)) return t;
+  }
+  return by_name(best_isa());
+}
+
+static std::atomic<const KernelTable*> g_table{nullptr};
+
+const KernelTable& kernels() {
+  const KernelTable* t = g_table.load(std::memory_order_acquire);
+  if (!t) {
+    t = initial();
+    g_table.store(t, std::memory_order_release);
+  }
+  return *t;
+}
+
+std::string set_isa(const std::string& name) {
+  const KernelTable* t = by_name(name);
+  if (!t) {
+    std::string all;
+    for (auto& s : supported_isas()) all += (all.empty() ? "" : ", ") + s;
+    return "ISA variant \"" + name + "\" is not supported on this CPU (supported: " + all + ")";
+  }
+  g_table.store(t, std::memory_order_release);
+  return "";
+}
+
+}  // namespace gptoss

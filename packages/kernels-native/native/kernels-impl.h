@@ -1,0 +1,513 @@
+// The kernels, written once against a small SIMD abstraction `S` and compiled three times (isa-scalar.cc,
+// isa-avx2.cc, isa-avx512.cc), each with its own -m flags, inside its own namespace. `S` provides:
+//   W (floats per vector), kMaxR/kMaxT (register tile: weight rows x tokens), F (vector type),
+//   zero/set1/load/store/fma(a,b,c)=a*b+c/mul/hsum, load_bf16(p) (W bf16 -> fp32),
+//   fp4_block(p, out[32/W]) (one 16-byte MXFP4 block -> 32 values times two, even values first, then odd).
+// Activations and accumulation are fp32 throughout; weights are widened in registers and never stored wider,
+// except for the prefill path, which widens a panel of rows once into a per-thread scratch that stays in L2.
+// It is included inside a namespace, so it includes nothing itself: isa-*.cc include the headers it needs.
+
+namespace {
+
+using F = S::F;
+constexpr int W = S::W;
+constexpr int NV = 32 / W;  // vectors per MXFP4 block
+// Up to this many tokens, weights are read straight from the checkpoint for each tile of tokens (decode, batched
+// decode, small groups of an expert); above it a panel of rows is widened once and reused for all tokens.
+constexpr int64_t kDirectMaxT = 4;
+constexpr int64_t kPanelRows = 16;
+
+// ---- register tiles: NR weight rows x NT tokens, K-long dot products --------------------------------------
+
+template <int NR, int NT>
+inline void tile_bf16(const uint8_t* w, size_t row_bytes, int64_t K, const float* const* xs, float* res, int ldr) {
+  F acc[NR][NT];
+  for (int r = 0; r < NR; r++)
+    for (int t = 0; t < NT; t++) acc[r][t] = S::zero();
+  int64_t k = 0;
+  for (; k + W <= K; k += W) {
+    F wv[NR];
+    for (int r = 0; r < NR; r++) wv[r] = S::load_bf16(w + r * row_bytes + 2 * k);
+    for (int t = 0; t < NT; t++) {
+      F xv = S::load(xs[t] + k);
+      for (int r = 0; r < NR; r++) acc[r][t] = S::fma(wv[r], xv, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < NR; r++)
+    for (int t = 0; t < NT; t++) {
+      float s = S::hsum(acc[r][t]);
+      for (int64_t kk = k; kk < K; kk++) s += gptoss::load_bf16(w + r * row_bytes, kk) * xs[t][kk];
+      res[t * ldr + r] = s;
+    }
+}
+
+template <int NR, int NT>
+inline void tile_f32(const float* w, int64_t ldw, int64_t K, const float* const* xs, float* res, int ldr) {
+  F acc[NR][NT];
+  for (int r = 0; r < NR; r++)
+    for (int t = 0; t < NT; t++) acc[r][t] = S::zero();
+  int64_t k = 0;
+  for (; k + W <= K; k += W) {
+    F wv[NR];
+    for (int r = 0; r < NR; r++) wv[r] = S::load(w + r * ldw + k);
+    for (int t = 0; t < NT; t++) {
+      F xv = S::load(xs[t] + k);
+      for (int r = 0; r < NR; r++) acc[r][t] = S::fma(wv[r], xv, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < NR; r++)
+    for (int t = 0; t < NT; t++) {
+      float s = S::hsum(acc[r][t]);
+      for (int64_t kk = k; kk < K; kk++) s += w[r * ldw + kk] * xs[t][kk];
+      res[t * ldr + r] = s;
+    }
+}
+
+// MXFP4 rows straight from the checkpoint; xs are block-deinterleaved.
+template <int NR, int NT>
+inline void tile_mxfp4(const uint8_t* blocks, const uint8_t* scales, int64_t G, const float* const* xs, float* res,
+                       int ldr) {
+  F acc[NR][NT];
+  for (int r = 0; r < NR; r++)
+    for (int t = 0; t < NT; t++) acc[r][t] = S::zero();
+  for (int64_t g = 0; g < G; g++) {
+    for (int r = 0; r < NR; r++) {
+      F wv[NV];
+      S::fp4_block(blocks + (r * G + g) * 16, wv);
+      F sc = S::set1(gptoss::kScaleHalf[scales[r * G + g]]);
+      for (int t = 0; t < NT; t++) {
+        const float* xp = xs[t] + g * 32;
+        F b = S::mul(wv[0], S::load(xp));
+        for (int v = 1; v < NV; v++) b = S::fma(wv[v], S::load(xp + v * W), b);
+        acc[r][t] = S::fma(b, sc, acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < NR; r++)
+    for (int t = 0; t < NT; t++) res[t * ldr + r] = S::hsum(acc[r][t]);
+}
+
+// Run-time (nr, nt) -> template instance.
+template <int NR>
+inline void tile_any_t(int nt, const gptoss::Weight& w, int64_t r, const float* panel, int64_t ldp,
+                       const float* const* xs, float* res, int ldr) {
+#define GPTOSS_TILE(NT)                                                                                      \
+  case NT:                                                                                                   \
+    if (panel) {                                                                                             \
+      tile_f32<NR, NT>(panel, ldp, w.k, xs, res, ldr);                                                       \
+    } else if (w.format == gptoss::kWMXFP4) {                                                                \
+      const int64_t G = w.k / 32;                                                                            \
+      tile_mxfp4<NR, NT>(w.data + r * G * 16, w.scales + r * G, G, xs, res, ldr);                            \
+    } else {                                                                                                 \
+      tile_bf16<NR, NT>(w.data + r * w.k * 2, static_cast<size_t>(w.k) * 2, w.k, xs, res, ldr);              \
+    }                                                                                                        \
+    break;
+  switch (nt) {
+    GPTOSS_TILE(1)
+    GPTOSS_TILE(2)
+    GPTOSS_TILE(3)
+    GPTOSS_TILE(4)
+    default: break;
+  }
+#undef GPTOSS_TILE
+}
+
+inline void tile_any(int nr, int nt, const gptoss::Weight& w, int64_t r, const float* panel, int64_t ldp,
+                     const float* const* xs, float* res, int ldr) {
+  switch (nr) {
+    case 1: tile_any_t<1>(nt, w, r, panel, ldp, xs, res, ldr); break;
+    case 2: tile_any_t<2>(nt, w, r, panel, ldp, xs, res, ldr); break;
+    case 3: tile_any_t<3>(nt, w, r, panel, ldp, xs, res, ldr); break;
+    case 4: tile_any_t<4>(nt, w, r, panel, ldp, xs, res, ldr); break;
+    default: break;
+  }
+}
+
+// Widens rows [r0, r0+nr) to fp32 (MXFP4 rows stay in deinterleaved order, matching deinterleaved activations).
+inline void widen_rows(const gptoss::Weight& w, int64_t r0, int64_t nr, float* dst) {
+  const int64_t K = w.k;
+  if (w.format == gptoss::kWMXFP4) {
+    const int64_t G = K / 32;
+    for (int64_t r = 0; r < nr; r++)
+      for (int64_t g = 0; g < G; g++) {
+        F wv[NV];
+        S::fp4_block(w.data + ((r0 + r) * G + g) * 16, wv);
+        F sc = S::set1(gptoss::kScaleHalf[w.scales[(r0 + r) * G + g]]);
+        for (int v = 0; v < NV; v++) S::store(dst + r * K + g * 32 + v * W, S::mul(wv[v], sc));
+      }
+    return;
+  }
+  if (w.format == gptoss::kWF32) {
+    std::memcpy(dst, w.data + r0 * K * 4, static_cast<size_t>(nr * K) * 4);
+    return;
+  }
+  for (int64_t r = 0; r < nr; r++) {
+    const uint8_t* src = w.data + (r0 + r) * K * 2;
+    int64_t k = 0;
+    for (; k + W <= K; k += W) S::store(dst + r * K + k, S::load_bf16(src + 2 * k));
+    for (; k < K; k++) dst[r * K + k] = gptoss::load_bf16(src, k);
+  }
+}
+
+struct Scratch {
+  std::vector<float> panel, res;
+  std::vector<const float*> xs;
+};
+inline Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// Raw (no bias) dot products of rows [r0, r1) with all tokens, into res[t * (r1 - r0) + (r - r0)].
+inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t ldx, int64_t T, int64_t r0, int64_t r1,
+                              float* res) {
+  Scratch& s = scratch();
+  const int64_t n = r1 - r0;
+  const int ldr = static_cast<int>(n);
+  if (static_cast<int64_t>(s.xs.size()) < T) s.xs.resize(T);
+  for (int64_t t = 0; t < T; t++) s.xs[t] = x + t * ldx;
+  const bool direct = T <= kDirectMaxT || w.format == gptoss::kWF32;
+  const float* panel = nullptr;
+  int64_t ldp = w.k;
+  if (!direct) {
+    if (static_cast<int64_t>(s.panel.size()) < n * w.k) s.panel.resize(n * w.k);
+    widen_rows(w, r0, n, s.panel.data());
+    panel = s.panel.data();
+  } else if (w.format == gptoss::kWF32) {
+    panel = reinterpret_cast<const float*>(w.data) + r0 * w.k;
+  }
+  for (int64_t t = 0; t < T; t += S::kMaxT) {
+    const int nt = static_cast<int>(std::min<int64_t>(S::kMaxT, T - t));
+    for (int64_t r = 0; r < n; r += S::kMaxR) {
+      const int nr = static_cast<int>(std::min<int64_t>(S::kMaxR, n - r));
+      tile_any(nr, nt, w, r0 + r, panel ? panel + r * ldp : nullptr, ldp, s.xs.data() + t, res + t * ldr + r, ldr);
+    }
+  }
+}
+
+inline float swiglu(float gate, float lin, float limit, float alpha) {
+  gate = std::min(gate, limit);
+  lin = std::max(-limit, std::min(lin, limit));
+  return gate / (1.f + std::exp(-alpha * gate)) * (lin + 1.f);
+}
+
+// Column j of a row in block-deinterleaved order.
+inline int64_t deint_index(int64_t j) {
+  const int64_t m = j & 31;
+  return (j & ~int64_t(31)) + ((m & 1) ? 16 + (m >> 1) : (m >> 1));
+}
+
+struct Job {
+  gptoss::MatmulArgs a;
+  bool deint_out = false;  // swiglu output written block-deinterleaved (it feeds an MXFP4 matmul)
+  int64_t chunk = 0, n_chunks = 0;
+};
+
+// Runs several independent matmuls as one parallel job, so that a decode step's experts share one barrier.
+inline void run_jobs(Job* jobs, int n_jobs) {
+  gptoss::ThreadPool& pool = gptoss::ThreadPool::instance();
+  const int threads = pool.size();
+  int64_t total_rows = 0;
+  for (int j = 0; j < n_jobs; j++) total_rows += jobs[j].a.w.rows;
+  std::vector<int64_t> first(n_jobs + 1, 0);
+  for (int j = 0; j < n_jobs; j++) {
+    Job& jb = jobs[j];
+    const int64_t R = jb.a.w.rows;
+    int64_t chunk;
+    if (jb.a.t > kDirectMaxT) {
+      chunk = kPanelRows;
+    } else {
+      // About 8 tasks per thread over the whole job for balance, at least 8 rows (tile and prefetch friendly).
+      chunk = std::max<int64_t>(8, total_rows / (threads * 8));
+      chunk = std::min<int64_t>(chunk, 256);
+    }
+    chunk = (chunk + 1) & ~int64_t(1);  // even: SwiGLU pairs never straddle tasks
+    jb.chunk = chunk;
+    jb.n_chunks = (R + chunk - 1) / chunk;
+    first[j + 1] = first[j] + jb.n_chunks;
+  }
+  pool.parallel_for(first[n_jobs], [&](int64_t task, int) {
+    int j = static_cast<int>(std::upper_bound(first.begin(), first.end(), task) - first.begin()) - 1;
+    const Job& jb = jobs[j];
+    const gptoss::MatmulArgs& a = jb.a;
+    const int64_t r0 = (task - first[j]) * jb.chunk;
+    const int64_t r1 = std::min(a.w.rows, r0 + jb.chunk);
+    const int64_t n = r1 - r0;
+    Scratch& s = scratch();
+    if (static_cast<int64_t>(s.res.size()) < a.t * n) s.res.resize(a.t * n);
+    float* res = s.res.data();
+    rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res);
+    for (int64_t t = 0; t < a.t; t++) {
+      const float* h = res + t * n;
+      float* o = a.out + t * a.ldo;
+      if (a.epilogue == gptoss::kSwiglu) {
+        for (int64_t i = 0; i + 1 < n; i += 2) {
+          float g = h[i], l = h[i + 1];
+          if (a.bias) {
+            g += a.bias.at(r0 + i);
+            l += a.bias.at(r0 + i + 1);
+          }
+          const int64_t col = (r0 + i) / 2;
+          o[jb.deint_out ? deint_index(col) : col] = swiglu(g, l, a.swiglu_limit, a.swiglu_alpha);
+        }
+      } else {
+        for (int64_t i = 0; i < n; i++) o[r0 + i] = h[i] + (a.bias ? a.bias.at(r0 + i) : 0.f);
+      }
+    }
+  });
+}
+
+void matmul(const gptoss::MatmulArgs& a) {
+  if (a.t <= 0 || a.w.rows <= 0) return;
+  Job jb;
+  jb.a = a;
+  run_jobs(&jb, 1);
+}
+
+// ---- RMSNorm -------------------------------------------------------------------------------------------------
+
+void rmsnorm(const float* x, int64_t T, int64_t n, gptoss::Vec scale, float eps, float* out) {
+  for (int64_t t = 0; t < T; t++) {
+    const float* xr = x + t * n;
+    float* o = out + t * n;
+    F acc = S::zero();
+    int64_t k = 0;
+    for (; k + W <= n; k += W) {
+      F v = S::load(xr + k);
+      acc = S::fma(v, v, acc);
+    }
+    float ss = S::hsum(acc);
+    for (; k < n; k++) ss += xr[k] * xr[k];
+    const float inv = 1.f / std::sqrt(ss / static_cast<float>(n) + eps);
+    for (int64_t i = 0; i < n; i++) o[i] = xr[i] * inv * scale.at(i);
+  }
+}
+
+// ---- RoPE (YaRN), GPT-NeoX half rotation, in place ---------------------------------------------------------
+
+void rope(float* x, int64_t T, int64_t ld, int n_heads, const int32_t* positions, const gptoss::RopeParams& p) {
+  const int half = p.head_dim / 2;
+  std::vector<float> inv(half), c(half), s(half);
+  float conc = 1.f;
+  gptoss::yarn_inv_freq(p, inv.data(), &conc);
+  for (int64_t t = 0; t < T; t++) {
+    const float pos = static_cast<float>(positions[t]);
+    for (int i = 0; i < half; i++) {
+      const float f = pos * inv[i];  // fp32 product, as the reference computes it
+      c[i] = static_cast<float>(std::cos(static_cast<double>(f))) * conc;
+      s[i] = static_cast<float>(std::sin(static_cast<double>(f))) * conc;
+    }
+    for (int h = 0; h < n_heads; h++) {
+      float* v = x + t * ld + static_cast<int64_t>(h) * p.head_dim;
+      for (int i = 0; i < half; i++) {
+        const float x1 = v[i], x2 = v[i + half];
+        v[i] = x1 * c[i] - x2 * s[i];
+        v[i + half] = x2 * c[i] + x1 * s[i];
+      }
+    }
+  }
+}
+
+// ---- sink attention over a KV cache (GQA, optional sliding window) -----------------------------------------
+
+inline float dot(const float* a, const float* b, int n) {
+  F acc = S::zero();
+  int k = 0;
+  for (; k + W <= n; k += W) acc = S::fma(S::load(a + k), S::load(b + k), acc);
+  float s = S::hsum(acc);
+  for (; k < n; k++) s += a[k] * b[k];
+  return s;
+}
+
+inline void axpy(float a, const float* x, float* y, int n) {
+  F av = S::set1(a);
+  int k = 0;
+  for (; k + W <= n; k += W) S::store(y + k, S::fma(av, S::load(x + k), S::load(y + k)));
+  for (; k < n; k++) y[k] += a * x[k];
+}
+
+void attention(const gptoss::AttentionArgs& a) {
+  const int D = a.head_dim;
+  const int G = a.n_heads / a.n_kv;
+  const int64_t kv_ld = static_cast<int64_t>(a.n_kv) * D;
+  gptoss::ThreadPool::instance().parallel_for(a.t * a.n_kv, [&](int64_t task, int) {
+    const int64_t t = task / a.n_kv;
+    const int g = static_cast<int>(task % a.n_kv);
+    const int64_t pos = a.positions[t];
+    const int64_t start = a.window > 0 ? std::max<int64_t>(0, pos - a.window + 1) : 0;
+    const int64_t n = pos - start + 1;
+    thread_local std::vector<float> sc;
+    if (static_cast<int64_t>(sc.size()) < n * G) sc.resize(n * G);
+    for (int64_t j = 0; j < n; j++) {
+      const float* kr = a.k + (start + j) * kv_ld + static_cast<int64_t>(g) * D;
+      for (int hh = 0; hh < G; hh++) {
+        const float* q = a.q + t * a.ldq + static_cast<int64_t>(g * G + hh) * D;
+        sc[hh * n + j] = dot(q, kr, D) * a.sm_scale;
+      }
+    }
+    for (int hh = 0; hh < G; hh++) {
+      const int h = g * G + hh;
+      float* srow = sc.data() + hh * n;
+      const float sink = a.sinks.at(h);
+      float m = sink;
+      for (int64_t j = 0; j < n; j++) m = std::max(m, srow[j]);
+      float z = std::exp(sink - m);
+      for (int64_t j = 0; j < n; j++) {
+        srow[j] = std::exp(srow[j] - m);
+        z += srow[j];
+      }
+      const float inv = 1.f / z;
+      float* o = a.out + t * a.ldo + static_cast<int64_t>(h) * D;
+      for (int d = 0; d < D; d++) o[d] = 0.f;
+      for (int64_t j = 0; j < n; j++) axpy(srow[j] * inv, a.v + (start + j) * kv_ld + static_cast<int64_t>(g) * D, o, D);
+    }
+  });
+}
+
+// ---- MoE: route-grouped MXFP4 experts, fused bias + SwiGLU, weighted sum into the residual -----------------
+
+void moe(const gptoss::MoeArgs& a) {
+  const int64_t T = a.t, H = a.hidden, I = a.inter;
+  const int E = a.n_experts;
+  // Group (token, slot) pairs by expert.
+  std::vector<int> count(E, 0);
+  for (int64_t i = 0; i < T * a.top_k; i++) count[a.expert_ids[i]]++;
+  std::vector<int> offset(E + 1, 0);
+  for (int e = 0; e < E; e++) offset[e + 1] = offset[e] + count[e];
+  const int64_t M = offset[E];
+  std::vector<int32_t> tok(M);
+  std::vector<float> gate(M);
+  {
+    std::vector<int> fill(offset.begin(), offset.end() - 1);
+    for (int64_t i = 0; i < T * a.top_k; i++) {
+      const int e = a.expert_ids[i];
+      tok[fill[e]] = static_cast<int32_t>(i / a.top_k);
+      gate[fill[e]] = a.expert_w[i];
+      fill[e]++;
+    }
+  }
+  // Gathered, block-deinterleaved inputs [M, H]; expert outputs [M, I] (deinterleaved) and [M, H].
+  std::vector<float> xg(M * H), hg(M * I), og(M * H);
+  for (int64_t m = 0; m < M; m++) gptoss::deinterleave32(a.x + tok[m] * H, H, xg.data() + m * H);
+  std::vector<Job> jobs;
+  jobs.reserve(E);
+  const int64_t G1 = H / 32, G2 = I / 32;
+  for (int e = 0; e < E; e++) {
+    if (!count[e]) continue;
+    Job jb;
+    gptoss::MatmulArgs& m = jb.a;
+    m.x = xg.data() + offset[e] * H;
+    m.ldx = H;
+    m.t = count[e];
+    m.w.format = gptoss::kWMXFP4;
+    m.w.rows = 2 * I;
+    m.w.k = H;
+    m.w.data = a.w1_blocks + static_cast<int64_t>(e) * 2 * I * G1 * 16;
+    m.w.scales = a.w1_scales + static_cast<int64_t>(e) * 2 * I * G1;
+    if (a.b1) {
+      m.bias = a.b1;
+      m.bias.data += static_cast<int64_t>(e) * 2 * I * (a.b1.dtype == gptoss::kBF16 ? 2 : 4);
+    }
+    m.out = hg.data() + offset[e] * I;
+    m.ldo = I;
+    m.epilogue = gptoss::kSwiglu;
+    m.swiglu_limit = a.swiglu_limit;
+    m.swiglu_alpha = a.swiglu_alpha;
+    jb.deint_out = true;
+    jobs.push_back(jb);
+  }
+  run_jobs(jobs.data(), static_cast<int>(jobs.size()));
+  int j = 0;
+  for (int e = 0; e < E; e++) {
+    if (!count[e]) continue;
+    gptoss::MatmulArgs& m = jobs[j++].a;
+    m.x = hg.data() + offset[e] * I;
+    m.ldx = I;
+    m.w.rows = H;
+    m.w.k = I;
+    m.w.data = a.w2_blocks + static_cast<int64_t>(e) * H * G2 * 16;
+    m.w.scales = a.w2_scales + static_cast<int64_t>(e) * H * G2;
+    m.bias = gptoss::Vec();
+    if (a.b2) {
+      m.bias = a.b2;
+      m.bias.data += static_cast<int64_t>(e) * H * (a.b2.dtype == gptoss::kBF16 ? 2 : 4);
+    }
+    m.out = og.data() + offset[e] * H;
+    m.ldo = H;
+    m.epilogue = gptoss::kStore;
+  }
+  for (auto& jb : jobs) jb.deint_out = false;
+  run_jobs(jobs.data(), static_cast<int>(jobs.size()));
+  // Sum in routing order per token (slot 0 first) so results do not depend on expert numbering.
+  std::vector<int64_t> row_of(T * a.top_k);
+  {
+    std::vector<int> fill(offset.begin(), offset.end() - 1);
+    for (int64_t i = 0; i < T * a.top_k; i++) row_of[i] = fill[a.expert_ids[i]]++;
+  }
+  for (int64_t t = 0; t < T; t++) {
+    float* o = a.out + t * H;
+    for (int s = 0; s < a.top_k; s++) {
+      const int64_t m = row_of[t * a.top_k + s];
+      axpy(gate[m], og.data() + m * H, o, static_cast<int>(H));
+    }
+  }
+}
+
+// ---- unembedding fused with top-k selection --------------------------------------------------------------
+
+struct Cand {
+  float v;
+  int32_t id;
+};
+inline bool better(const Cand& a, const Cand& b) { return a.v > b.v || (a.v == b.v && a.id < b.id); }
+
+inline void insert_topk(Cand* list, int k, int& n, Cand c) {
+  if (n == k && !better(c, list[k - 1])) return;
+  int i = n < k ? n++ : k - 1;
+  while (i > 0 && better(c, list[i - 1])) {
+    list[i] = list[i - 1];
+    i--;
+  }
+  list[i] = c;
+}
+
+void unembed_topk(const gptoss::TopkArgs& a) {
+  const int64_t T = a.t, V = a.w.rows;
+  const int threads = gptoss::ThreadPool::instance().size();
+  const int k = a.k > 0 ? a.k : 1;
+  const bool want_top = a.top_ids || a.top_vals;
+  std::vector<Cand> lists(want_top ? static_cast<size_t>(threads) * T * k : 0);
+  std::vector<int> lens(want_top ? static_cast<size_t>(threads) * T : 0, 0);
+  const int64_t chunk = T > kDirectMaxT ? kPanelRows * 2 : 256;
+  const int64_t n_tasks = (V + chunk - 1) / chunk;
+  gptoss::ThreadPool::instance().parallel_for(n_tasks, [&](int64_t task, int th) {
+    const int64_t r0 = task * chunk, r1 = std::min(V, r0 + chunk), n = r1 - r0;
+    thread_local std::vector<float> res;
+    if (static_cast<int64_t>(res.size()) < T * n) res.resize(T * n);
+    rows_times_tokens(a.w, a.x, a.w.k, T, r0, r1, res.data());
+    for (int64_t t = 0; t < T; t++) {
+      const float* lr = res.data() + t * n;
+      if (a.logits) std::memcpy(a.logits + t * V + r0, lr, n * 4);
+      if (want_top) {
+        Cand* list = lists.data() + (static_cast<size_t>(th) * T + t) * k;
+        int& len = lens[th * T + t];
+        for (int64_t i = 0; i < n; i++) insert_topk(list, k, len, Cand{lr[i], static_cast<int32_t>(r0 + i)});
+      }
+    }
+  });
+  if (!want_top) return;
+  for (int64_t t = 0; t < T; t++) {
+    std::vector<Cand> merged(k);
+    int len = 0;
+    for (int th = 0; th < threads; th++) {
+      const Cand* list = lists.data() + (static_cast<size_t>(th) * T + t) * k;
+      for (int i = 0; i < lens[th * T + t]; i++) insert_topk(merged.data(), k, len, list[i]);
+    }
+    for (int i = 0; i < k; i++) {
+      if (a.top_ids) a.top_ids[t * k + i] = i < len ? merged[i].id : -1;
+      if (a.top_vals) a.top_vals[t * k + i] = i < len ? merged[i].v : -INFINITY;
+    }
+  }
+}
+
+}  // namespace

@@ -1,0 +1,51 @@
+#include "mapped-file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace gptoss {
+
+std::string map_file(const std::string& path, bool populate, Mapping* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::string("cannot open ") + path + ": " + std::strerror(errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    std::string e = std::string("cannot stat ") + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return e;
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    out->addr = nullptr;
+    out->size = 0;
+    return "";
+  }
+  int flags = MAP_SHARED;
+#ifdef MAP_POPULATE
+  if (populate) flags |= MAP_POPULATE;
+#endif
+  void* p = ::mmap(nullptr, size, PROT_READ, flags, fd, 0);
+  ::close(fd);  // the mapping keeps the file alive
+  if (p == MAP_FAILED) return std::string("cannot mmap ") + path + ": " + std::strerror(errno);
+  out->addr = p;
+  out->size = size;
+  return "";
+}
+
+void unmap(const Mapping& m) {
+  if (m.addr) ::munmap(m.addr, m.size);
+}
+
+void advise_willneed(void* addr, size_t size) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t a = reinterpret_cast<uintptr_t>(addr) & ~(page - 1);
+  size += reinterpret_cast<uintptr_t>(addr) - a;
+  ::madvise(reinterpret_cast<void*>(a), size, MADV_WILLNEED);
+}
+
+}  // namespace gptoss

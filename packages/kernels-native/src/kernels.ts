@@ -1,0 +1,310 @@
+import type { Buf } from './binding.js';
+import { KernelArgumentError } from './errors.js';
+import { addon } from './loader.js';
+
+/** A kernel variant compiled into the addon. */
+export type Isa = 'scalar' | 'avx2' | 'avx512';
+
+/** A small vector (bias, norm gain, sinks): `Uint16Array` holds bf16 bits, `Float32Array` holds fp32. */
+export type SmallVector = Uint16Array | Float32Array;
+
+/** A weight matrix `[rows, cols]`: bf16 bits, fp32, or MXFP4 blocks `[rows, cols/32, 16]` + E8M0 scales `[rows, cols/32]`. */
+export type WeightMatrix =
+  | { format: 'bf16'; data: Uint16Array | Uint8Array; rows: number; cols: number }
+  | { format: 'f32'; data: Float32Array; rows: number; cols: number }
+  | { format: 'mxfp4'; blocks: Uint8Array; scales: Uint8Array; rows: number; cols: number };
+
+const dt = (v: SmallVector | undefined | null): number => (v instanceof Float32Array ? 1 : 0);
+
+function need(cond: boolean, what: string): void {
+  if (!cond) throw new KernelArgumentError(what);
+}
+
+/** The variant in use: the best the CPU has, unless `GPTOSS_CPU_ISA` or {@link setIsa} chose another. */
+export function getIsa(): Isa {
+  return addon().isa();
+}
+/** Forces a variant for this process (tests run all three). Throws if the CPU lacks it. */
+export function setIsa(isa: Isa): void {
+  addon().setIsa(isa);
+}
+export function supportedIsas(): Isa[] {
+  return addon().supportedIsas() as Isa[];
+}
+export function cpuFeatures(): string[] {
+  return addon().cpuFeatures().split(' ').filter(Boolean);
+}
+/** Threads in the pool (default: all cores, or `GPTOSS_THREADS`). */
+export function getThreads(): number {
+  return addon().threads();
+}
+export function setThreads(n: number): void {
+  need(Number.isInteger(n) && n >= 0, `setThreads: expected a non-negative integer, got ${n}`);
+  addon().setThreads(n);
+}
+
+export interface MatmulParams {
+  /** `[tokens, weight.cols]` */
+  x: Float32Array;
+  tokens: number;
+  weight: WeightMatrix;
+  bias?: SmallVector | null;
+  /** `[tokens, rows]`, or `[tokens, rows/2]` with `epilogue: 'swiglu'`. */
+  out: Float32Array;
+  /** `'swiglu'`: rows are interleaved (gate, linear) pairs → clamped SwiGLU with the +1 on the linear half. */
+  epilogue?: 'none' | 'swiglu';
+  swigluLimit?: number;
+  swigluAlpha?: number;
+}
+
+function matmulArgs(p: MatmulParams) {
+  const w = p.weight;
+  const outCols = p.epilogue === 'swiglu' ? w.rows / 2 : w.rows;
+  need(p.x.length >= p.tokens * w.cols, `matmul: x holds ${p.x.length} floats, expected ${p.tokens}x${w.cols}`);
+  need(p.out.length >= p.tokens * outCols, `matmul: out holds ${p.out.length} floats, expected ${p.tokens}x${outCols}`);
+  need(!p.bias || p.bias.length >= w.rows, `matmul: bias must hold ${w.rows} values`);
+  need(p.epilogue !== 'swiglu' || w.rows % 2 === 0, 'matmul: swiglu needs an even number of rows');
+  if (w.format === 'mxfp4') need(w.cols % 32 === 0, `matmul: MXFP4 needs cols % 32 == 0, got ${w.cols}`);
+  const fmt = w.format === 'bf16' ? 0 : w.format === 'mxfp4' ? 1 : 2;
+  const data: Buf = w.format === 'mxfp4' ? w.blocks : w.data;
+  const scales = w.format === 'mxfp4' ? w.scales : null;
+  return [
+    p.x,
+    p.tokens,
+    fmt,
+    data,
+    scales,
+    w.rows,
+    w.cols,
+    p.bias ?? null,
+    dt(p.bias),
+    p.out,
+    p.epilogue === 'swiglu' ? 1 : 0,
+    p.swigluLimit ?? 7,
+    p.swigluAlpha ?? 1.702,
+  ] as const;
+}
+
+/**
+ * `out[t, r] = Σ_k x[t, k]·W[r, k] + bias[r]` for bf16, fp32 or MXFP4 weights, optionally fused with SwiGLU.
+ * Runs on a worker thread.
+ * @example await matmul({ x, tokens: 1, weight: { format: 'bf16', data: w, rows: 5120, cols: 2880 }, bias, out });
+ */
+export function matmul(p: MatmulParams): Promise<void> {
+  return addon().matmul(...matmulArgs(p));
+}
+export function matmulSync(p: MatmulParams): void {
+  addon().matmulSync(...matmulArgs(p));
+}
+
+export interface RmsnormParams {
+  x: Float32Array;
+  tokens: number;
+  dim: number;
+  scale: SmallVector;
+  eps?: number;
+  out: Float32Array;
+}
+function rmsArgs(p: RmsnormParams) {
+  need(p.x.length >= p.tokens * p.dim && p.out.length >= p.tokens * p.dim, 'rmsnorm: x/out smaller than tokens x dim');
+  need(p.scale.length >= p.dim, 'rmsnorm: scale shorter than dim');
+  return [p.x, p.tokens, p.dim, p.scale, dt(p.scale), p.eps ?? 1e-5, p.out] as const;
+}
+export function rmsnorm(p: RmsnormParams): Promise<void> {
+  return addon().rmsnorm(...rmsArgs(p));
+}
+export function rmsnormSync(p: RmsnormParams): void {
+  addon().rmsnormSync(...rmsArgs(p));
+}
+
+/** YaRN RoPE parameters (SPEC §1.5.2); defaults are gpt-oss's. */
+export interface RopeConfig {
+  headDim?: number;
+  theta?: number;
+  scalingFactor?: number;
+  ntkAlpha?: number;
+  ntkBeta?: number;
+  initialContextLength?: number;
+}
+export interface RopeParams extends RopeConfig {
+  /** Rotated in place: `tokens` rows of `stride` floats, the first `heads * headDim` of each are heads. */
+  x: Float32Array;
+  tokens: number;
+  stride: number;
+  heads: number;
+  positions: Int32Array;
+}
+function ropeArgs(p: RopeParams) {
+  const hd = p.headDim ?? 64;
+  need(p.positions.length >= p.tokens, 'rope: positions shorter than tokens');
+  need(p.x.length >= (p.tokens - 1) * p.stride + p.heads * hd, 'rope: x too small');
+  return [
+    p.x,
+    p.tokens,
+    p.stride,
+    p.heads,
+    p.positions,
+    hd,
+    p.theta ?? 150000,
+    p.scalingFactor ?? 32,
+    p.ntkAlpha ?? 1,
+    p.ntkBeta ?? 32,
+    p.initialContextLength ?? 4096,
+  ] as const;
+}
+export function rope(p: RopeParams): Promise<void> {
+  return addon().rope(...ropeArgs(p));
+}
+export function ropeSync(p: RopeParams): void {
+  addon().ropeSync(...ropeArgs(p));
+}
+
+export interface AttentionParams {
+  /** `[tokens, qStride]`, heads of `headDim` (already rotated). */
+  q: Float32Array;
+  qStride?: number;
+  /** KV cache `[positions, kvHeads * headDim]` (K rotated). Query `i` sees keys `0..positions[i]` (or the window). */
+  k: Float32Array;
+  v: Float32Array;
+  positions: Int32Array;
+  tokens: number;
+  heads: number;
+  kvHeads: number;
+  headDim?: number;
+  /** 0 = full causal; else each query sees this many most recent keys including itself. */
+  window?: number;
+  sinks: SmallVector;
+  smScale?: number;
+  out: Float32Array;
+  outStride?: number;
+}
+function attnArgs(p: AttentionParams) {
+  const hd = p.headDim ?? 64;
+  need(p.heads % p.kvHeads === 0, 'attention: heads must be a multiple of kvHeads');
+  need(p.sinks.length >= p.heads, 'attention: one sink per head expected');
+  return [
+    p.q,
+    p.qStride ?? p.heads * hd,
+    p.k,
+    p.v,
+    p.positions,
+    p.tokens,
+    p.heads,
+    p.kvHeads,
+    hd,
+    p.window ?? 0,
+    p.sinks,
+    dt(p.sinks),
+    p.smScale ?? 1 / Math.sqrt(hd),
+    p.out,
+    p.outStride ?? p.heads * hd,
+  ] as const;
+}
+export function attention(p: AttentionParams): Promise<void> {
+  return addon().attention(...attnArgs(p));
+}
+export function attentionSync(p: AttentionParams): void {
+  addon().attentionSync(...attnArgs(p));
+}
+
+/** Top-k of router logits (ties → lower expert), then softmax over the k selected. */
+export function routerTopkSync(logits: Float32Array, tokens: number, experts: number, k: number) {
+  const ids = new Int32Array(tokens * k);
+  const weights = new Float32Array(tokens * k);
+  need(logits.length >= tokens * experts && k >= 1 && k <= experts, 'routerTopk: bad shapes');
+  addon().routerTopkSync(logits, tokens, experts, k, ids, weights);
+  return { ids, weights };
+}
+
+export interface MoeParams {
+  /** Normed input `[tokens, hidden]`. */
+  x: Float32Array;
+  tokens: number;
+  hidden: number;
+  intermediate: number;
+  experts: number;
+  /** `[tokens, topK]` expert ids and routing weights (see {@link routerTopkSync}). */
+  ids: Int32Array;
+  weights: Float32Array;
+  topK: number;
+  mlp1Blocks: Uint8Array;
+  mlp1Scales: Uint8Array;
+  mlp1Bias?: SmallVector | null;
+  mlp2Blocks: Uint8Array;
+  mlp2Scales: Uint8Array;
+  mlp2Bias?: SmallVector | null;
+  swigluLimit?: number;
+  swigluAlpha?: number;
+  /** `[tokens, hidden]`: the weighted expert outputs are ADDED to it (the residual stream). */
+  out: Float32Array;
+}
+function moeArgs(p: MoeParams) {
+  need(p.hidden % 32 === 0 && p.intermediate % 32 === 0, 'moe: hidden and intermediate must be multiples of 32');
+  return [
+    p.x,
+    p.tokens,
+    p.hidden,
+    p.intermediate,
+    p.ids,
+    p.weights,
+    p.topK,
+    p.experts,
+    p.mlp1Blocks,
+    p.mlp1Scales,
+    p.mlp1Bias ?? null,
+    dt(p.mlp1Bias),
+    p.mlp2Blocks,
+    p.mlp2Scales,
+    p.mlp2Bias ?? null,
+    dt(p.mlp2Bias),
+    p.swigluLimit ?? 7,
+    p.swigluAlpha ?? 1.702,
+    p.out,
+  ] as const;
+}
+/** The MoE block: tokens grouped by expert, MXFP4 mlp1 + bias + SwiGLU, mlp2 + bias, weighted sum into `out`. */
+export function moe(p: MoeParams): Promise<void> {
+  return addon().moe(...moeArgs(p));
+}
+export function moeSync(p: MoeParams): void {
+  addon().moeSync(...moeArgs(p));
+}
+
+export interface UnembedParams {
+  /** Final-normed hidden states `[tokens, dim]`. */
+  x: Float32Array;
+  tokens: number;
+  dim: number;
+  /** bf16 `[rows, dim]` (the unembedding). */
+  weight: Uint16Array | Uint8Array;
+  rows: number;
+  /** How many best rows to return per token (1 = greedy). */
+  k?: number;
+  /** Also write the full logits `[tokens, rows]` here (only when asked: 201088 floats per token). */
+  logits?: Float32Array | null;
+}
+function unembedArgs(p: UnembedParams, ids: Int32Array | null, vals: Float32Array | null) {
+  need(p.x.length >= p.tokens * p.dim, 'unembedTopk: x too small');
+  return [p.x, p.tokens, p.dim, p.weight, p.rows, p.k ?? 1, p.logits ?? null, ids, vals] as const;
+}
+/** Unembedding fused with top-k: returns the `k` best ids/logits per token, sorted (ties → lower id). */
+export async function unembedTopk(p: UnembedParams): Promise<{ ids: Int32Array; values: Float32Array }> {
+  const k = p.k ?? 1;
+  const ids = new Int32Array(p.tokens * k);
+  const values = new Float32Array(p.tokens * k);
+  await addon().unembedTopk(...unembedArgs(p, ids, values));
+  return { ids, values };
+}
+export function unembedTopkSync(p: UnembedParams): { ids: Int32Array; values: Float32Array } {
+  const k = p.k ?? 1;
+  const ids = new Int32Array(p.tokens * k);
+  const values = new Float32Array(p.tokens * k);
+  addon().unembedTopkSync(...unembedArgs(p, ids, values));
+  return { ids, values };
+}
+
+/** Gathers bf16 rows of `table` `[*, dim]` into fp32 `out` `[ids.length, dim]`. */
+export function embedSync(table: Uint16Array | Uint8Array, dim: number, ids: Int32Array, out: Float32Array): void {
+  need(out.length >= ids.length * dim, 'embed: out too small');
+  addon().embedSync(table, dim, ids, ids.length, out);
+}

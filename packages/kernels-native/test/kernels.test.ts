@@ -1,0 +1,232 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  attentionSync,
+  attention,
+  embedSync,
+  getIsa,
+  isAvailable,
+  matmul,
+  matmulSync,
+  moeSync,
+  rmsnormSync,
+  routerTopkSync,
+  ropeSync,
+  setIsa,
+  supportedIsas,
+  unembedTopkSync,
+  type Isa,
+} from '../src/index.js';
+import {
+  attentionRef,
+  bf16Array,
+  dequantMxfp4,
+  matmulRef,
+  moeRef,
+  poisoned,
+  randomBf16,
+  randomF32,
+  randomMxfp4,
+  relErr,
+  rmsnormRef,
+  rng,
+  routerRef,
+  ropeRef,
+  swigluRef,
+} from './reference.js';
+
+const TOL = 2e-5;
+
+if (!isAvailable()) throw new Error('the native addon must be built for these tests (pnpm build)');
+const initial = getIsa();
+afterAll(() => setIsa(initial));
+
+describe.each(supportedIsas() as Isa[])('isa %s', (isa) => {
+  const use = () => setIsa(isa);
+
+  // Token counts cover the direct path (1..4 tokens, incl. partial register tiles) and the widened-panel path.
+  it.each([
+    [1, 37, 75],
+    [2, 16, 33],
+    [3, 101, 70],
+    [5, 19, 129],
+    [11, 45, 48],
+  ])('bf16 matmul + bias: t=%i rows=%i k=%i', (t, rows, k) => {
+    use();
+    const r = rng(t * 1000 + rows + k);
+    const x = randomF32(t * k, r);
+    const w = randomBf16(rows * k, r);
+    const bias = randomBf16(rows, r);
+    const out = poisoned(t * rows);
+    matmulSync({ x, tokens: t, weight: { format: 'bf16', data: w, rows, cols: k }, bias, out });
+    expect(relErr(out, matmulRef(x, t, bf16Array(w), rows, k, bf16Array(bias)))).toBeLessThan(TOL);
+  });
+
+  it('fp32 weights, no bias, async', async () => {
+    use();
+    const r = rng(7);
+    const [t, rows, k] = [6, 23, 41];
+    const x = randomF32(t * k, r);
+    const w = randomF32(rows * k, r);
+    const out = poisoned(t * rows);
+    await matmul({ x, tokens: t, weight: { format: 'f32', data: w, rows, cols: k }, out });
+    expect(relErr(out, matmulRef(x, t, w, rows, k))).toBeLessThan(TOL);
+  });
+
+  it.each([
+    [1, 30, 64],
+    [3, 18, 96],
+    [4, 2, 32],
+    [7, 34, 160],
+  ])('MXFP4 matmul + bias + SwiGLU: t=%i rows=%i k=%i', (t, rows, k) => {
+    use();
+    const r = rng(rows * 31 + k + t);
+    const x = randomF32(t * k, r, 0.5);
+    const { blocks, scales } = randomMxfp4(rows, k, r);
+    const bias = randomBf16(rows, r);
+    const wf = dequantMxfp4(blocks, scales, rows, k);
+    const h = matmulRef(x, t, wf, rows, k, bf16Array(bias));
+    const plain = poisoned(t * rows);
+    matmulSync({ x, tokens: t, weight: { format: 'mxfp4', blocks, scales, rows, cols: k }, bias, out: plain });
+    expect(relErr(plain, h)).toBeLessThan(TOL);
+    const out = poisoned((t * rows) / 2);
+    matmulSync({ x, tokens: t, weight: { format: 'mxfp4', blocks, scales, rows, cols: k }, bias, out, epilogue: 'swiglu' });
+    expect(relErr(out, swigluRef(h, t, rows))).toBeLessThan(TOL);
+  });
+
+  it('rmsnorm (bf16 and f32 gains)', () => {
+    use();
+    const r = rng(3);
+    const [t, n] = [3, 77];
+    const x = randomF32(t * n, r, 3);
+    const g = randomBf16(n, r);
+    const out = poisoned(t * n);
+    rmsnormSync({ x, tokens: t, dim: n, scale: g, out });
+    expect(relErr(out, rmsnormRef(x, t, n, bf16Array(g)))).toBeLessThan(TOL);
+    const gf = randomF32(n, r);
+    rmsnormSync({ x, tokens: t, dim: n, scale: gf, out });
+    expect(relErr(out, rmsnormRef(x, t, n, gf))).toBeLessThan(TOL);
+  });
+
+  it('YaRN RoPE on a strided qkv row', () => {
+    use();
+    const r = rng(5);
+    const [t, heads, stride] = [3, 5, 5 * 64 + 7];
+    const positions = Int32Array.from([0, 1, 3000]);
+    const x = randomF32(t * stride, r);
+    const want = ropeRef(x, t, stride, heads, positions);
+    ropeSync({ x, tokens: t, stride, heads, positions });
+    // fp32 vs double frequency tables differ by a few ulps, amplified by the angle at position 3000.
+    expect(relErr(x, want)).toBeLessThan(1e-4);
+  });
+
+  it.each([
+    [1, 0, 8, 2, 0],
+    [5, 20, 8, 2, 0],
+    [6, 3, 4, 4, 4],
+    [3, 130, 6, 3, 128],
+  ])('sink attention: t=%i start=%i heads=%i kv=%i window=%i', (t, start, heads, kvHeads, window) => {
+    use();
+    const r = rng(t + start + heads + window);
+    const D = 64;
+    const S = start + t;
+    const q = randomF32(t * heads * D, r);
+    const k = randomF32(S * kvHeads * D, r);
+    const v = randomF32(S * kvHeads * D, r);
+    const positions = Int32Array.from({ length: t }, (_, i) => start + i);
+    const sinks = randomBf16(heads, r);
+    const out = poisoned(t * heads * D);
+    attentionSync({ q, k, v, positions, tokens: t, heads, kvHeads, window, sinks, out });
+    expect(relErr(out, attentionRef(q, k, v, positions, t, heads, kvHeads, D, window, bf16Array(sinks)))).toBeLessThan(TOL);
+  });
+
+  it('attention async equals sync', async () => {
+    use();
+    const r = rng(9);
+    const [t, heads, kvHeads, D] = [2, 4, 2, 64];
+    const q = randomF32(t * heads * D, r);
+    const k = randomF32(t * kvHeads * D, r);
+    const v = randomF32(t * kvHeads * D, r);
+    const positions = Int32Array.from([0, 1]);
+    const sinks = new Float32Array(heads).fill(0.3);
+    const a = poisoned(t * heads * D);
+    const b = poisoned(t * heads * D);
+    attentionSync({ q, k, v, positions, tokens: t, heads, kvHeads, sinks, out: a });
+    await attention({ q, k, v, positions, tokens: t, heads, kvHeads, sinks, out: b });
+    expect(b).toEqual(a);
+  });
+
+  it('router top-k softmax, ties keep the lower expert', () => {
+    use();
+    const r = rng(11);
+    const [t, e, k] = [5, 9, 4];
+    const logits = randomF32(t * e, r);
+    logits[3] = logits[7] = 5; // a tie at the top of token 0
+    const got = routerTopkSync(logits, t, e, k);
+    const want = routerRef(logits, t, e, k);
+    expect(Array.from(got.ids)).toEqual(Array.from(want.ids));
+    expect(relErr(got.weights, want.weights)).toBeLessThan(1e-6);
+    expect(Array.from(got.ids.subarray(0, 2))).toEqual([3, 7]);
+  });
+
+  it.each([1, 3, 9])('MoE block with %i tokens adds to the residual', (t) => {
+    use();
+    const r = rng(13 + t);
+    const [H, I, E, K] = [96, 64, 5, 3];
+    const x = randomF32(t * H, r);
+    const w1 = randomMxfp4(E * 2 * I, H, r);
+    const w2 = randomMxfp4(E * H, I, r);
+    const b1 = randomBf16(E * 2 * I, r);
+    const b2 = randomBf16(E * H, r);
+    const { ids, weights } = routerRef(randomF32(t * E, r), t, E, K);
+    const residual = randomF32(t * H, r);
+    const out = Float32Array.from(residual);
+    moeSync({
+      x, tokens: t, hidden: H, intermediate: I, experts: E, ids, weights, topK: K,
+      mlp1Blocks: w1.blocks, mlp1Scales: w1.scales, mlp1Bias: b1,
+      mlp2Blocks: w2.blocks, mlp2Scales: w2.scales, mlp2Bias: b2, out,
+    });
+    const per = (a: Float32Array, n: number) => Array.from({ length: E }, (_, e) => a.subarray(e * n, (e + 1) * n));
+    const w1f = per(dequantMxfp4(w1.blocks, w1.scales, E * 2 * I, H), 2 * I * H);
+    const w2f = per(dequantMxfp4(w2.blocks, w2.scales, E * H, I), H * I);
+    const want = moeRef(x, t, H, I, ids, weights, K, w1f, per(bf16Array(b1), 2 * I), w2f, per(bf16Array(b2), H), residual);
+    expect(relErr(out, want)).toBeLessThan(1e-4);
+  });
+
+  it.each([1, 3, 6])('unembedding fused with top-k (t=%i), logits only when asked', (t) => {
+    use();
+    const r = rng(17 + t);
+    const [V, H, k] = [1003, 72, 5];
+    const x = randomF32(t * H, r);
+    const w = randomBf16(V * H, r);
+    const want = matmulRef(x, t, bf16Array(w), V, H);
+    const logits = poisoned(t * V);
+    const { ids, values } = unembedTopkSync({ x, tokens: t, dim: H, weight: w, rows: V, k, logits });
+    expect(relErr(logits, want)).toBeLessThan(TOL);
+    for (let i = 0; i < t; i++) {
+      const row = Array.from(want.subarray(i * V, (i + 1) * V));
+      const order = [...row.keys()].sort((a, b) => row[b] - row[a] || a - b).slice(0, k);
+      expect(Array.from(ids.subarray(i * k, (i + 1) * k))).toEqual(order);
+      expect(relErr(values.subarray(i * k, (i + 1) * k), order.map((j) => row[j]))).toBeLessThan(TOL);
+    }
+    const greedy = unembedTopkSync({ x, tokens: t, dim: H, weight: w, rows: V });
+    expect(greedy.ids.length).toBe(t);
+  });
+
+  it('embedding gather', () => {
+    use();
+    const r = rng(19);
+    const table = randomBf16(10 * 33, r);
+    const ids = Int32Array.from([9, 0, 4]);
+    const out = poisoned(3 * 33);
+    embedSync(table, 33, ids, out);
+    const f = bf16Array(table);
+    expect(Array.from(out)).toEqual([...ids].flatMap((i) => Array.from(f.subarray(i * 33, (i + 1) * 33))));
+  });
+});
+
+describe('dispatch', () => {
+  it('reports the variants the CPU has and rejects others', () => {
+    expect(supportedIsas()).toContain('scalar');
+    expect(() => setIsa('mmx' as Isa)).toThrow(/not supported/);
+  });
+});
