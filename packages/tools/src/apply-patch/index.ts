@@ -1,0 +1,10 @@
+export { applyPatch, applyChunks, patchToChanges } from './apply.js';
+export type { ApplyPatchOptions, ApplyPatchResult, FileChange } from './apply.js';
+export { parsePatch, identifyFilesNeeded, identifyFilesAdded } from './parser.js';
+export type { ParsedPatch, PatchAction, PatchChunk } from './parser.js';
+export { MemoryEditor } from './editor.js';
+export type { Editor, MaybePromise } from './editor.js';
+export { FileSystemEditor } from './fs-editor.js';
+export type { FileSystemEditorOptions } from './fs-editor.js';
+export { ApplyPatchTool, APPLY_PATCH_TOOL_DESCRIPTION, APPLY_PATCH_INSTRUCTIONS } from './apply-patch-tool.js';
+export type { ApplyPatchToolOptions } from './apply-patch-tool.js';
