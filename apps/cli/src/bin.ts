@@ -1,2 +1,12 @@
 #!/usr/bin/env node
-console.log('gptoss');
+import { main } from './cli.js';
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

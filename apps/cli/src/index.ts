@@ -1,1 +1,3 @@
-export const packageName = '@gptoss/cli';
+export { createProgram, main } from './cli.js';
+export { EventPrinter } from './render.js';
+export type { RenderTarget } from './render.js';

@@ -21,6 +21,13 @@
  * activations in bf16/f16 to 2e-2. `@gptoss/runtime/internal` exports `conformanceCases()` which checks this plus
  * decode-equals-prefill and batched-equals-single against committed fixtures; every backend runs it in its tests.
  *
+ * Where backends live: `src/backends/cpu/index.ts` exports `cpuBackend(): Backend` and `src/backends/webgpu/index.ts`
+ * exports `webgpuBackend(): Backend`. The runtime imports them lazily (`select-backend.ts`), and tsup builds them as
+ * separate entries when present, so importing the module must not fail when the addon or GPU is missing: report that
+ * from `available()` instead (e.g. `{ ok: false, reason: 'native addon not built: run pnpm --filter
+ * @gptoss/kernels-native build' }`). Import types from `../../backend/types.js`; run the conformance suite with
+ * `conformanceCases` from `../../backend/conformance.js` (or `@gptoss/runtime/internal`).
+ *
  * Rules every backend follows:
  * - Positions are absolute: a sequence's next token sits at position `sequence.length` (RoPE uses it; sliding-window
  *   layers, the even ones, see the last `slidingWindow` positions including the current one).

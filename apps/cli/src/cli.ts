@@ -1,0 +1,283 @@
+import { writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { Command, Option } from 'commander';
+import { Conversation, Message, SystemContent, type ReasoningEffort } from '@gptoss/harmony';
+import {
+  BACKEND_NAMES,
+  DEFAULT_MODEL_NOTICE,
+  GptossError,
+  createCheckpoint,
+  ensureDefaultModel,
+  listBackends,
+  loadModel,
+  type BackendName,
+  type GenerateOptions,
+  type Model,
+  type PresetName,
+} from '@gptoss/runtime';
+import { EventPrinter, bold, dim } from './render.js';
+import { parseFloatArg, parseIntArg, parseTokenList } from './options.js';
+
+const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+const err = (s: string) => process.stderr.write(s);
+
+function backendOption(): Option {
+  return new Option('-b, --backend <name>', 'compute backend (default: the fastest available)').choices([...BACKEND_NAMES, 'auto']).default('auto');
+}
+
+function samplingOptions(cmd: Command): Command {
+  return cmd
+    .option('-n, --max-tokens <n>', 'stop after this many tokens', parseIntArg('--max-tokens', 1))
+    .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', parseFloatArg('--temperature', 0, 100), 1.0)
+    .option('--top-p <p>', 'nucleus sampling', parseFloatArg('--top-p', 0, 1), 1.0)
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', parseIntArg('--top-k'), 0)
+    .option('--min-p <p>', 'drop tokens below p × the top probability', parseFloatArg('--min-p', 0, 1), 0)
+    .option('--seed <n>', 'sampling seed (reproducible output)', parseIntArg('--seed'))
+    .addOption(new Option('-r, --reasoning-effort <level>', 'reasoning effort in the system message').choices(['low', 'medium', 'high']).default('medium'));
+}
+
+interface SamplingFlags {
+  maxTokens?: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  minP: number;
+  seed?: number;
+  reasoningEffort: ReasoningEffort;
+  backend: BackendName | 'auto';
+}
+
+function generateOptions(o: SamplingFlags, maxTokens: number): GenerateOptions {
+  return { maxTokens: o.maxTokens ?? maxTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, minP: o.minP, seed: o.seed };
+}
+
+/** Resolves the model argument, creating the embedded random model when it is absent. */
+async function resolveModel(path: string | undefined): Promise<{ path: string; isDefault: boolean }> {
+  if (path) return { path, isDefault: false };
+  const r = await ensureDefaultModel({ onCreate: (p) => err(dim(color, `creating the built-in tiny model in ${p} …\n`)) });
+  err(`${DEFAULT_MODEL_NOTICE}\n`);
+  return { path: r.path, isDefault: true };
+}
+
+async function open(path: string | undefined, backend: BackendName | 'auto', quiet = false): Promise<Model> {
+  const m = await resolveModel(path);
+  const model = await loadModel(m.path, {
+    backend,
+    onProgress: quiet || !process.stderr.isTTY ? undefined : (p) => err(`\rloading ${((100 * p.loadedBytes) / Math.max(1, p.totalBytes)).toFixed(0)}%`),
+  });
+  if (!quiet && process.stderr.isTTY) err('\r\x1b[K');
+  if (!quiet) {
+    const skipped = model.choice.skipped.map((s) => s.name);
+    err(
+      dim(
+        color,
+        `model ${m.path} (${model.checkpoint.layout} layout) on the ${model.backend} backend` +
+          (skipped.length ? ` (${skipped.join(', ')} unavailable: see \`gptoss backends\`)` : '') +
+          '\n',
+      ),
+    );
+  }
+  return model;
+}
+
+function systemMessage(effort: ReasoningEffort): Message {
+  return Message.fromRoleAndContent('system', SystemContent.new().withReasoningEffort(effort));
+}
+
+async function runGenerate(modelArg: string | undefined, prompt: string, o: SamplingFlags & { stats?: boolean }, maxTokens = 256): Promise<void> {
+  const model = await open(modelArg, o.backend);
+  try {
+    const convo = Conversation.fromMessages([systemMessage(o.reasoningEffort), Message.fromRoleAndContent('user', prompt)]);
+    const printer = new EventPrinter({ answer: process.stdout, side: process.stderr, color }, model.encoding.tokenizer);
+    for await (const ev of model.generate(convo, generateOptions(o, maxTokens))) printer.on(ev);
+    err(`${printer.summary(model.backend)}\n`);
+  } finally {
+    await model.close();
+  }
+}
+
+async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<void> {
+  const model = await open(modelArg, o.backend);
+  const interactive = Boolean(process.stdin.isTTY);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+  let messages: Message[] = [systemMessage(o.reasoningEffort)];
+  let current: AbortController | undefined;
+  rl.on('SIGINT', () => {
+    if (current) current.abort(new Error('interrupted'));
+    else rl.close();
+  });
+  if (interactive) err(dim(color, 'Type a message; /reset starts over, /exit or Ctrl-D quits, Ctrl-C stops an answer.\n'));
+  const ask = () => {
+    if (interactive) rl.setPrompt(bold(color, '> '));
+    if (interactive) rl.prompt();
+  };
+  try {
+    ask();
+    for await (const line of rl) {
+      const text = line.trim();
+      if (text === '/exit' || text === '/quit') break;
+      if (text === '/reset') {
+        messages = [systemMessage(o.reasoningEffort)];
+        err(dim(color, '(conversation cleared)\n'));
+        ask();
+        continue;
+      }
+      if (text.length === 0) {
+        ask();
+        continue;
+      }
+      messages.push(Message.fromRoleAndContent('user', text));
+      current = new AbortController();
+      const printer = new EventPrinter({ answer: process.stdout, side: process.stdout, color }, model.encoding.tokenizer);
+      try {
+        for await (const ev of model.generate(Conversation.fromMessages(messages), { ...generateOptions(o, 512), signal: current.signal })) {
+          printer.on(ev);
+          if (ev.type === 'done') {
+            const answers = ev.messages.filter((m) => m.author.role === 'assistant');
+            messages.push(...(answers.length ? answers : [Message.fromRoleAndContent('assistant', printer.answerText).withChannel('final')]));
+          }
+        }
+        err(`${printer.summary(model.backend)}\n`);
+      } catch (e) {
+        if (current.signal.aborted) {
+          process.stdout.write('\n');
+          err(dim(color, '(stopped)\n'));
+          messages.pop();
+        } else {
+          throw e;
+        }
+      } finally {
+        current = undefined;
+      }
+      ask();
+    }
+  } finally {
+    rl.close();
+    await model.close();
+  }
+}
+
+export function createProgram(): Command {
+  const program = new Command('gptoss')
+    .description('gpt-oss in TypeScript: run, chat with and inspect gpt-oss checkpoints (original/ or Hugging Face layout).')
+    .showHelpAfterError()
+    // Set before the subcommands are added so that they inherit it: errors come back to main() instead of exit(1).
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(color ? `\x1b[31m${s}\x1b[39m` : s) });
+
+  samplingOptions(
+    program
+      .command('generate')
+      .description('answer one prompt (streams the answer to stdout, reasoning and stats to stderr)')
+      .argument('[model]', 'checkpoint folder (default: the built-in tiny random model)')
+      .requiredOption('-p, --prompt <text>', 'the user message')
+      .addOption(backendOption()),
+  ).action(async (model: string | undefined, o: SamplingFlags & { prompt: string }) => runGenerate(model, o.prompt, o));
+
+  samplingOptions(
+    program
+      .command('chat')
+      .description('interactive chat, streaming; reasoning is shown dimmed apart from the answer')
+      .argument('[model]', 'checkpoint folder (default: the built-in tiny random model)')
+      .addOption(backendOption()),
+  ).action(async (model: string | undefined, o: SamplingFlags) => runChat(model, o));
+
+  program
+    .command('logits')
+    .description('write raw little-endian float32 logits [n_tokens × vocab], row-major, from one prefill')
+    .argument('<model>', 'checkpoint folder')
+    .requiredOption('--tokens <ids>', 'comma-separated token ids, e.g. 1,2,3', parseTokenList)
+    .requiredOption('-o, --out <file>', 'output file')
+    .addOption(backendOption())
+    .action(async (modelArg: string, o: { tokens: number[]; out: string; backend: BackendName | 'auto' }) => {
+      const model = await open(modelArg, o.backend, true);
+      try {
+        const t0 = performance.now();
+        const logits = await model.logits(o.tokens);
+        const ms = performance.now() - t0;
+        const bytes = new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength);
+        if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+          // Big-endian host: byte-swap so the file is little-endian as documented.
+          for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
+        }
+        await writeFile(o.out, bytes);
+        err(`${o.out}: ${o.tokens.length} x ${model.config.vocabSize} float32 LE (${model.backend}, ${ms.toFixed(0)} ms)\n`);
+      } finally {
+        await model.close();
+      }
+    });
+
+  program
+    .command('create-model')
+    .description('write a random checkpoint with the real names, dtypes and shapes (MXFP4 experts)')
+    .argument('<dir>', 'output folder')
+    .addOption(new Option('--preset <name>', 'model size').choices(['tiny', 'gpt-oss-20b', 'gpt-oss-120b']).default('tiny'))
+    .addOption(new Option('--layout <layout>', 'original/ (block.N.*) or Hugging Face (model.layers.N.*)').choices(['original', 'hf']).default('original'))
+    .option('--seed <n>', 'weights seed', parseIntArg('--seed'), 0)
+    .action(async (dir: string, o: { preset: PresetName; layout: 'original' | 'hf'; seed: number }) => {
+      const t0 = performance.now();
+      let lastPct = -1;
+      const tty = Boolean(process.stderr.isTTY);
+      const r = await createCheckpoint({
+        dir,
+        preset: o.preset,
+        layout: o.layout,
+        seed: o.seed,
+        onProgress: (p) => {
+          const pct = Math.floor((100 * p.writtenBytes) / p.totalBytes);
+          if (pct === lastPct) return;
+          lastPct = pct;
+          const s = (performance.now() - t0) / 1000;
+          const line = `writing ${pct}% ${(p.writtenBytes / 1e9).toFixed(2)}/${(p.totalBytes / 1e9).toFixed(2)} GB ${(p.writtenBytes / 1e6 / Math.max(s, 1e-3)).toFixed(0)} MB/s`;
+          if (tty) err(`\r${line}\x1b[K`);
+          else if (pct % 10 === 0) err(`${line}\n`);
+        },
+      });
+      if (tty) err('\n');
+      err(`wrote ${r.dir} (${o.preset}, ${o.layout} layout, seed ${o.seed}, ${(r.byteLength / 1e9).toFixed(2)} GB) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    });
+
+  program
+    .command('backends')
+    .description('list the compute backends and whether each can run here')
+    .action(async () => {
+      for (const b of await listBackends()) console.log(`${b.name.padEnd(10)} ${b.ok ? 'available' : 'unavailable'}${b.reason ? `  (${b.reason})` : ''}`);
+    });
+
+  program
+    .command('start')
+    .description('what `npm start` runs: prepare the built-in model, then chat (terminal) or a one-shot demo (no terminal)')
+    .addOption(backendOption())
+    .action(async (o: { backend: BackendName | 'auto' }) => {
+      const flags: SamplingFlags = { temperature: 1.0, topP: 1.0, topK: 0, minP: 0, reasoningEffort: 'low', backend: o.backend };
+      if (process.stdin.isTTY) {
+        await runChat(undefined, flags);
+      } else {
+        const prompt = 'In one sentence, what is gpt-oss?';
+        err(dim(color, `demo (stdin is not a terminal, so no chat): generating an answer to "${prompt}"\n`));
+        await runGenerate(undefined, prompt, { ...flags, seed: 0 }, 48);
+      }
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    const code = (e as { code?: string; exitCode?: number }).code;
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      // Help and version exit 0; usage errors exit 2 like other Unix tools.
+      return (e as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+    }
+    if (GptossError.isInstance(e)) {
+      err(`${color ? '\x1b[31merror\x1b[39m' : 'error'}: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
