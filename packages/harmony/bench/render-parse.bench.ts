@@ -73,40 +73,45 @@ function jsTiktokenAdapter(): Tokenizer {
   } as unknown as Tokenizer;
 }
 
-// Median of several short samples: the machine is shared, so single long runs are noisy.
-function opsPerSecond(fn: () => void, samples = 9, sampleMs = 300): number {
-  for (let i = 0; i < 30; i++) fn(); // warm-up
-  const rates: number[] = [];
-  for (let s = 0; s < samples; s++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < sampleMs) {
-      fn();
-      n++;
-      t = performance.now();
-    }
-    rates.push((n * 1000) / (t - t0));
+// The machine is shared, so load drifts during a run: measure in short samples, round-robin over every
+// implementation and operation, and report each one's median.
+function sample(fn: () => void, ms: number): number {
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    fn();
+    n++;
+    t = performance.now();
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)];
+  return (n * 1000) / (t - t0);
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
+
 const convo = conversation50();
-const tokens = enc.renderConversation(convo, { autoDropAnalysis: false });
-const rows: [string, number, number, number][] = [];
-for (const [name, e] of [
+const cfg = { autoDropAnalysis: false };
+const tokens = enc.renderConversation(convo, cfg);
+const impls = [
   ['@gptoss/harmony', enc],
   ['same renderer on tiktoken 1.x (WASM) BPE', new HarmonyEncoding(tiktokenWasmAdapter())],
   ['same renderer on js-tiktoken BPE', new HarmonyEncoding(jsTiktokenAdapter())],
-] as const) {
-  const rendered = e.renderConversation(convo, { autoDropAnalysis: false });
-  if (rendered.join() !== tokens.join()) throw new Error(`${name}: rendered tokens differ from @gptoss/harmony`);
-  const render = opsPerSecond(() => e.renderConversation(convo, { autoDropAnalysis: false }));
-  const parse = opsPerSecond(() => e.parseMessagesFromCompletionTokens(tokens, null));
-  const both = opsPerSecond(() => e.parseMessagesFromCompletionTokens(e.renderConversation(convo, { autoDropAnalysis: false }), null));
-  rows.push([name, render, parse, both]);
+] as const;
+const ops = impls.map(([name, e]) => {
+  if (e.renderConversation(convo, cfg).join() !== tokens.join()) throw new Error(`${name}: rendered tokens differ from @gptoss/harmony`);
+  return [
+    () => e.renderConversation(convo, cfg),
+    () => e.parseMessagesFromCompletionTokens(tokens, null),
+    () => e.parseMessagesFromCompletionTokens(e.renderConversation(convo, cfg), null),
+  ];
+});
+for (const fns of ops) for (const fn of fns) for (let i = 0; i < 30; i++) fn(); // warm-up
+const rates = ops.map((fns) => fns.map(() => [] as number[]));
+for (let r = 0; r < ROUNDS; r++) {
+  ops.forEach((fns, i) => fns.forEach((fn, j) => rates[i][j].push(sample(fn, 150))));
 }
+const rows = impls.map(([name], i) => [name, ...rates[i].map(median)] as const);
 
 console.log(`50-message conversation: ${tokens.length} tokens, ${new TextEncoder().encode(enc.decodeUtf8(tokens)).length} bytes`);
 console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
