@@ -8,7 +8,7 @@ import { open, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SafetensorsFile, SafetensorsWriter, dequantizeMxfp4, dequantizeMxfp4ToBf16, FP4_E2M1_VALUES } from '../dist/index.js';
+import { SafetensorsFile, SafetensorsWriter, dequantizeMxfp4, dequantizeMxfp4ToBf16, FP4_E2M1_VALUES, quantizeMxfp4 } from '../dist/index.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const GB = 1e9;
@@ -55,6 +55,11 @@ row(
   }, quick ? 1 : 3),
   'same output',
 );
+// Quantize for completeness (no peer): GB/s of f32 input.
+dequantizeMxfp4(blocks, scales, outF32);
+const qBlocks = new Uint8Array(blocks.length);
+const qScales = new Uint8Array(groups);
+row('quantizeMxfp4 f32 → MXFP4', values * 4, time(() => quantizeMxfp4(outF32, { blocks: qBlocks, scales: qScales }), quick ? 1 : 3), 'GB/s of f32 input');
 // Peer 2: copying an f32 array of the output size (read + write of that many bytes).
 const src = new Float32Array(values).fill(1);
 row('Float32Array.set copy (peer)', values * 4, time(() => outF32.set(src), reps), 'memory ceiling: copy of output size');

@@ -131,10 +131,22 @@ export class SafetensorsFile {
     return this.#fh;
   }
 
-  /** All bytes of a tensor in a fresh, 8-byte aligned buffer (read in ≤ 1 GiB chunks). */
+  /**
+   * All bytes of a tensor in a fresh, 8-byte aligned buffer (read in ≤ 1 GiB chunks). Tensors larger
+   * than the runtime's typed-array limit throw a RangeError pointing to {@link readInto}.
+   */
   async read(name: string): Promise<Uint8Array> {
     const t = this.tensor(name);
-    const dst = new Uint8Array(t.byteLength);
+    let dst: Uint8Array;
+    try {
+      dst = new Uint8Array(t.byteLength);
+    } catch (e) {
+      throw new RangeError(
+        `${this.path}: tensor ${JSON.stringify(name)} is ${t.byteLength} bytes, more than one typed array can hold here; ` +
+          'read it in parts with readRange()/readInto() or iterate({ chunkBytes })',
+        { cause: e },
+      );
+    }
     await readFully(this.#handle(), dst, 0, t.byteLength, t.fileOffset, this.path, name);
     return dst;
   }
