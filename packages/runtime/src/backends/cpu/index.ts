@@ -1,0 +1,1 @@
+export { cpuBackend } from './cpu-backend.js';
