@@ -131,9 +131,9 @@ export class HarmonyEncoding {
     return new StreamableParser(this, role, options);
   }
 
-  /** Tokens that end a message: `<|return|>`, `<|call|>`, `<|end|>` (ascending ids). */
+  /** Tokens that end a message: `[200002 <|return|>, 200012 <|call|>, 200007 <|end|>]`. */
   stopTokens(): number[] {
-    return [RETURN, END, CALL];
+    return [RETURN, CALL, END];
   }
 
   /** Tokens at which sampling stops: `<|return|>` (answer done) and `<|call|>` (a tool must run). */
