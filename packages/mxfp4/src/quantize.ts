@@ -40,6 +40,16 @@ function e2m1Code(a: number): number {
   return a < 3.5 ? 5 : a <= 5 ? 6 : 7;
 }
 
+// Every rounding midpoint of the grid (0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5) is a multiple of 1/4, so
+// with q = 4a the code is constant on each open interval (k, k+1) and only the integer points can be
+// ties: one table for q == k, one for k < q < k+1.
+const CODE_AT_EDGE = new Uint8Array(32);
+const CODE_INSIDE = new Uint8Array(32);
+for (let k = 0; k < 32; k++) {
+  CODE_AT_EDGE[k] = e2m1Code(k / 4);
+  CODE_INSIDE[k] = e2m1Code((k + 0.5) / 4);
+}
+
 /**
  * Quantizes f32 values to MXFP4 following OCP Microscaling Formats v1.0 §6.3, in blocks of 32
  * consecutive values (the last dimension, which must be a multiple of 32):
@@ -95,12 +105,18 @@ export function quantizeMxfp4(values: Float32Array, opts: QuantizeMxfp4Options =
     const biasedExp = maxBits >>> 23;
     const sByte = Math.max(biasedExp - EMAX_ELEM, 0); // = clamp(X, −127, 127) + 127, never above 252
     scales[g] = sByte;
-    const inv = 2 ** (E8M0_BIAS - sByte); // exact power of two: v × inv is exact in double
+    // |v| × 4 / 2^X is exact (power-of-two scaling) and below 32 because |v| ≤ amax < 2^(X+3).
+    const inv4 = 2 ** (E8M0_BIAS + 2 - sByte);
     for (let j = 0; j < MXFP4_BLOCK_BYTES; j++) {
-      const b0 = bits[base + 2 * j];
-      const b1 = bits[base + 2 * j + 1];
-      const c0 = e2m1Code(Math.abs(values[base + 2 * j]) * inv) | ((b0 >>> 31) << 3);
-      const c1 = e2m1Code(Math.abs(values[base + 2 * j + 1]) * inv) | ((b1 >>> 31) << 3);
+      const i0 = base + 2 * j;
+      let q0 = values[i0] * inv4;
+      let q1 = values[i0 + 1] * inv4;
+      if (q0 < 0) q0 = -q0;
+      if (q1 < 0) q1 = -q1;
+      const f0 = q0 | 0;
+      const f1 = q1 | 0;
+      const c0 = (q0 === f0 ? CODE_AT_EDGE[f0] : CODE_INSIDE[f0]) | ((bits[i0] >>> 31) << 3);
+      const c1 = (q1 === f1 ? CODE_AT_EDGE[f1] : CODE_INSIDE[f1]) | ((bits[i0 + 1] >>> 31) << 3);
       blocks[bo + j] = c0 | (c1 << 4);
     }
   }

@@ -89,6 +89,24 @@ describe('writer + reader round trip', () => {
     expect((await readdir(dir)).filter((n) => n.startsWith('c.'))).toEqual([]);
   });
 
+  test('overlapping write() calls apply in call order; abort() removes the temporary file', async () => {
+    const p = join(dir, 'conc.safetensors');
+    const w = await SafetensorsWriter.create(p, [{ name: 'x', dtype: 'U8', shape: [6] }], undefined, { sync: true });
+    await Promise.all([w.write('x', new Uint8Array([1, 2])), w.write('x', new Uint8Array([3, 4])), w.write('x', new Uint8Array([5, 6]))]);
+    await w.close();
+    const f = await SafetensorsFile.open(p);
+    expect([...(await f.read('x'))]).toEqual([1, 2, 3, 4, 5, 6]);
+    await f.close();
+
+    const q = join(dir, 'aborted.safetensors');
+    const w2 = await SafetensorsWriter.create(q, [{ name: 'x', dtype: 'U8', shape: [2] }]);
+    await w2.write('x', new Uint8Array([1]));
+    await w2.abort();
+    await w2.abort();
+    await expect(w2.close()).rejects.toThrow(/aborted/);
+    expect((await readdir(dir)).filter((n) => n.startsWith('aborted.'))).toEqual([]);
+  });
+
   test('bad specs are rejected up front', async () => {
     const p = join(dir, 'bad.safetensors');
     await expect(SafetensorsWriter.create(p, [{ name: 'x', dtype: 'F4', shape: [3] }])).rejects.toThrow(/whole number of bytes/);
@@ -224,6 +242,10 @@ describe('checkpoint', () => {
     const names: string[] = [];
     for await (const { info } of ck) names.push(info.name);
     expect(names).toEqual(['a', 'b', 'c']);
+    const picked: string[] = [];
+    for await (const { info, data } of ck.iterate({ names: ['c', 'a'] })) picked.push(`${info.name}:${data.length}`);
+    expect(picked).toEqual(['c:4', 'a:5']);
+    await expect(ck.iterate({ chunkBytes: 0 }).next()).rejects.toThrow(RangeError);
     expect(() => ck.tensor('zz')).toThrow(/no tensor named "zz"/);
     await ck.close();
 
