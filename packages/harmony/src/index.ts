@@ -1,5 +1,5 @@
 export { GptossError, HarmonyError, HarmonyRenderError, HarmonyParseError, HarmonyDecodeError, HarmonyEncodeError, HarmonyValidationError } from './errors.js';
-export { Tokenizer, getTokenizer, SpecialTokens } from './tokenizer/index.js';
+export { Tokenizer, getTokenizer, SpecialTokens, pretokenize } from './tokenizer/index.js';
 export type { EncodeOptions } from './tokenizer/index.js';
 export { Role, isRole, Author, TextContent, Message, Conversation } from './model/message.js';
 export type { Content, MessageFields } from './model/message.js';
