@@ -92,7 +92,13 @@ export class SafetensorsFile {
       });
     }
     try {
-      const { size } = await fh.stat();
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        throw new SafetensorsFormatError(`${abs}: expected a safetensors file, found a ${st.isDirectory() ? 'directory' : 'special file'}`, {
+          file: abs,
+        });
+      }
+      const size = st.size;
       const prefix = new Uint8Array(8);
       if (size >= 8) await readFully(fh, prefix, 0, 8, 0, abs);
       const n = parseHeaderLength(prefix, size, abs);

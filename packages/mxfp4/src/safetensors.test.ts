@@ -177,6 +177,7 @@ describe('reader validation', () => {
     await writeFile(p, bytes);
     await expect(SafetensorsFile.open(p)).rejects.toThrow(SafetensorsFormatError);
     await expect(SafetensorsFile.open(join(dir, 'missing.safetensors'))).rejects.toThrow(/ENOENT/);
+    await expect(SafetensorsFile.open(dir)).rejects.toThrow(/found a directory/);
   });
 });
 
