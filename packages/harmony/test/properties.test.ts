@@ -62,6 +62,19 @@ describe('properties', () => {
     );
   });
 
+  it('lenient parsing equals strict parsing on well-formed streams; messages survive JSON', () => {
+    fc.assert(
+      fc.property(conversation, (messages) => {
+        const tokens = enc.renderConversation(messages, { autoDropAnalysis: false });
+        const strict = enc.parseMessagesFromCompletionTokens(tokens, null).map((m) => m.toJSON());
+        expect(enc.parseMessagesFromCompletionTokens(tokens, null, { strict: false }).map((m) => m.toJSON())).toEqual(strict);
+        const viaJson = Conversation.fromJSON(JSON.stringify(Conversation.fromMessages(messages)));
+        expect(enc.renderConversation(viaJson, { autoDropAnalysis: false })).toEqual(tokens);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('the streaming parser fed token by token equals the batch parser (strict and lenient)', async () => {
     await fc.assert(
       fc.asyncProperty(conversation, fc.boolean(), async (messages, strict) => {
