@@ -84,24 +84,34 @@ export class Sampler {
         argmax = i;
       }
     }
+    // At temperature 1 the sampling weights are the same exponentials as the log-softmax needs: compute them once.
+    const reuse = this.temperature === 1;
+    if (reuse && this.probs.length !== V) this.probs = new Float32Array(V);
     let sum = 0;
-    for (let i = 0; i < V; i++) sum += Math.exp(logits[i] - max);
+    for (let i = 0; i < V; i++) {
+      const e = Math.exp(logits[i] - max);
+      if (reuse) this.probs[i] = e;
+      sum += e;
+    }
     const lse = max + Math.log(sum);
-    const token = this.temperature === 0 ? argmax : this.draw(logits, max);
+    const token = this.temperature === 0 ? argmax : this.draw(logits, max, reuse ? sum : -1);
     const out: SampledToken = { token, logprob: logits[token] - lse };
     if (this.topLogprobs > 0) out.topLogprobs = topIndices(logits, this.topLogprobs).map((t) => ({ token: t, logprob: logits[t] - lse }));
     return out;
   }
 
-  private draw(logits: Float32Array, max: number): number {
+  /** `z` ≥ 0: this.probs already holds exp(logit − max) summing to z (temperature 1). */
+  private draw(logits: Float32Array, max: number, z: number): number {
     const V = logits.length;
     if (this.probs.length !== V) this.probs = new Float32Array(V);
     const p = this.probs;
-    const invT = 1 / this.temperature;
-    let z = 0;
-    for (let i = 0; i < V; i++) {
-      p[i] = Math.exp((logits[i] - max) * invT);
-      z += p[i];
+    if (z < 0) {
+      const invT = 1 / this.temperature;
+      z = 0;
+      for (let i = 0; i < V; i++) {
+        p[i] = Math.exp((logits[i] - max) * invT);
+        z += p[i];
+      }
     }
     const filtered = this.topK > 0 || this.topP < 1 || this.minP > 0;
     if (!filtered) {

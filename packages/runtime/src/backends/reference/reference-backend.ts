@@ -142,13 +142,16 @@ class ReferenceModel implements LoadedModel {
       if (seen.has(item.sequence)) throw new InvalidArgumentError('a decode batch must not name the same sequence twice');
       seen.add(item.sequence);
     }
-    // Each sequence is independent, so the batched result is by construction the single-sequence one.
+    // The layers run per sequence (each has its own cache); the unembedding, the largest matrix, runs once for the
+    // whole batch so its weights are streamed once. Rows are independent, so batched equals single exactly.
+    const H = this.config.hiddenSize;
+    const hidden = new Float32Array(batch.length * H);
     for (let b = 0; b < batch.length; b++) {
       const s = this.seq(batch[b].sequence);
       if (s.length + 1 > s.capacity) throw new InvalidArgumentError(`sequence is full (capacity ${s.capacity})`);
-      const x = await this.forward(s, [batch[b].token]);
-      out.set(this.logits(x, 1), b * V);
+      hidden.set(await this.forward(s, [batch[b].token]), b * H);
     }
+    out.set(this.logits(hidden, batch.length));
     return out;
   }
 
