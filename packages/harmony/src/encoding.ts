@@ -2,7 +2,7 @@ import { HarmonyRenderError, HarmonyValidationError } from './errors.js';
 import { DeveloperContent } from './model/developer-content.js';
 import { checkMessages, Conversation, parseRole, type Message, type Role } from './model/message.js';
 import { SystemContent } from './model/system-content.js';
-import { StreamableParser, type ParseOptions } from './parse/streamable-parser.js';
+import { parseStream, StreamableParser, type HarmonyEvent, type ParseOptions } from './parse/streamable-parser.js';
 import { developerContentText, systemContentText } from './render/content-text.js';
 import { getTokenizer, SpecialTokens, type EncodeOptions, type Tokenizer } from './tokenizer/index.js';
 
@@ -124,6 +124,14 @@ export class HarmonyEncoding {
     for (const t of list) parser.process(t);
     parser.processEos();
     return parser.messages;
+  }
+
+  /** Events from an (async) token stream; see {@link parseStream}. The generator returns the messages. */
+  parseStream(
+    tokens: AsyncIterable<number> | Iterable<number>,
+    options?: ParseOptions & { role?: Role | null },
+  ): AsyncGenerator<HarmonyEvent, Message[], undefined> {
+    return parseStream(this, tokens, options);
   }
 
   /** A new {@link StreamableParser} on this encoding. */

@@ -72,6 +72,12 @@ describe('StreamableParser state and events', () => {
     expect(final.join('')).toBe('Hi!');
   });
 
+  it('encoding.parseStream is the same helper', async () => {
+    const types: string[] = [];
+    for await (const e of enc.parseStream(toks('<|start|>user<|message|>hi<|end|>'))) types.push(e.type);
+    expect(types).toEqual(['message-start', 'content-delta', 'message-end']);
+  });
+
   it('strict errors carry the token index', () => {
     const p = new StreamableParser(enc, null);
     expect(() => p.process(24912)).toThrow(HarmonyParseError);
