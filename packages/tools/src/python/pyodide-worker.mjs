@@ -119,7 +119,16 @@ def __gptoss_setup():
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != _filename:
             tb = tb.tb_next
-        traceback.print_exception(type(exc), exc, tb, file=_stderr)
+        try:
+            text = "".join(traceback.format_exception(type(exc), exc, tb))
+        except BaseException:
+            # Formatting can fail (source lookup of a module the user removed, a broken __str__): still say what
+            # was raised.
+            try:
+                text = "".join(traceback.format_exception_only(type(exc), exc))
+            except BaseException:
+                text = f"{type(exc).__name__}\n"
+        _stderr.write(text)
 
     def _wipe(path):
         for entry in os.listdir(path):
