@@ -1,6 +1,6 @@
 import { quote } from './page-contents.js';
 import type { Extract, PageContents } from './page-contents.js';
-import { joinLines, wrapLines } from './text-wrap.js';
+import { joinLines, wrappedPageLines } from './text-wrap.js';
 
 // A link marker cut by the start of the text, an unfinished marker at its end, and whole markers. The content
 // group keeps the visible link text so that `find` matches what the model reads, not the marker syntax.
@@ -23,7 +23,7 @@ export function stripLinks(text: string): string {
  */
 export function findInPage(pattern: string, page: PageContents, maxResults = 50, numShowLines = 4): PageContents {
   const needle = pattern.toLowerCase();
-  const lines = stripLinks(joinLines(wrapLines(page.text))).split('\n');
+  const lines = stripLinks(joinLines(wrappedPageLines(page.text))).split('\n');
   const chunks: string[] = [];
   const snippets: Record<string, Extract> = {};
   const urls: Record<string, string> = {};

@@ -63,42 +63,38 @@ export function findAll(root: HtmlElement, pred: (el: HtmlElement) => boolean): 
   return out;
 }
 
-/** @internal Parent map for replacing nodes. */
-export function parentMap(root: HtmlElement): Map<HtmlElement, HtmlElement> {
-  const parents = new Map<HtmlElement, HtmlElement>();
+/**
+ * @internal Replaces each element of `replacements` by its text in one pass over the tree, merging with the
+ * neighbouring text (the surrounding text and the replacement read as one run, as in lxml's text/tail model).
+ * Elements inside a replaced element go with it.
+ */
+export function replaceWithText(root: HtmlElement, replacements: ReadonlyMap<HtmlElement, string>): void {
+  if (replacements.size === 0) return;
   const walk = (el: HtmlElement): void => {
+    let touched = false;
     for (const c of el.children) {
-      if (c.kind !== 'element') continue;
-      parents.set(c, el);
-      walk(c);
+      if (c.kind === 'element' && replacements.has(c)) {
+        touched = true;
+        break;
+      }
     }
+    if (touched) {
+      const out: HtmlNode[] = [];
+      for (const c of el.children) {
+        const text = c.kind === 'element' ? replacements.get(c) : undefined;
+        const node: HtmlNode = text === undefined ? c : { kind: 'text', data: text };
+        const last = out[out.length - 1];
+        if (node.kind === 'text' && last !== undefined && last.kind === 'text') {
+          out[out.length - 1] = { kind: 'text', data: last.data + node.data };
+        } else {
+          out.push(node);
+        }
+      }
+      el.children = out;
+    }
+    for (const c of el.children) if (c.kind === 'element') walk(c);
   };
   walk(root);
-  return parents;
-}
-
-/**
- * @internal Replaces `el` by `text` in its parent, merging with neighbouring text (the surrounding text and the
- * replacement read as one run, as in lxml's text/tail model).
- */
-export function replaceWithText(el: HtmlElement, parent: HtmlElement, text: string): void {
-  const i = parent.children.indexOf(el);
-  if (i < 0) return;
-  const prev = parent.children[i - 1];
-  const next = parent.children[i + 1];
-  let data = text;
-  let from = i;
-  let count = 1;
-  if (prev !== undefined && prev.kind === 'text') {
-    data = prev.data + data;
-    from = i - 1;
-    count++;
-  }
-  if (next !== undefined && next.kind === 'text') {
-    data += next.data;
-    count++;
-  }
-  parent.children.splice(from, count, { kind: 'text', data });
 }
 
 /** @internal Text of an element's descendants, pieces joined by a space (lxml `" ".join(el.itertext())`). */

@@ -130,7 +130,9 @@ export class LocalBackend implements BrowserBackend {
       }
       const url = this.urlOf(file);
       const page = this.render(file, url, source);
-      index.add({ id: id++, url, title: page.title, text: stripLinks(page.text) });
+      // Summaries quote this text: leave out the URL line and heading marks.
+      const text = stripLinks(page.text).replace(/^\nURL: [^\n]*\n/, '').replace(/^#{1,6} /gm, '');
+      index.add({ id: id++, url, title: page.title, text });
     }
     return index;
   }

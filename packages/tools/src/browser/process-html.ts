@@ -1,4 +1,4 @@
-import { findAll, itertextJoined, parentMap, parseHtml, replaceWithText } from './html-tree.js';
+import { findAll, itertextJoined, parseHtml, replaceWithText } from './html-tree.js';
 import type { HtmlElement, HtmlNode } from './html-tree.js';
 import { renderTreeText } from './html-text.js';
 import { getDomain } from './page-contents.js';
@@ -41,16 +41,14 @@ export function cleanLinks(root: HtmlElement, pageUrl: string): Record<string, s
   const curDomain = getDomain(pageUrl);
   const urls: Record<string, string> = {};
   const ids = new Map<string, string>();
-  const parents = parentMap(root);
+  const replacements = new Map<HtmlElement, string>();
   for (const a of findAll(root, (el) => el.tag === 'a' && el.attrs.href !== undefined)) {
-    const parent = parents.get(a);
-    if (parent === undefined) continue;
     let link = a.attrs.href;
     if (link.startsWith('mailto:') || link.startsWith('javascript:')) continue;
     const text = mergeWhitespace(itertextJoined(a)).replace(/†/g, '‡');
     if (!text) continue; // an image-only link; the image is rendered on its own
     if (link.startsWith('#')) {
-      replaceWithText(a, parent, text);
+      replacements.set(a, text);
       continue;
     }
     link = resolveUrl(pageUrl, link);
@@ -63,21 +61,20 @@ export function cleanLinks(root: HtmlElement, pageUrl: string): Record<string, s
       urls[id] = link;
       ids.set(link, id);
     }
-    replaceWithText(a, parent, domain === curDomain ? `【${id}†${text}】` : `【${id}†${text}†${domain}】`);
+    replacements.set(a, domain === curDomain ? `【${id}†${text}】` : `【${id}†${text}†${domain}】`);
   }
+  replaceWithText(root, replacements);
   return urls;
 }
 
 function replaceImages(root: HtmlElement): void {
-  const parents = parentMap(root);
-  let n = 0;
+  const replacements = new Map<HtmlElement, string>();
   for (const img of findAll(root, (el) => el.tag === 'img')) {
-    const parent = parents.get(img);
-    if (parent === undefined) continue;
     const name = img.attrs.alt !== undefined ? img.attrs.alt : img.attrs.title;
-    replaceWithText(img, parent, name ? `[Image ${n}: ${name}]` : `[Image ${n}]`);
-    n++;
+    const n = replacements.size;
+    replacements.set(img, name ? `[Image ${n}: ${name}]` : `[Image ${n}]`);
   }
+  replaceWithText(root, replacements);
 }
 
 function removeMath(el: HtmlElement): void {
@@ -96,15 +93,13 @@ function removeMath(el: HtmlElement): void {
 }
 
 function supSub(root: HtmlElement): void {
-  const parents = parentMap(root);
+  const replacements = new Map<HtmlElement, string>();
   for (const el of findAll(root, (e) => e.tag === 'sup' || e.tag === 'sub')) {
-    const parent = parents.get(el);
     const only = el.children[0];
-    if (parent === undefined || el.children.length !== 1 || only.kind !== 'text' || !SUP_SUB_TEXT.test(only.data)) {
-      continue;
-    }
-    replaceWithText(el, parent, el.tag === 'sup' ? `^{${only.data}}` : `_{${only.data}}`);
+    if (el.children.length !== 1 || only.kind !== 'text' || !SUP_SUB_TEXT.test(only.data)) continue;
+    replacements.set(el, el.tag === 'sup' ? `^{${only.data}}` : `_{${only.data}}`);
   }
+  replaceWithText(root, replacements);
 }
 
 // `<td>a</td><td>b</td>` must not render as "ab": where only tags separate two word characters, a space goes

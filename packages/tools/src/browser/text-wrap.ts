@@ -124,3 +124,19 @@ export function joinLines(lines: readonly string[], addLineNumbers = false, offs
   if (!addLineNumbers) return lines.join('\n');
   return lines.map((line, i) => `L${i + offset}: ${line}`).join('\n');
 }
+
+// Views and `find` re-read the same pages; wrapping a large page costs tens of milliseconds, so the last few
+// results are kept (keyed by the text itself, so an edited page is wrapped again).
+const wrapCache = new Map<string, string[]>();
+const WRAP_CACHE_SIZE = 4;
+
+/** @internal {@link wrapLines} at width 80 with a small cache. The result must not be modified. */
+export function wrappedPageLines(text: string): readonly string[] {
+  let lines = wrapCache.get(text);
+  if (lines === undefined) {
+    lines = wrapLines(text);
+    if (wrapCache.size >= WRAP_CACHE_SIZE) wrapCache.delete(wrapCache.keys().next().value as string);
+    wrapCache.set(text, lines);
+  }
+  return lines;
+}

@@ -1,7 +1,7 @@
 import { BrowserUsageError } from './errors.js';
 import { maybeTruncate, unquote } from './page-contents.js';
 import type { PageContents } from './page-contents.js';
-import { joinLines, pyLen, wrapLines } from './text-wrap.js';
+import { joinLines, pyLen, wrappedPageLines } from './text-wrap.js';
 
 /** The part of a tokenizer the view needs; `@gptoss/harmony`'s `Tokenizer` satisfies it. */
 export interface ViewTokenizer {
@@ -59,9 +59,18 @@ export function getEndLoc(
 ): number {
   let n = numLines;
   if (n <= 0) {
-    const txt = joinLines(lines.slice(loc), true, loc);
-    if (pyLen(txt) > viewTokens) {
-      const prefix = cpPrefix(txt, (viewTokens + 1) * MAX_CHARS_PER_TOKEN);
+    // Only a prefix of the numbered text matters: whether it is longer than `viewTokens` characters, and its first
+    // (viewTokens + 1) * MAX_CHARS_PER_TOKEN characters, which hold the first viewTokens + 1 tokens.
+    const need = (viewTokens + 1) * MAX_CHARS_PER_TOKEN;
+    let txt = '';
+    let len = 0;
+    for (let i = loc; i < lines.length && len <= need; i++) {
+      const piece = `${i > loc ? '\n' : ''}L${i}: ${lines[i]}`;
+      txt += piece;
+      len += pyLen(piece);
+    }
+    if (len > viewTokens) {
+      const prefix = cpPrefix(txt, need);
       const tokens = tokenizer.encodeOrdinary(prefix);
       if (tokens.length > viewTokens) {
         let endIdx = 0;
@@ -93,7 +102,7 @@ export function renderPageView(
   viewTokens: number,
   tokenizer: ViewTokenizer,
 ): string {
-  const lines = wrapLines(page.text);
+  const lines = wrappedPageLines(page.text);
   const total = lines.length;
   if (loc >= total) {
     throw new BrowserUsageError(`Invalid location parameter: \`${loc}\`. Cannot exceed page maximum of ${total - 1}.`);

@@ -31,7 +31,7 @@ describe('local documents', () => {
       L5: be given as an environment variable, which wins over the file. Setting 
       L6: Environment variable Default \`port\` \`LUMEN_PORT\` \`4000\` \`outDir\` 
       L7: \`LUMEN_OUT_DIR\`…
-      L8:   * 【1†changelog.txt†local】 …Lumen changelog 2.1.0 - \`lumen serve\` now honours 
+      L8:   * 【1†changelog.txt†local】 Lumen changelog 2.1.0 - \`lumen serve\` now honours 
       L9: LUMEN_PORT=0 and prints the chosen port. - Faster incremental builds for sites 
       L10: with more than 5,000 pages. 2.0.0 - Configuration moved from lumen.yml…"
     `);
