@@ -16,6 +16,11 @@ const MAP_READ_MODE = 1;
 export interface GpuCaps {
   /** `subgroups` enabled and the subgroup size is fixed at 32 (NVIDIA): reductions use subgroupAdd/Max. */
   subgroups32: boolean;
+  /**
+   * The adapter is a CPU rasteriser (SwiftShader, a fallback adapter): kernels pick shapes without workgroup
+   * barriers there (one invocation per output row), because each barrier costs a fiber switch per invocation.
+   */
+  cpuLike: boolean;
   /** `shader-f16` enabled. */
   f16: boolean;
   /** `chromium-experimental-subgroup-matrix` present on the adapter (reported only; no kernel uses it yet). */
@@ -339,6 +344,11 @@ export interface CreateGpuOptions {
    * portable path (what CI's SwiftShader runs), useful to compare both on one GPU.
    */
   fast?: boolean;
+  /**
+   * Kernel shapes: `'auto'` (default) picks barrier-free row-per-invocation shapes on CPU rasterisers (SwiftShader)
+   * and workgroup-cooperative ones on GPUs; `'gpu'` / `'cpu'` force one (tests run both on SwiftShader).
+   */
+  kernelShapes?: 'auto' | 'gpu' | 'cpu';
   /** Dawn toggles for Node (`webgpu`'s create()). Default: unlock f16/subgroup matrices on NVIDIA. */
   dawnFlags?: string[];
 }
@@ -369,7 +379,12 @@ export async function createGpuContextFromAdapter(
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
     },
   });
+  const cpuLike =
+    /swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture} ${info.description} ${info.device}`) ||
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const shapes = options.kernelShapes ?? 'auto';
   const caps: GpuCaps = {
+    cpuLike: shapes === 'auto' ? cpuLike : shapes === 'cpu',
     subgroups32: fast && sg32,
     f16,
     subgroupMatrix: adapter.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName),

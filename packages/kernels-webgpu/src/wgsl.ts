@@ -140,3 +140,26 @@ fn computeInvRms(lid: u32, xrow0: u32, eps: f32) {
   workgroupBarrier();
 }`;
 }
+
+/**
+ * Per-invocation router (CPU-rasteriser shapes): top-k by rank counting and softmax over the k selected, into the
+ * function-scope arrays `sel` / `selw` that the caller declares.
+ */
+export function routeLocal(E: number, k: number): string {
+  return /* wgsl */ `
+fn routeLocal(tok: u32, sel: ptr<function, array<u32, ${k}>>, selw: ptr<function, array<f32, ${k}>>) {
+  for (var i = 0u; i < ${E}u; i++) {
+    let v = logits[tok * ${E}u + i];
+    var rank = 0u;
+    for (var j = 0u; j < ${E}u; j++) {
+      let u = logits[tok * ${E}u + j];
+      rank += select(0u, 1u, u > v || (u == v && j < i));
+    }
+    if (rank < ${k}u) { (*sel)[rank] = i; }
+  }
+  let mx = logits[tok * ${E}u + (*sel)[0]];
+  var z = 0.0;
+  for (var r = 0u; r < ${k}u; r++) { let e = exp(logits[tok * ${E}u + (*sel)[r]] - mx); (*selw)[r] = e; z += e; }
+  for (var r = 0u; r < ${k}u; r++) { (*selw)[r] = (*selw)[r] / z; }
+}`;
+}

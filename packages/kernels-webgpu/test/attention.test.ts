@@ -7,7 +7,7 @@ import {
   ropeKv,
   ropeKvProgram,
 } from '../src/kernels/attention.js';
-import { gpu, poison, randn, relL2, rng } from './helpers.js';
+import { gpu, SHAPES, poison, randn, relL2, rng } from './helpers.js';
 import { refAttention, refRope, refRopeTable } from './reference.js';
 
 const yarn = { theta: 150000, factor: 32, alpha: 1, beta: 32, L0: 4096 };
@@ -20,9 +20,9 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
     { NQ: 6, NKV: 3, D: 32, pos0: 250, tokens: 11, window: 0, label: 'prefill chunk across a split edge' },
     { NQ: 8, NKV: 1, D: 64, pos0: 0, tokens: 9, window: 4, label: 'prefill from 0, tiny window' },
   ];
-  for (const c of cases) {
-    test(`${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
-      const ctx = await gpu();
+  for (const shape of SHAPES) for (const c of cases) {
+    test(`[${shape}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
+      const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.pos0 + c.tokens * 31 + c.D);
       const cap = c.pos0 + c.tokens + 3;
@@ -72,7 +72,7 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
       if (!decode) {
         ropeKv(rec, ropeKvProgram(s), { qkv: qkvB, kv, rope: ropeB, cap, row0: rowsBefore, pos0: c.pos0, tokens: c.tokens });
       }
-      attention(rec, { attention: attentionProgram(ctx.caps, s), combine: attentionCombineProgram(s) }, s, {
+      attention(rec, { attention: attentionProgram(ctx.caps, s), combine: attentionCombineProgram(s), ropeKv: ropeKvProgram(s) }, s, {
         qkv: qkvB,
         kv,
         cap,

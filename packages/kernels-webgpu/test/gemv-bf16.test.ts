@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
 import { refGemv, refRmsNorm } from './reference.js';
-import { gpu, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
+import { gpu, SHAPES, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
 
 describe('gemvBf16', () => {
   const cases = [
@@ -10,9 +10,9 @@ describe('gemvBf16', () => {
     { N: 9, K: 8, M: 2, norm: false, bias: false, residual: true, split: 1 },
     { N: 300, K: 136, M: 8, norm: true, bias: false, residual: true, split: 3 },
   ];
-  for (const c of cases) {
-    test(`N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}`, async () => {
-      const ctx = await gpu();
+  for (const shape of SHAPES) for (const c of cases) {
+    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}`, async () => {
+      const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.N * 7 + c.K);
       const W = toBf16(randn(c.N * c.K, r));

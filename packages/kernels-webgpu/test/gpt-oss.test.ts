@@ -60,3 +60,21 @@ describe('GptOssGpu on a tiny random checkpoint', () => {
     s.dispose();
   });
 });
+
+describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K attention)', () => {
+  test('short prefill + decode match the reference', async () => {
+    const ctx = await gpu('gpu');
+    if (!ctx) return;
+    const w = tinyWeights(TINY, 3);
+    const tokens = [5, 900, 17, 17, 256, 3, 999];
+    const want = refForward(TINY, w.values, tokens);
+    const V = TINY.vocabSize;
+    const model = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 16, prefillChunk: 4 });
+    const s = model.createSequence();
+    const got = await model.prefill(s, tokens.slice(0, 6), { logits: 'all' });
+    expect(relL2(got, want.subarray(0, 6 * V))).toBeLessThan(1e-4);
+    const d = await model.decode([{ sequence: s, token: tokens[6] }]);
+    expect(relL2(d, want.subarray(6 * V))).toBeLessThan(1e-4);
+    model.dispose();
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { moeMlp1, moeMlp1Program, type MoeShape } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
-import { gpu, maxAbsDiff, poison, randn, relL2, rng } from './helpers.js';
+import { gpu, SHAPES, maxAbsDiff, poison, randn, relL2, rng } from './helpers.js';
 import { randomMxfp4, refRmsNorm, refSwiglu, refTopk } from './reference.js';
 
 describe('MoE decode kernels (MXFP4)', () => {
@@ -9,9 +9,9 @@ describe('MoE decode kernels (MXFP4)', () => {
     { H: 64, I: 96, E: 7, k: 4, expertsPerPart: 7, tokens: 1, xRow0: 0 },
     { H: 96, I: 64, E: 9, k: 3, expertsPerPart: 4, tokens: 3, xRow0: 1 },
   ];
-  for (const c of cases) {
-    test(`H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
-      const ctx = await gpu();
+  for (const shape of SHAPES) for (const c of cases) {
+    test(`[${shape}] H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
+      const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.H + c.E);
       const rowsX = c.xRow0 + c.tokens;

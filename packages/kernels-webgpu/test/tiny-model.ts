@@ -1,5 +1,5 @@
 import type { GptOssConfig, TensorSource } from '../src/model/gpt-oss.js';
-import { randn, rng, toBf16 } from './helpers.js';
+import { randn, rng, toBf16 } from './random.js';
 import {
   randomMxfp4,
   refAttention,

@@ -40,6 +40,7 @@ export function attentionSplits(pos: number, window: number): number {
  */
 export function attentionProgram(caps: GpuCaps, s: AttentionShape): KernelProgram {
   const G = checkAttentionShape(s);
+  if (caps.cpuLike) return attentionRowwiseProgram(s);
   const { NQ, NKV, D } = s;
   const D4 = D / 4;
   const HALF = D / 2;
@@ -170,6 +171,73 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   };
 }
 
+/**
+ * CPU-rasteriser shape: one invocation per (query head, token) with an online softmax over all its keys; no
+ * barriers, no splits. K/V of the new tokens must already be in the cache (attention() records ropeKv first).
+ */
+function attentionRowwiseProgram(s: AttentionShape): KernelProgram {
+  const { NQ, NKV, D } = s;
+  const G = NQ / NKV;
+  const D4 = D / 4;
+  const HALF = D / 2;
+  const QKVW = (NQ + 2 * NKV) * D;
+  return {
+    name: 'attention_rowwise',
+    cacheKey: `attention_rowwise:NQ${NQ}:NKV${NKV}:D${D}`,
+    bindings: [
+      { name: 'qkv', type: 'array<f32>', access: 'read' },
+      { name: 'kv', type: 'array<vec4f>', access: 'read_write' },
+      { name: 'rope', type: 'array<vec2f>', access: 'read' },
+      { name: 'sinks', type: 'array<f32>', access: 'read' },
+      { name: 'out', type: 'array<vec4f>', access: 'read_write' },
+      { name: 'part', type: 'array<vec4f>', access: 'read_write' },
+    ],
+    params: [
+      ['row0', 'u32'],
+      ['pos0', 'u32'],
+      ['cap', 'u32'],
+      ['window', 'u32'],
+      ['tokens', 'u32'],
+    ],
+    body: () => /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let head = gid.x % ${NQ}u;
+  let tok = gid.x / ${NQ}u;
+  if (tok >= p.tokens) { return; }
+  let row = p.row0 + tok;
+  let pos = p.pos0 + tok;
+  let g = head / ${G}u;
+  var q: array<vec4f, ${D4}>;
+  let qb = row * ${QKVW}u + head * ${D}u;
+  for (var i = 0u; i < ${HALF}u; i++) {
+    let cs = rope[pos * ${HALF}u + i];
+    let x1 = qkv[qb + i];
+    let x2 = qkv[qb + i + ${HALF}u];
+    q[i / 4u][i % 4u] = (x1 * cs.x - x2 * cs.y) * ${1 / Math.sqrt(D)};
+    q[(i + ${HALF}u) / 4u][i % 4u] = (x2 * cs.x + x1 * cs.y) * ${1 / Math.sqrt(D)};
+  }
+  let start = select(0u, pos + 1u - p.window, p.window > 0u && pos + 1u > p.window);
+  let VOFF = p.cap * ${NKV * D4}u;
+  var m = sinks[head];
+  var l = 1.0;
+  var acc: array<vec4f, ${D4}>;
+  for (var j = start; j <= pos; j++) {
+    let kb = (j * ${NKV}u + g) * ${D4}u;
+    var sc = 0.0;
+    for (var d = 0u; d < ${D4}u; d++) { sc += dot(q[d], kv[kb + d]); }
+    let mn = max(m, sc);
+    let f = exp(m - mn);
+    let e = exp(sc - mn);
+    l = l * f + e;
+    for (var d = 0u; d < ${D4}u; d++) { acc[d] = acc[d] * f + e * kv[VOFF + kb + d]; }
+    m = mn;
+  }
+  for (var d = 0u; d < ${D4}u; d++) { out[(row * ${NQ}u + head) * ${D4}u + d] = acc[d] / l; }
+}`,
+  };
+}
+
 /** Merges the split partials of attentionProgram with the sink (only tokens that needed more than one split). */
 export function attentionCombineProgram(s: AttentionShape): KernelProgram {
   checkAttentionShape(s);
@@ -287,6 +355,19 @@ export function attention(
   a: AttentionArgs,
 ): void {
   if (a.tokens > 1 && a.writeKV) throw new KernelShapeError('attention: writeKV is for one token; use ropeKv first');
+  if (progs.attention.name === 'attention_rowwise') {
+    if (a.writeKV) {
+      if (!progs.ropeKv) throw new KernelShapeError('attention: the row-wise variant needs progs.ropeKv for writeKV');
+      ropeKv(rec, progs.ropeKv, { ...a });
+    }
+    rec.dispatch(
+      progs.attention,
+      [a.qkv, a.kv, a.rope, a.sinks, a.out, a.part],
+      { row0: a.row0, pos0: a.pos0, cap: a.cap, window: a.window, tokens: a.tokens },
+      Math.ceil((s.NQ * a.tokens) / 64),
+    );
+    return;
+  }
   const nsplit = attentionSplits(a.pos0 + a.tokens - 1, a.window);
   rec.dispatch(
     progs.attention,

@@ -34,20 +34,14 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
   bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
   const KV = K / 8;
+  if (caps.cpuLike) return gemvRowPerInvocation(o, bindings);
   const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}:sg${+caps.subgroups32}`;
   return {
     name: 'gemv_bf16',
     cacheKey: key,
     bindings,
     enables: enables(caps),
-    params: [
-      ['rows', 'u32'],
-      ['biasOffset', 'u32'],
-      ['outOffset', 'u32'],
-      ['outStride', 'u32'],
-      ['xRow0', 'u32'],
-      ['eps', 'f32'],
-    ],
+    params: PARAMS,
     body: () => /* wgsl */ `
 ${BF16_HELPERS}
 ${WG_INDEX}
@@ -83,6 +77,58 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }`,
   };
 }
+
+const PARAMS = [
+  ['rows', 'u32'],
+  ['biasOffset', 'u32'],
+  ['outOffset', 'u32'],
+  ['outStride', 'u32'],
+  ['xRow0', 'u32'],
+  ['eps', 'f32'],
+] as const;
+
+/** CPU-rasteriser shape: one invocation per row, 64 rows per workgroup, no barriers. */
+function gemvRowPerInvocation(o: GemvBf16Options, bindings: BindingDecl[]): KernelProgram {
+  const { K, M } = o;
+  const KV = K / 8;
+  return {
+    name: 'gemv_bf16_rowwise',
+    cacheKey: `gemv_bf16_rowwise:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}`,
+    bindings,
+    params: PARAMS,
+    body: () => /* wgsl */ `
+${BF16_HELPERS}
+${WG_INDEX}
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = wgIndex(wid, nwg) * ${ROWS_PER_WG_ROWWISE}u + lid;
+  if (row >= p.rows) { return; }
+  for (var m = 0u; m < ${M}u; m++) {
+    let xb = (p.xRow0 + m) * ${K / 4}u;
+    var inv = 1.0;
+    ${
+      o.norm
+        ? `var ss = 0.0;
+    for (var c = 0u; c < ${K / 4}u; c++) { let v = x[xb + c]; ss += dot(v, v); }
+    inv = inverseSqrt(ss / ${K}.0 + p.eps);`
+        : ''
+    }
+    var acc = 0.0;
+    for (var c = 0u; c < ${KV}u; c++) {
+      let wv = w[row * ${KV}u + c];
+      acc += dot(bf8lo(wv), x[xb + 2u * c]${o.norm ? ' * gain[2u * c]' : ''});
+      acc += dot(bf8hi(wv), x[xb + 2u * c + 1u]${o.norm ? ' * gain[2u * c + 1u]' : ''});
+    }
+    var v = acc * inv;
+    ${o.bias ? 'v += bias[p.biasOffset + row];' : ''}
+    let oi = m * p.outStride + p.outOffset + row;
+    ${o.residual ? 'out[oi] += v;' : 'out[oi] = v;'}
+  }
+}`,
+  };
+}
+
+const ROWS_PER_WG_ROWWISE = 64;
 
 /** One weight part: rows [rowStart, rowStart+rows) of a bf16 matrix, stored in its own buffer. */
 export interface WeightPart {
@@ -124,7 +170,7 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
         xRow0: a.xRow0 ?? 0,
         eps: a.eps ?? 1e-5,
       },
-      Math.ceil(part.rows / ROWS_PER_WG),
+      Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : ROWS_PER_WG)),
     );
   }
 }

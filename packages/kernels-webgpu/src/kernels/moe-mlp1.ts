@@ -1,6 +1,6 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { enables, groupReduce, MXFP4_HELPERS, partLoader, rmsPrologue, routePrologue } from '../wgsl.js';
+import { enables, groupReduce, MXFP4_HELPERS, partLoader, rmsPrologue, routeLocal, routePrologue } from '../wgsl.js';
 
 export interface MoeShape {
   /** Hidden size (mlp1 input, mlp2 output); a multiple of 32. */
@@ -42,6 +42,61 @@ export function moeMlp1Program(caps: GpuCaps, s: MoeShape): KernelProgram {
     { name: 'logits', type: 'array<f32>', access: 'read' },
     { name: 'act', type: 'array<f32>', access: 'read_write' },
   );
+  if (caps.cpuLike) {
+    return {
+      name: 'moe_mlp1_rowwise',
+      cacheKey: `moe_mlp1_rowwise:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}`,
+      bindings,
+      params: [
+        ['xRow0', 'u32'],
+        ['eps', 'f32'],
+        ['limit', 'f32'],
+        ['alpha', 'f32'],
+      ],
+      body: () => /* wgsl */ `
+${MXFP4_HELPERS}
+${partLoader(P)}
+${routeLocal(E, k)}
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let i = wid.x * 64u + lid;
+  if (i >= ${I}u) { return; }
+  let tok = wid.y / ${k}u;
+  let slot = wid.y % ${k}u;
+  let xrow = p.xRow0 + tok;
+  var sel: array<u32, ${k}>;
+  var selw: array<f32, ${k}>;
+  routeLocal(xrow, &sel, &selw);
+  var ss = 0.0;
+  for (var c = 0u; c < ${H / 4}u; c++) { let v = x[xrow * ${H / 4}u + c]; ss += dot(v, v); }
+  let inv = inverseSqrt(ss / ${H}.0 + p.eps);
+  let e = sel[slot];
+  let part = e / ${s.expertsPerPart}u;
+  let rowG = e * ${2 * I}u + 2u * i;
+  let lrowG = (e % ${s.expertsPerPart}u) * ${2 * I}u + 2u * i;
+  var ag = 0.0;
+  var al = 0.0;
+  for (var g = 0u; g < ${GB}u; g++) {
+    let wg = loadBlock(part, lrowG * ${GB}u + g);
+    let wl = loadBlock(part, (lrowG + 1u) * ${GB}u + g);
+    let xb = xrow * ${H / 4}u + 8u * g;
+    var dg = 0.0;
+    var dl = 0.0;
+    for (var q = 0u; q < 4u; q++) {
+      let xa = x[xb + 2u * q] * gain[8u * g + 2u * q];
+      let xc = x[xb + 2u * q + 1u] * gain[8u * g + 2u * q + 1u];
+      dg += fp4dot8(wg[q], xa, xc);
+      dl += fp4dot8(wl[q], xa, xc);
+    }
+    ag += dg * scaleAt(rowG * ${GB}u + g);
+    al += dl * scaleAt((rowG + 1u) * ${GB}u + g);
+  }
+  let gate = min(ag * inv + bias[rowG], p.limit);
+  let lin = clamp(al * inv + bias[rowG + 1u], -p.limit, p.limit);
+  act[(tok * ${k}u + slot) * ${I}u + i] = gate / (1.0 + exp(-p.alpha * gate)) * (lin + 1.0);
+}`,
+    };
+  }
   return {
     name: 'moe_mlp1',
     cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}`,
@@ -122,6 +177,6 @@ export function moeMlp1(
     program,
     [...a.blocks, a.scales, a.bias, a.x, a.gain, a.logits, a.act],
     { xRow0: a.xRow0 ?? 0, eps: a.eps ?? 1e-5, limit: a.limit, alpha: 1.702 },
-    [Math.ceil(s.I / 8), a.tokens * s.k],
+    [Math.ceil(s.I / (program.name === 'moe_mlp1_rowwise' ? 64 : 8)), a.tokens * s.k],
   );
 }

@@ -1,5 +1,5 @@
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { enables, groupReduce, MXFP4_HELPERS, partLoader, routePrologue } from '../wgsl.js';
+import { enables, groupReduce, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
 import { checkMoeShape, type MoeArgs, type MoeShape } from './moe-mlp1.js';
 
 /**
@@ -20,6 +20,47 @@ export function moeMlp2Program(caps: GpuCaps, s: MoeShape): KernelProgram {
     { name: 'logits', type: 'array<f32>', access: 'read' },
     { name: 'x', type: 'array<f32>', access: 'read_write' },
   );
+  if (caps.cpuLike) {
+    return {
+      name: 'moe_mlp2_rowwise',
+      cacheKey: `moe_mlp2_rowwise:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}`,
+      bindings,
+      params: [['xRow0', 'u32']],
+      body: () => /* wgsl */ `
+${MXFP4_HELPERS}
+${partLoader(P)}
+${routeLocal(E, k)}
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let h = wid.x * 64u + lid;
+  if (h >= ${H}u) { return; }
+  let tok = wid.y;
+  let xrow = p.xRow0 + tok;
+  var sel: array<u32, ${k}>;
+  var selw: array<f32, ${k}>;
+  routeLocal(xrow, &sel, &selw);
+  var y = 0.0;
+  for (var sl = 0u; sl < ${k}u; sl++) {
+    let e = sel[sl];
+    let part = e / ${s.expertsPerPart}u;
+    let row = e * ${H}u + h;
+    let lrow = (e % ${s.expertsPerPart}u) * ${H}u + h;
+    let ab = (tok * ${k}u + sl) * ${I / 4}u;
+    var a = 0.0;
+    for (var g = 0u; g < ${GI}u; g++) {
+      let w = loadBlock(part, lrow * ${GI}u + g);
+      var d = 0.0;
+      for (var q = 0u; q < 4u; q++) {
+        d += fp4dot8(w[q], act[ab + 8u * g + 2u * q], act[ab + 8u * g + 2u * q + 1u]);
+      }
+      a += d * scaleAt(row * ${GI}u + g);
+    }
+    y += selw[sl] * (a + bias[row]);
+  }
+  x[xrow * ${H}u + h] += y;
+}`,
+    };
+  }
   return {
     name: 'moe_mlp2',
     cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}`,
@@ -74,7 +115,7 @@ export function moeMlp2(
   a: MoeArgs & { act: BufferRef; x: BufferRef },
 ): void {
   rec.dispatch(program, [...a.blocks, a.scales, a.bias, a.act, a.logits, a.x], { xRow0: a.xRow0 ?? 0 }, [
-    Math.ceil(s.H / 8),
+    Math.ceil(s.H / (program.name === 'moe_mlp2_rowwise' ? 64 : 8)),
     a.tokens,
   ]);
 }
