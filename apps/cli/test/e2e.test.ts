@@ -48,13 +48,27 @@ describe('gptoss CLI', () => {
     const la = await cli(['logits', join(dir, 'orig'), '--tokens', tokens, '--out', join(dir, 'a.f32'), '--backend', 'reference']);
     expect(la.code).toBe(0);
     expect(la.stderr).toContain('7 x 201088 float32 LE (reference');
-    const lb = await cli(['logits', join(dir, 'hf'), '--tokens', tokens, '--out', join(dir, 'b.f32')]);
+    const lb = await cli(['logits', join(dir, 'hf'), '--tokens', tokens, '--out', join(dir, 'b.f32'), '--backend', 'reference']);
     expect(lb.code).toBe(0);
     expect((await stat(join(dir, 'a.f32'))).size).toBe(7 * 201088 * 4);
     const fa = await readFile(join(dir, 'a.f32'));
     expect(fa.equals(await readFile(join(dir, 'b.f32')))).toBe(true);
     const f = new Float32Array(fa.buffer, fa.byteOffset, fa.length / 4);
     expect(f.every(Number.isFinite)).toBe(true);
+    // The default (fastest available) backend agrees with the reference to fp32 accuracy.
+    const lc = await cli(['logits', join(dir, 'hf'), '--tokens', tokens, '--out', join(dir, 'c.f32')]);
+    expect(lc.code).toBe(0);
+    const fc = await readFile(join(dir, 'c.f32'));
+    const g = new Float32Array(fc.buffer, fc.byteOffset, fc.length / 4);
+    for (let t = 0; t < 7; t++) {
+      let num = 0;
+      let den = 0;
+      for (let i = t * 201088; i < (t + 1) * 201088; i++) {
+        num += (g[i] - f[i]) ** 2;
+        den += f[i] ** 2;
+      }
+      expect(Math.sqrt(num / den)).toBeLessThan(1e-3);
+    }
   });
 
   test('generate with no model creates the built-in random model, says so, and streams an answer', async () => {
