@@ -12,7 +12,7 @@ export interface ApiBackendOptions extends HttpOptions {
   source?: string;
 }
 
-/** @internal JSON-over-HTTPS plumbing shared by the You.com and Exa clients. */
+/** JSON-over-HTTPS plumbing shared by the You.com and Exa clients (not exported from the package). */
 export abstract class ApiBackend {
   readonly source: string;
   protected readonly baseUrl: string;

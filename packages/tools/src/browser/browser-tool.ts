@@ -8,7 +8,7 @@ import type { NormalizedCitations } from './citations.js';
 import { BrowserBackendError, BrowserUsageError } from './errors.js';
 import { findInPage } from './find.js';
 import { maybeTruncate, VIEW_SOURCE_PREFIX } from './page-contents.js';
-import type { Extract, PageContents } from './page-contents.js';
+import type { PageExtract, PageContents } from './page-contents.js';
 import { BrowserState, pyTypeName } from './state.js';
 import type { BrowserStateJSON } from './state.js';
 import { renderPageView } from './view.js';
@@ -244,7 +244,7 @@ export class BrowserTool extends BaseTool {
     const numLines = intArg('open', 'num_lines', args.num_lines, -1);
     const viewSource = pyTruthy(args.view_source);
     let url: string;
-    let snippet: Extract | undefined;
+    let snippet: PageExtract | undefined;
     let stay = false;
     let current: PageContents | undefined;
     const direct = typeof id === 'string';

@@ -1,5 +1,5 @@
 import { quote } from './page-contents.js';
-import type { Extract, PageContents } from './page-contents.js';
+import type { PageExtract, PageContents } from './page-contents.js';
 import { joinLines, wrappedPageLines } from './text-wrap.js';
 
 // A link marker cut by the start of the text, an unfinished marker at its end, and whole markers. The content
@@ -25,7 +25,7 @@ export function findInPage(pattern: string, page: PageContents, maxResults = 50,
   const needle = pattern.toLowerCase();
   const lines = stripLinks(joinLines(wrappedPageLines(page.text))).split('\n');
   const chunks: string[] = [];
-  const snippets: Record<string, Extract> = {};
+  const snippets: Record<string, PageExtract> = {};
   const urls: Record<string, string> = {};
   let lineIdx = 0;
   let matchIdx = 0;

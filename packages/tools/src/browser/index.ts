@@ -14,7 +14,7 @@ export type { WebFetchOptions } from './web-fetch.js';
 export { processHtml, processPlainText } from './process-html.js';
 export type { ProcessHtmlOptions } from './process-html.js';
 export { VIEW_SOURCE_PREFIX } from './page-contents.js';
-export type { PageContents, Extract } from './page-contents.js';
+export type { PageContents, PageExtract } from './page-contents.js';
 export { findInPage, stripLinks } from './find.js';
 export { renderPageView } from './view.js';
 export type { ViewTokenizer } from './view.js';

@@ -1,5 +1,5 @@
 /** A quotable extract of a page: a search-result snippet or a `find` match (which remembers its line). */
-export interface Extract {
+export interface PageExtract {
   url: string;
   text: string;
   title: string;
@@ -16,7 +16,7 @@ export interface PageContents {
   text: string;
   title: string;
   urls: Record<string, string>;
-  snippets?: Record<string, Extract>;
+  snippets?: Record<string, PageExtract>;
   errorMessage?: string;
 }
 

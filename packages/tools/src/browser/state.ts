@@ -1,5 +1,5 @@
 import { BrowserUsageError } from './errors.js';
-import type { Extract, PageContents } from './page-contents.js';
+import type { PageExtract, PageContents } from './page-contents.js';
 
 /** JSON form of the browser state, key-compatible with the reference's `SimpleBrowserState.model_dump()`. */
 export interface BrowserStateJSON {
@@ -76,7 +76,7 @@ export class BrowserState {
   static fromJSON(json: BrowserStateJSON): BrowserState {
     const state = new BrowserState();
     for (const [url, p] of Object.entries(json.pages ?? {})) {
-      let snippets: Record<string, Extract> | undefined;
+      let snippets: Record<string, PageExtract> | undefined;
       if (p.snippets) {
         snippets = {};
         for (const [k, s] of Object.entries(p.snippets)) {
