@@ -133,6 +133,20 @@ describe('Message and Conversation', () => {
     expect((m.content[0] as SystemContent).reasoningEffort).toBe('low');
   });
 
+  it('accepts SystemContent from another copy of the package (dual-package hazard)', () => {
+    const original = SystemContent.new().withReasoningEffort('high').withKnowledgeCutoff(undefined).withRequiredChannels(['final']).withPythonTool();
+    const foreign = { ...original, channelConfig: { ...original.channelConfig }, tools: { python: { ...original.tools!.python } } };
+    const m = Message.fromRoleAndContent('system', foreign as never);
+    expect(m.content[0]).toBeInstanceOf(SystemContent);
+    expect(m.content[0]).toEqual(original);
+  });
+
+  it('accepts messages from another copy of the package', () => {
+    const m = Message.fromAuthorAndContent(new Author('tool', 'python'), 'out').withChannel('analysis').withRecipient('assistant');
+    const foreign = { author: { role: 'tool', name: 'python' }, content: [{ type: 'text', text: 'out' }], channel: 'analysis', recipient: 'assistant' };
+    expect(Conversation.fromMessages([foreign as never]).messages[0]).toEqual(m);
+  });
+
   it('validates at run time what TypeScript checks at compile time', () => {
     expect(() => Message.fromJSON({ role: 'robot', content: [] })).toThrow(/expected a role.*"robot"/);
     expect(() => Message.fromJSON({ role: 'user', content: [{ type: 'image' }] })).toThrow(/content\[0\]\.type/);

@@ -121,10 +121,7 @@ export class Message {
   readonly contentType: string | undefined;
 
   constructor(fields: MessageFields) {
-    if (!(fields.author instanceof Author)) {
-      throw new HarmonyValidationError(`Message.author: expected an Author, found ${describe(fields.author)}.`);
-    }
-    this.author = fields.author;
+    this.author = toAuthor(fields.author);
     this.content = normaliseContent(fields.content ?? [], 'Message.content');
     this.channel = fields.channel ?? undefined;
     this.recipient = fields.recipient ?? undefined;
@@ -211,10 +208,37 @@ export class Message {
   }
 }
 
-/** @internal Throws unless every item is a Message (Python's pydantic check, done at run time here). */
+function toAuthor(a: unknown): Author {
+  if (a instanceof Author) return a;
+  // An Author from another copy of this package.
+  if (typeof a === 'object' && a !== null && isRole((a as Author).role)) {
+    const name = (a as Author).name;
+    if (name === undefined || name === null || typeof name === 'string') return new Author((a as Author).role, name);
+  }
+  throw new HarmonyValidationError(`Message.author: expected an Author, found ${describe(a)}.`);
+}
+
+function isForeignMessage(m: unknown): m is Message {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof (m as Message).author === 'object' &&
+    (m as Message).author !== null &&
+    isRole((m as Message).author.role) &&
+    Array.isArray((m as Message).content)
+  );
+}
+
+/**
+ * @internal Throws unless every item is a Message (Python's pydantic check, done at run time here). Messages made
+ * by another copy of this package are copied into this one's classes.
+ */
 export function checkMessages(messages: readonly unknown[], what: string): Message[] {
   return messages.map((m, i) => {
     if (m instanceof Message) return m;
+    if (isForeignMessage(m)) {
+      return new Message({ author: m.author, content: m.content, channel: m.channel, recipient: m.recipient, contentType: m.contentType });
+    }
     throw new HarmonyValidationError(
       `${what}[${i}]: expected a Message, found ${describe(m)}. Wrap content in a message, e.g. ` +
         `Message.fromRoleAndContent('system', SystemContent.new()), or use Message.fromJSON for plain objects.`,

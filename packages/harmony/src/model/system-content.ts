@@ -38,7 +38,9 @@ export class ChannelConfig {
 
   static fromJSON(raw: unknown): ChannelConfig {
     if (raw instanceof ChannelConfig) return raw;
-    const o = expectObject(raw, 'ChannelConfig');
+    let o = expectObject(raw, 'ChannelConfig');
+    // An instance from another copy of this package (camelCase fields) is accepted too.
+    if ('validChannels' in o) o = { valid_channels: o.validChannels, channel_required: o.channelRequired };
     const vc = o.valid_channels;
     if (!Array.isArray(vc) || !vc.every((c) => typeof c === 'string')) {
       throw new HarmonyValidationError(`ChannelConfig.valid_channels: expected an array of strings, found ${describe(vc)}.`);
@@ -172,6 +174,16 @@ export class SystemContent {
   static fromJSON(raw: unknown): SystemContent {
     if (raw instanceof SystemContent) return raw;
     const o = expectObject(raw, 'SystemContent');
+    if (isForeignInstance(o)) {
+      return new SystemContent({
+        modelIdentity: o.modelIdentity as string | undefined,
+        reasoningEffort: o.reasoningEffort === undefined ? undefined : parseReasoningEffort(o.reasoningEffort, 'SystemContent.reasoningEffort'),
+        conversationStartDate: o.conversationStartDate as string | undefined,
+        knowledgeCutoff: o.knowledgeCutoff as string | undefined,
+        channelConfig: o.channelConfig === undefined ? undefined : ChannelConfig.fromJSON(o.channelConfig),
+        tools: toolsFromJSON(o.tools, 'SystemContent'),
+      });
+    }
     const w = 'SystemContent';
     const d = SystemContent.new();
     const pick = <T>(key: string, dflt: T | undefined, read: (v: unknown) => T): T | undefined => {
@@ -188,4 +200,9 @@ export class SystemContent {
       tools: toolsFromJSON(o.tools, w),
     });
   }
+}
+
+/** A SystemContent made by another copy of this package: same fields, camelCase, no snake_case keys. */
+function isForeignInstance(o: Record<string, unknown>): boolean {
+  return ['modelIdentity', 'reasoningEffort', 'knowledgeCutoff', 'channelConfig', 'conversationStartDate'].some((k) => k in o);
 }
