@@ -133,6 +133,18 @@ describe('lenient parsing ({ strict: false }) of malformed model output', () => 
     ]);
   });
 
+  it('a later message missing <|message|> keeps its text (openai/harmony drops it)', () => {
+    expect(lenient('<|channel|>analysis<|message|>think<|end|><|start|>assistant<|channel|>final The answer is 4<|return|>')).toEqual([
+      { role: 'assistant', channel: 'analysis', content: [{ type: 'text', text: 'think' }] },
+      { role: 'assistant', channel: 'final', content: [{ type: 'text', text: 'The answer is 4' }] },
+    ]);
+    expect(lenient('<|start|>user<|channel|>x hello there<|end|>', null)).toEqual([
+      { role: 'user', channel: 'x', content: [{ type: 'text', text: 'hello there' }] },
+    ]);
+    // A header with nothing but a role and channel is not worth a message.
+    expect(lenient('<|start|>assistant<|channel|>final<|end|>', null)).toEqual([]);
+  });
+
   it('truncated streams: inside a header with text, inside content, right after <|start|>', () => {
     expect(lenient('<|channel|>final I refuse')).toEqual([
       { role: 'assistant', channel: 'final', content: [{ type: 'text', text: 'I refuse' }] },

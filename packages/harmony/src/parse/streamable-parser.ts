@@ -2,7 +2,7 @@
 // typed events for streaming consumers and a lenient mode that never throws.
 import { HarmonyError, HarmonyParseError } from '../errors.js';
 import type { HarmonyEncoding } from '../encoding.js';
-import { Message, parseRole, type Role } from '../model/message.js';
+import { isRole, Message, parseRole, type Role } from '../model/message.js';
 import { SpecialTokens } from '../tokenizer/index.js';
 import { parseHeaderString, type ParsedHeader } from './header.js';
 import { Utf8Stream } from './utf8-stream.js';
@@ -270,15 +270,27 @@ export class StreamableParser {
     this.#headerTokens.push(token);
   }
 
-  /** openai/harmony's `strict=False` path: a header ended without `<|message|>`; its words become the content. */
+  /**
+   * openai/harmony's `strict=False` path: a header ended without `<|message|>`; its words become the content.
+   * openai/harmony does this only when a role is pending (the first message of a parser given a role) and drops
+   * the header otherwise; we also recover those, taking the role from the header's first word (else the fallback
+   * role), and emit them only if they have content.
+   */
   #headerWithoutMessageToken(stopToken: number | undefined): void {
-    const role = this.#nextRole;
+    const pending = this.#nextRole;
     const tokens = this.#headerTokens;
     this.#state = 'ExpectStart';
     this.#headerTokens = [];
     this.#nextRole = undefined;
-    if (role === undefined || tokens.length === 0) return;
-    const { header, remaining } = parseHeaderString(this.#decodeLossy(tokens), role, false, true, this.#fallbackRole);
+    if (tokens.length === 0) return;
+    const text = this.#decodeLossy(tokens);
+    let role = pending;
+    if (role === undefined) {
+      const first = /^\s*([^\s<]+)/.exec(text.replace(/<\|channel\|>[^\s<]*/, ' '))?.[1];
+      role = isRole(first) ? first : this.#fallbackRole;
+    }
+    const { header, remaining } = parseHeaderString(text, role, false, true, this.#fallbackRole);
+    if (pending === undefined && remaining === undefined) return;
     this.#startContent(header);
     this.#content = remaining ?? '';
     if (this.#content.length > 0) this.#emitDelta(this.#content);
