@@ -9,6 +9,7 @@ export { YouComBackend } from './youcom-backend.js';
 export { ExaBackend } from './exa-backend.js';
 export type { ApiBackendOptions } from './api-backend.js';
 export { LocalBackend } from './local-backend.js';
+export { browserBackendFromEnv } from './backend-from-env.js';
 export type { LocalBackendOptions } from './local-backend.js';
 export type { WebFetchOptions } from './web-fetch.js';
 export { processHtml, processPlainText } from './process-html.js';

@@ -2,6 +2,7 @@
 import { loadHarmonyEncoding, Message, SystemContent } from '@gptoss/harmony';
 import { describe, expect, test } from 'vitest';
 import type { BrowserBackend } from '../../src/browser/backend.js';
+import { browserBackendFromEnv } from '../../src/browser/backend-from-env.js';
 import { browserDescription, BrowserTool } from '../../src/browser/browser-tool.js';
 import type { PageContents } from '../../src/browser/page-contents.js';
 import { browserCall, call, callWithAuthor, FixtureBackend, PAGES } from './helpers.js';
@@ -303,5 +304,23 @@ describe('configuration and state', () => {
         "text": "Approved 7–2 ([www.harborgazette.example](https://www.harborgazette.example/local/2024/03/solar-project)) ; see results【0†L3】.",
       }
     `);
+  });
+});
+
+describe('browserBackendFromEnv', () => {
+  test.each([
+    [{}, 'LocalBackend'],
+    [{ YDC_API_KEY: 'k' }, 'YouComBackend'],
+    [{ EXA_API_KEY: 'k' }, 'ExaBackend'],
+    [{ YDC_API_KEY: 'k', BROWSER_BACKEND: 'exa' }, 'ExaBackend'],
+    [{ BROWSER_BACKEND: 'YouCom' }, 'YouComBackend'],
+    [{ BROWSER_BACKEND: 'local', BROWSER_DOCS_DIR: '/tmp' }, 'LocalBackend'],
+  ])('%j → %s', (env, name) => {
+    expect(browserBackendFromEnv(env).constructor.name).toBe(name);
+  });
+  test('unknown value', () => {
+    expect(() => browserBackendFromEnv({ BROWSER_BACKEND: 'bing' })).toThrow(
+      'BROWSER_BACKEND must be youcom, exa or local, found "bing".',
+    );
   });
 });
