@@ -152,7 +152,7 @@ export class HarmonyEncoding {
   /** Texts of every special token (`<|start|>`, `<|reserved_200014|>`, …). */
   specialTokens(): string[] {
     const out: string[] = [];
-    for (let id = 199998; id <= 201088; id++) out.push(this.tokenizer.specialTokenText(id)!);
+    for (let id = 199998; id <= 201088; id++) out.push(this.tokenizer.decode([id]));
     return out;
   }
 

@@ -5,8 +5,10 @@ import {
   Conversation,
   DeveloperContent,
   GptossError,
+  HarmonyEncodingName,
   HarmonyError,
   HarmonyValidationError,
+  loadHarmonyEncoding,
   Message,
   Role,
   SystemContent,
@@ -76,6 +78,19 @@ describe('DeveloperContent', () => {
     });
     expect(DeveloperContent.fromJSON(dev.toJSON())).toEqual(dev);
     expect(DeveloperContent.fromJSON({ instructions: null, tools: null })).toEqual(DeveloperContent.new());
+  });
+});
+
+describe('HarmonyEncoding basics', () => {
+  it('lists the special tokens and knows the encoding name', () => {
+    const enc = loadHarmonyEncoding();
+    const specials = enc.specialTokens();
+    expect(specials).toHaveLength(201088 - 199998 + 1);
+    expect(specials).toContain('<|start|>');
+    expect(specials.at(-1)).toBe('<|reserved_201088|>');
+    expect(enc.name).toBe('HarmonyGptOss');
+    expect(loadHarmonyEncoding(HarmonyEncodingName.HARMONY_GPT_OSS)).toBe(enc);
+    expect(() => loadHarmonyEncoding('o200k' as never)).toThrow(/only one is "HarmonyGptOss"/);
   });
 });
 
