@@ -41,7 +41,7 @@ export { BACKEND_NAMES, listBackends, selectBackend, registerBackend, getBackend
 export type { BackendStatus, BackendChoice } from './select-backend.js';
 export { Sampler } from './sampling.js';
 export type { SamplingOptions, SampledToken, TokenLogprob } from './sampling.js';
-export { Model, loadModel } from './model.js';
+export { Model, Session, loadModel } from './model.js';
 export type { LoadModelOptions, GenerateOptions, GenerateEvent, GenerationStats, StopReason } from './model.js';
 export { ensureDefaultModel, defaultModelPath, cacheDir, DEFAULT_MODEL_NOTICE } from './default-model.js';
 export { Rng } from './rng.js';

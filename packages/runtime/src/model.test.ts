@@ -102,6 +102,25 @@ describe('generate', () => {
   });
 });
 
+test('concurrent sessions batch their decode steps and produce the same tokens as one at a time', async () => {
+  const prompts = ['one', 'two two', 'three three three'];
+  const alone: number[][] = [];
+  for (const p of prompts) {
+    const s = model.createSession();
+    alone.push(((await collect(s.generate(convo(p), { maxTokens: 10, temperature: 0 }))).at(-1) as { tokens: number[] }).tokens);
+    await s.close();
+  }
+  const before = model.decodeBatchSizes.length;
+  const sessions = prompts.map(() => model.createSession());
+  const together = await Promise.all(
+    sessions.map(async (s, i) => ((await collect(s.generate(convo(prompts[i]), { maxTokens: 10, temperature: 0 }))).at(-1) as { tokens: number[] }).tokens),
+  );
+  expect(together).toEqual(alone);
+  expect(Math.max(...model.decodeBatchSizes.slice(before))).toBeGreaterThan(1);
+  await Promise.all(sessions.map((s) => s.close()));
+  await expect(collect(sessions[0].generate(convo('x')))).rejects.toThrow(/closed/);
+});
+
 test('the default model is created once in the cache dir', async () => {
   const env = { XDG_CACHE_HOME: join(dir, 'cache') };
   expect(defaultModelPath(env)).toBe(join(dir, 'cache', 'gptoss', 'models', 'tiny-random-v1'));

@@ -12,6 +12,7 @@ import { openCheckpoint, type Checkpoint } from './checkpoint/open-checkpoint.js
 import { InvalidArgumentError } from './errors.js';
 import { Sampler, type SamplingOptions, type TokenLogprob } from './sampling.js';
 import { selectBackend, type BackendChoice } from './select-backend.js';
+import { Scheduler } from './scheduler.js';
 import type { BackendName, LoadOptions, LoadedModel, ModelConfig, Sequence } from './backend/types.js';
 
 export interface LoadModelOptions extends LoadOptions {
@@ -57,123 +58,66 @@ export type GenerateEvent =
     };
 
 /**
- * A loaded model: a checkpoint on a backend plus the harmony encoding. Calls are serialised, so a Model can be
- * shared; one built-in sequence caches the previous prompt so that chat turns only prefill what is new.
+ * One conversation's KV cache. Each generation keeps what it shares with the previous prompt of the same session
+ * (prefix reuse), so chat turns only prefill what is new. Generations of one session run one after another;
+ * generations of different sessions run concurrently, their decode steps batched together.
  */
-export class Model {
-  readonly encoding: HarmonyEncoding;
-  readonly #seq: Sequence;
-  #queue: Promise<unknown> = Promise.resolve();
-
-  private constructor(
-    readonly checkpoint: Checkpoint,
-    readonly loaded: LoadedModel,
-    readonly choice: BackendChoice,
-  ) {
-    this.encoding = loadHarmonyEncoding('HarmonyGptOss');
-    this.#seq = loaded.createSequence();
-  }
-
-  get config(): ModelConfig {
-    return this.loaded.config;
-  }
-  get backend(): BackendName {
-    return this.loaded.backend;
-  }
+export class Session {
+  #lock: Promise<void> = Promise.resolve();
+  #closed = false;
 
   /** @internal */
-  static async create(checkpoint: Checkpoint, loaded: LoadedModel, choice: BackendChoice): Promise<Model> {
-    return new Model(checkpoint, loaded, choice);
+  constructor(
+    private readonly model: Model,
+    private readonly scheduler: Scheduler,
+    readonly sequence: Sequence,
+  ) {}
+
+  /** Harmony generation; see {@link Model.generate}. */
+  async *generate(conversation: Conversation, options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    const role = options.role ?? 'assistant';
+    const prompt = this.model.encoding.renderConversationForCompletion(conversation, role);
+    const parser = new StreamableParser(this.model.encoding, role, { strict: false });
+    yield* this.#run(prompt, options, parser);
   }
 
-  #exclusive<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(f, f);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  #check(tokens: ArrayLike<number>): void {
-    const V = this.config.vocabSize;
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (!Number.isInteger(t) || t < 0 || t >= V) {
-        throw new InvalidArgumentError(`token ${i} is ${t}, outside this model's vocabulary [0, ${V})`);
-      }
-    }
-  }
-
-  /** Logits for every position of `tokens` in one prefill: Float32Array [tokens.length, vocab], row-major. */
-  async logits(tokens: ArrayLike<number>): Promise<Float32Array> {
-    this.#check(tokens);
-    if (tokens.length === 0) throw new InvalidArgumentError('logits() needs at least one token');
-    if (tokens.length > this.loaded.maxContext) {
-      throw new InvalidArgumentError(`${tokens.length} tokens exceed the context of ${this.loaded.maxContext} (raise maxContext when loading)`);
-    }
-    return this.#exclusive(async () => {
-      const seq = this.loaded.createSequence({ capacity: tokens.length });
-      try {
-        return await this.loaded.prefill(seq, tokens, { logits: 'all' });
-      } finally {
-        seq.dispose();
-      }
-    });
-  }
-
-  /**
-   * Samples a completion of raw prompt tokens. Yields `{type:'token'}` per token and a final `{type:'done'}` (no
-   * harmony parsing; see generate for that).
-   */
+  /** Raw-token completion; see {@link Model.complete}. */
   async *complete(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
     yield* this.#run(Array.from(prompt), options, null);
   }
 
-  /**
-   * Renders `conversation` for completion by `options.role` (assistant), samples until a stop token of harmony's
-   * stopTokensForAssistantActions (`<|return|>`, `<|call|>`) or maxTokens, and streams token events interleaved with
-   * harmony parser events (`message-start`, `content-delta`, `message-end`), then `done` with the parsed messages and
-   * speed. Aborting `options.signal` stops after the current step and throws the signal's reason.
-   *
-   * @example
-   * for await (const ev of model.generate(Conversation.fromMessages([Message.fromRoleAndContent('user', 'Hi')]))) {
-   *   if (ev.type === 'content-delta' && ev.channel === 'final') process.stdout.write(ev.delta);
-   * }
-   */
-  async *generate(conversation: Conversation, options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
-    const role = options.role ?? 'assistant';
-    const prompt = this.encoding.renderConversationForCompletion(conversation, role);
-    const parser = new StreamableParser(this.encoding, role, { strict: false });
-    yield* this.#run(prompt, options, parser);
-  }
-
   async *#run(prompt: number[], options: GenerateOptions, parser: StreamableParser | null): AsyncGenerator<GenerateEvent> {
-    this.#check(prompt);
+    if (this.#closed) throw new InvalidArgumentError('this session is closed');
+    this.model.checkTokens(prompt);
     if (prompt.length === 0) throw new InvalidArgumentError('the prompt is empty');
     const maxTokens = options.maxTokens ?? 512;
     if (!(Number.isInteger(maxTokens) && maxTokens >= 0)) throw new InvalidArgumentError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
-    const stop = new Set(options.stopTokens ?? this.encoding.stopTokensForAssistantActions());
+    const stop = new Set(options.stopTokens ?? this.model.encoding.stopTokensForAssistantActions());
     const sampler = new Sampler(options);
     const signal = options.signal;
-    const seq = this.#seq;
+    const seq = this.sequence;
     const capacity = seq.capacity;
     if (prompt.length >= capacity) {
       throw new InvalidArgumentError(`the prompt has ${prompt.length} tokens; this model was loaded with a context of ${capacity}`);
     }
 
-    // Take the model for the whole generation: the shared sequence must not be touched by another call.
+    // One generation at a time per session: the sequence is its state.
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
-    const prev = this.#queue;
-    this.#queue = prev.then(() => mine);
-    await prev.catch(() => undefined);
+    const prev = this.#lock;
+    this.#lock = prev.then(() => mine);
+    await prev;
     try {
       signal?.throwIfAborted();
       // Prefix reuse: keep the cached positions shared with this prompt, prefill at least the last prompt token.
       let common = 0;
       const cached = seq.tokens;
       while (common < cached.length && common < prompt.length - 1 && cached[common] === prompt[common]) common++;
-      seq.truncate(common);
       const t0 = performance.now();
-      let logits = await this.loaded.prefill(seq, prompt.slice(common), { logits: 'last' });
+      let logits = await this.scheduler.exclusive(async () => {
+        seq.truncate(common);
+        return this.scheduler.loaded.prefill(seq, prompt.slice(common), { logits: 'last' });
+      });
       const prefillMs = performance.now() - t0;
       const tokens: number[] = [];
       let stopReason: StopReason = 'max-tokens';
@@ -195,7 +139,7 @@ export class Model {
         }
         signal?.throwIfAborted();
         const t1 = performance.now();
-        logits = await this.loaded.decode([{ sequence: seq, token: s.token }]);
+        logits = await this.scheduler.decode(seq, s.token);
         decodeMs += performance.now() - t1;
       }
       let messages: Message[] = [];
@@ -224,9 +168,116 @@ export class Model {
     }
   }
 
+  /**
+   * Frees the session's KV cache. A generation still running on it fails at its next step (waiting for it instead
+   * could hang forever on an iterator its consumer abandoned without `return()`).
+   */
   async close(): Promise<void> {
-    await this.#exclusive(async () => {
-      this.#seq.dispose();
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.scheduler.exclusive(async () => this.sequence.dispose());
+  }
+}
+
+/**
+ * A loaded model: a checkpoint on a backend plus the harmony encoding. Every backend call goes through one scheduler,
+ * so a Model can be shared freely; `generate` uses a built-in session, `createSession()` makes more (one per
+ * conversation) whose generations run concurrently with batched decode steps.
+ */
+export class Model {
+  readonly encoding: HarmonyEncoding;
+  readonly #scheduler: Scheduler;
+  readonly #default: Session;
+  readonly #sessions = new Set<Session>();
+
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly loaded: LoadedModel,
+    readonly choice: BackendChoice,
+    maxBatch: number,
+  ) {
+    this.encoding = loadHarmonyEncoding('HarmonyGptOss');
+    this.#scheduler = new Scheduler(loaded, maxBatch);
+    this.#default = this.createSession();
+  }
+
+  get config(): ModelConfig {
+    return this.loaded.config;
+  }
+  get backend(): BackendName {
+    return this.loaded.backend;
+  }
+  /** Sizes of the decode batches issued so far. */
+  get decodeBatchSizes(): readonly number[] {
+    return this.#scheduler.batchSizes;
+  }
+
+  /** @internal */
+  static async create(checkpoint: Checkpoint, loaded: LoadedModel, choice: BackendChoice, maxBatch = 16): Promise<Model> {
+    return new Model(checkpoint, loaded, choice, maxBatch);
+  }
+
+  /** @internal */
+  checkTokens(tokens: ArrayLike<number>): void {
+    const V = this.config.vocabSize;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i];
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        throw new InvalidArgumentError(`token ${i} is ${t}, outside this model's vocabulary [0, ${V})`);
+      }
+    }
+  }
+
+  /** A new conversation state with its own KV cache (up to `capacity` positions, default the model's context). */
+  createSession(options: { capacity?: number } = {}): Session {
+    const s = new Session(this, this.#scheduler, this.loaded.createSequence(options));
+    this.#sessions.add(s);
+    return s;
+  }
+
+  /** Logits for every position of `tokens` in one prefill: Float32Array [tokens.length, vocab], row-major. */
+  async logits(tokens: ArrayLike<number>): Promise<Float32Array> {
+    this.checkTokens(tokens);
+    if (tokens.length === 0) throw new InvalidArgumentError('logits() needs at least one token');
+    if (tokens.length > this.loaded.maxContext) {
+      throw new InvalidArgumentError(`${tokens.length} tokens exceed the context of ${this.loaded.maxContext} (raise maxContext when loading)`);
+    }
+    return this.#scheduler.exclusive(async () => {
+      const seq = this.loaded.createSequence({ capacity: tokens.length });
+      try {
+        return await this.loaded.prefill(seq, tokens, { logits: 'all' });
+      } finally {
+        seq.dispose();
+      }
+    });
+  }
+
+  /**
+   * Samples a completion of raw prompt tokens on the built-in session. Yields `{type:'token'}` per token and a final
+   * `{type:'done'}` (no harmony parsing; see generate for that).
+   */
+  complete(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    return this.#default.complete(prompt, options);
+  }
+
+  /**
+   * Renders `conversation` for completion by `options.role` (assistant), samples until a stop token of harmony's
+   * stopTokensForAssistantActions (`<|return|>`, `<|call|>`) or maxTokens, and streams token events interleaved with
+   * harmony parser events (`message-start`, `content-delta`, `message-end`), then `done` with the parsed messages and
+   * speed. Aborting `options.signal` stops after the current step and throws the signal's reason.
+   *
+   * @example
+   * for await (const ev of model.generate(Conversation.fromMessages([Message.fromRoleAndContent('user', 'Hi')]))) {
+   *   if (ev.type === 'content-delta' && ev.channel === 'final') process.stdout.write(ev.delta);
+   * }
+   */
+  generate(conversation: Conversation, options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    return this.#default.generate(conversation, options);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sessions) await s.close();
+    await this.#scheduler.exclusive(async () => {
       await this.loaded.dispose();
       await this.checkpoint.close();
     });
@@ -245,7 +296,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const checkpoint = await openCheckpoint(path);
   try {
     const loaded = await choice.backend.load(checkpoint, options);
-    return await Model.create(checkpoint, loaded, choice);
+    return await Model.create(checkpoint, loaded, choice, options.maxBatch ?? 16);
   } catch (e) {
     await checkpoint.close();
     throw e;
