@@ -67,7 +67,7 @@ function pyStr(v: unknown): string {
   if (typeof v === 'string') return v;
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(v).includes('.') ? String(v) : `${v}.0`;
+  if (typeof v === 'number') return String(v);
   return JSON.stringify(v);
 }
 

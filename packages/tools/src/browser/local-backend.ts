@@ -78,8 +78,9 @@ export class LocalBackend implements BrowserBackend {
 
   async fetch(rawUrl: string, opts?: BackendCallOptions): Promise<PageContents> {
     const { url, viewSource } = splitViewSource(rawUrl);
-    if (url.startsWith(this.baseUrl)) {
+    if (url.startsWith(this.baseUrl) || url === this.baseUrl.slice(0, -1)) {
       const file = await this.resolveDoc(url);
+      if ((await stat(file)).isDirectory()) return this.folderPage(file, url);
       const source = await this.readDoc(file);
       if (viewSource) return viewSourcePage(url, path.basename(file), source);
       return this.render(file, url, source);
@@ -119,7 +120,14 @@ export class LocalBackend implements BrowserBackend {
         else if (e.isFile() && DOC_EXTENSIONS.has(path.extname(e.name).toLowerCase())) files.push(full);
       }
     };
-    await walk(this.root);
+    try {
+      await walk(this.root);
+    } catch (e) {
+      throw new BrowserBackendError(
+        `the document folder ${this.root} cannot be read (${e instanceof Error ? e.message : String(e)}); check LocalBackend's root`,
+        { cause: e },
+      );
+    }
     let id = 0;
     for (const file of files) {
       let source: string;
@@ -144,7 +152,7 @@ export class LocalBackend implements BrowserBackend {
 
   private async resolveDoc(url: string): Promise<string> {
     if (this.root === undefined) throw new BrowserBackendError(`no document folder configured for ${this.baseUrl}`);
-    const rel = url.slice(this.baseUrl.length).replace(/[?#].*$/s, '');
+    const rel = url.slice(this.baseUrl.length).replace(/[?#].*$/s, '').replace(/\/+$/, '');
     let segments: string[];
     try {
       segments = rel.split('/').map(decodeURIComponent);
@@ -166,8 +174,27 @@ export class LocalBackend implements BrowserBackend {
       throw new BrowserBackendError(`document ${JSON.stringify(rel)} leaves the document folder (symlink)`);
     }
     const st = await stat(real);
-    if (!st.isFile()) throw new BrowserBackendError(`${url} is a folder, not a document`);
+    if (!st.isFile() && !st.isDirectory()) throw new BrowserBackendError(`${url} is not a document`);
     return real;
+  }
+
+  /** A folder opens as a list of its documents and subfolders, so the model can browse without searching. */
+  private async folderPage(dir: string, url: string): Promise<PageContents> {
+    const realRoot = await realpath(this.root!);
+    const rel = path.relative(realRoot, dir).split(path.sep).join('/');
+    const entries = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || DOC_EXTENSIONS.has(path.extname(e.name).toLowerCase())))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const folderUrl = this.baseUrl + (rel ? `${rel.split('/').map(encodeURIComponent).join('/')}/` : '');
+    const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&#39;');
+    const items = entries
+      .map((e) => {
+        const name = e.isDirectory() ? `${e.name}/` : e.name;
+        return `<li><a href='${escape(folderUrl + encodeURIComponent(e.name) + (e.isDirectory() ? '/' : ''))}'>${escape(name)}</a></li>`;
+      })
+      .join('');
+    const title = `Index of /${rel ? `${rel}/` : ''}`;
+    return processHtml(`<h1>${escape(title)}</h1><ul>${items}</ul>`, url, { title, displayUrls: true });
   }
 
   private async readDoc(file: string): Promise<string> {

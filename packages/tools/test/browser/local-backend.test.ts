@@ -184,11 +184,45 @@ describe('local documents', () => {
       await expect(backend.fetch('docs://local/%2E%2E/secret.txt')).rejects.toThrow('leaves the document folder');
       await expect(backend.fetch('docs://local/link.txt')).rejects.toThrow('leaves the document folder (symlink)');
       await expect(backend.fetch('docs://local/missing.md')).rejects.toThrow('no document at docs://local/missing.md');
-      await expect(backend.fetch('docs://local/guide')).rejects.toThrow('is a folder');
       await expect(backend.fetch('file:///etc/passwd')).rejects.toThrow('expected an http(s) URL or a document under docs://local/');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('folders open as a list of their documents', async () => {
+    const tool = new BrowserTool({ backend: new LocalBackend({ root: DOCS }) });
+    expect(await call(tool, 'open', { id: 'docs://local/' })).toMatchInlineSnapshot(`
+      "[0] Index of / (docs://local/)
+      **viewing lines [0 - 7] of 7**
+
+      L0: 
+      L1: URL: docs://local/
+      L2: # Index of /
+      L3: 
+      L4:   * 【0†faq.html】
+      L5:   * 【1†guide/】
+      L6:   * 【2†ja/】
+      L7:   * 【3†notes/】"
+    `);
+    expect(await call(tool, 'open', { id: 1 })).toMatchInlineSnapshot(`
+      "[1] Index of /guide/ (docs://local/guide/)
+      **viewing lines [0 - 5] of 5**
+
+      L0: 
+      L1: URL: docs://local/guide/
+      L2: # Index of /guide/
+      L3: 
+      L4:   * 【0†configure.md】
+      L5:   * 【1†install.md】"
+    `);
+  });
+
+  test('a missing folder is reported as such', async () => {
+    const tool = new BrowserTool({ backend: new LocalBackend({ root: '/nonexistent/gptoss-docs' }) });
+    expect(await call(tool, 'search', { query: 'x' })).toMatch(
+      /^Error during search for `x`: the document folder \/nonexistent\/gptoss-docs cannot be read \(ENOENT/,
+    );
   });
 
   test('without a folder, search explains what to configure', async () => {
