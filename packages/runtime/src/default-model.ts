@@ -34,7 +34,15 @@ export async function ensureDefaultModel(options: { env?: NodeJS.ProcessEnv; onC
   const tmp = `${path}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await createCheckpoint({ dir: tmp, config: presetConfig('tiny'), seed: 0 });
-  await rm(path, { recursive: true, force: true });
-  await rename(tmp, path);
+  // A folder without config.json is a leftover of something else interrupted: replace it.
+  if (!existsSync(join(path, 'config.json'))) await rm(path, { recursive: true, force: true });
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    // Another process finished first: use its model.
+    await rm(tmp, { recursive: true, force: true });
+    if (existsSync(join(path, 'config.json'))) return { path, created: false };
+    throw e;
+  }
   return { path, created: true };
 }

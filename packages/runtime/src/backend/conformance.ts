@@ -18,6 +18,8 @@ export interface ConformanceOptions {
   /** Where the committed reference fixtures live. Default: packages/runtime/test/fixtures/reference. */
   fixturesDir?: string;
   loadOptions?: LoadOptions;
+  /** Checkpoint layout the fixtures are written in (default `original`; the weights are the same in both). */
+  layout?: 'original' | 'hf';
 }
 
 export interface ConformanceCase {
@@ -109,7 +111,7 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
           cleanupRegistered = true;
           process.once('exit', () => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
         }
-        await createCheckpoint({ dir: ckDir, config: c.config, seed: c.seed });
+        await createCheckpoint({ dir: ckDir, config: c.config, seed: c.seed, layout: options.layout ?? 'original' });
         const ck = await openCheckpoint(ckDir);
         const digest = await weightsDigest(ck.weights);
         if (digest !== meta.weightsSha256) {
@@ -125,7 +127,7 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
 
   const out: ConformanceCase[] = [];
   for (const c of cases) {
-    const n = `${options.backend.name} ${c.name}`;
+    const n = `${options.backend.name} ${c.name}${options.layout === 'hf' ? ' (hf layout)' : ''}`;
     out.push({
       name: `${n}: prefill logits match the seed reference (tol ${tol})`,
       run: async () => {

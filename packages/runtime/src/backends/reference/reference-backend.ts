@@ -93,6 +93,7 @@ class ReferenceSequence implements Sequence {
 class ReferenceModel implements LoadedModel {
   readonly backend = 'reference' as const;
   private readonly experts: Map<string, Expert> = new Map();
+  private expertBytes = 0;
   private readonly sequences = new Set<ReferenceSequence>();
   constructor(
     readonly config: ModelConfig,
@@ -103,7 +104,7 @@ class ReferenceModel implements LoadedModel {
     private readonly finalNorm: Float32Array,
     private readonly layers: LayerWeights[],
     private readonly rope: RopeTables,
-    private readonly expertCacheLimit: number,
+    private readonly expertCacheBytes: number,
   ) {}
 
   createSequence(options?: { capacity?: number }): Sequence {
@@ -185,11 +186,15 @@ class ReferenceModel implements LoadedModel {
       part(`${b}.mlp2_weight.scales`, H * (I / 32)),
     ]);
     const ex: Expert = { w1: dequantMxfp4(b1, s1), w2: dequantMxfp4(b2, s2) };
-    this.experts.set(key, ex);
-    if (this.experts.size > this.expertCacheLimit) {
-      const oldest = this.experts.keys().next().value as string;
-      this.experts.delete(oldest);
+    const bytes = (ex.w1.length + ex.w2.length) * 4;
+    // Evict least recently used experts to stay within the byte budget (at full size one expert is ~100 MB).
+    while (this.experts.size > 0 && this.expertBytes + bytes > this.expertCacheBytes) {
+      const [oldKey, old] = this.experts.entries().next().value as [string, Expert];
+      this.experts.delete(oldKey);
+      this.expertBytes -= (old.w1.length + old.w2.length) * 4;
     }
+    this.experts.set(key, ex);
+    this.expertBytes += bytes;
     return ex;
   }
 
@@ -314,8 +319,8 @@ class ReferenceModel implements LoadedModel {
 }
 
 export interface ReferenceBackendOptions {
-  /** How many dequantised experts to keep (LRU). Default 64. */
-  expertCacheSize?: number;
+  /** Bytes of dequantised (fp32) experts to keep, least recently used evicted first. Default 1 GiB. */
+  expertCacheBytes?: number;
 }
 
 /**
@@ -362,7 +367,7 @@ export function referenceBackend(options: ReferenceBackendOptions = {}): Backend
       const finalNorm = await step('norm.scale', readF32);
       const unembedding = await step('unembedding.weight', readF32);
       const maxContext = Math.min(opts.maxContext ?? 8192, maxContextLength(c));
-      return new ReferenceModel(c, maxContext, w, embedding, unembedding, finalNorm, layers, ropeTables(c), options.expertCacheSize ?? 64);
+      return new ReferenceModel(c, maxContext, w, embedding, unembedding, finalNorm, layers, ropeTables(c), options.expertCacheBytes ?? 2 ** 30);
     },
   };
 }
