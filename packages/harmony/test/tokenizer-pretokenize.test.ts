@@ -18,13 +18,24 @@ describe('pretokenize matches the o200k regex', () => {
     const alphabet = [
       'a', 'b', 's', 't', 'r', 'e', 'v', 'l', 'm', 'd', 'S', 'T', 'R', 'E', 'V', 'L', 'M', 'D', 'X', 'q', '0', '7',
       ' ', ' ', '\t', '\n', '\r', '\v', '\f', "'", "'", '/', '.', '-', '<', '|', '\u0000', '\u001f', '\u007f',
-      'é', 'ſ', 'ǅ', '\u0301', '٣', '²', '\u00a0', '\u0085', '\u2028', '\u3000', '\ufeff', '日', '😀', '\ud800', '—',
+      'é', 'É', 'ſ', 'ǅ', 'ʰ', 'ー', 'א', '日', '\u0301', '\u093f', '\u20dd', '٣', '²', 'Ⅻ', '\u00a0', '\u0085',
+      '\u2028', '\u3000', '\ufeff', '😀', '𠀀', '𝟘', '𝐀', '\ud800', '\udc00', '—', '«',
     ];
     const r = rng(5);
-    for (let i = 0; i < 20000; i++) {
+    for (let i = 0; i < 40000; i++) {
       const len = 1 + Math.floor(r() * 12);
       let s = '';
       for (let k = 0; k < len; k++) s += alphabet[Math.floor(r() * alphabet.length)];
+      expect(pretokenize(s), JSON.stringify(s)).toEqual(byRegex(s));
+    }
+  });
+
+  test('on random strings of any BMP characters', () => {
+    const r = rng(8);
+    for (let i = 0; i < 20000; i++) {
+      const len = 1 + Math.floor(r() * 10);
+      let s = '';
+      for (let k = 0; k < len; k++) s += String.fromCharCode(r() < 0.5 ? Math.floor(r() * 0x3000) : Math.floor(r() * 0x10000));
       expect(pretokenize(s), JSON.stringify(s)).toEqual(byRegex(s));
     }
   });

@@ -8,7 +8,9 @@
 // Why `'[sSſ]`: the original uses `(?i:'s|'t|…)`. Unicode simple case folding maps U+017F (long s) to `s`, and
 // tiktoken's engine applies it, so `'ſ` counts as a contraction. No other letter in the contractions has a
 // non-ASCII fold partner.
-const WS = '\\t-\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000';
+/** Unicode White_Space, as a character-class body. */
+export const WHITESPACE_CLASS = '\\t-\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000';
+const WS = WHITESPACE_CLASS;
 const CONTRACTION = "(?:'[sS\\u017F]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?";
 
 export const O200K_PATTERN_SOURCE = [

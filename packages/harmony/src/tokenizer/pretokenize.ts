@@ -1,33 +1,68 @@
 // Pre-tokenisation: splits text into the pieces the o200k pattern (pattern.ts) matches, in order.
 //
-// Running the Unicode regex once per piece is the largest single cost of encoding, so pieces made only of ASCII
-// are found by a hand-written scanner that implements the same alternation for ASCII characters. Whenever the
-// scanner would have to classify a non-ASCII character (a letter, digit, space or mark outside ASCII could change
-// the piece), it hands that piece to the sticky regex instead. The equality tests against the regex and against
-// tiktoken pin the two paths together.
-import { O200K_PATTERN_SOURCE } from './pattern.js';
+// Running the Unicode regex once per piece was the largest single cost of encoding, so pieces are found by a
+// hand-written scanner that implements the same alternation over a per-code-unit class table. The table is built
+// from the same regex engine's Unicode properties (one 256-character block at a time, on first use), so the two
+// cannot disagree about what is a letter. Characters outside the Basic Multilingual Plane (surrogates: emoji,
+// supplementary ideographs) hand the piece to the sticky regex instead, except where any such character simply ends
+// a whitespace run. The equality tests against the regex and against tiktoken pin the two paths together.
+import { O200K_PATTERN_SOURCE, WHITESPACE_CLASS } from './pattern.js';
 
-const OTHER = 0; // anything that is not a letter, digit or whitespace (punctuation, symbols, controls)
-const LOWER = 1;
-const UPPER = 2;
-const DIGIT = 3;
-const NEWLINE = 4; // \r \n
-const SPACE = 5; // ' ' (the optional prefix of the punctuation alternative)
-const WS = 6; // \t \v \f
+const OTHER = 0; // not a letter, digit, mark or whitespace: punctuation, symbols, controls
+const LOWER = 1; // Ll
+const UPPER = 2; // Lu Lt
+const CASELESS = 3; // Lm Lo: in both letter runs of the pattern
+const MARK = 4; // M: in both letter runs, but not \p{L} (so also a valid prefix and "punctuation")
+const DIGIT = 5; // N
+const NEWLINE = 6; // \r \n
+const SPACE = 7; // ' ' (the optional prefix of the punctuation alternative)
+const WS = 8; // other White_Space
+const SLOW = 9; // surrogate: classify with the regex
+const UNKNOWN = 15; // block not built yet
 
-const CLASS = (() => {
-  const t = new Uint8Array(128);
-  for (let c = 97; c <= 122; c++) t[c] = LOWER;
-  for (let c = 65; c <= 90; c++) t[c] = UPPER;
-  for (let c = 48; c <= 57; c++) t[c] = DIGIT;
-  t[10] = NEWLINE;
-  t[13] = NEWLINE;
-  t[32] = SPACE;
-  t[9] = WS;
-  t[11] = WS;
-  t[12] = WS;
-  return t;
-})();
+const IN_UPPER_RUN = (1 << UPPER) | (1 << CASELESS) | (1 << MARK); // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
+const IN_LOWER_RUN = (1 << LOWER) | (1 << CASELESS) | (1 << MARK); // [\p{Ll}\p{Lm}\p{Lo}\p{M}]
+const IN_PUNCT_RUN = (1 << OTHER) | (1 << MARK); // [^\s\p{L}\p{N}]
+const IN_WS_RUN = (1 << NEWLINE) | (1 << SPACE) | (1 << WS); // \s
+const PREFIX = (1 << OTHER) | (1 << MARK) | (1 << SPACE) | (1 << WS); // [^\r\n\p{L}\p{N}]
+
+const classes = new Uint8Array(65536).fill(UNKNOWN);
+classes.fill(SLOW, 0xd800, 0xe000);
+
+const BLOCK_PROPERTIES: readonly [RegExp, number][] = [
+  [/\p{Ll}+/gu, LOWER],
+  [/[\p{Lu}\p{Lt}]+/gu, UPPER],
+  [/[\p{Lm}\p{Lo}]+/gu, CASELESS],
+  [/\p{M}+/gu, MARK],
+  [/\p{N}+/gu, DIGIT],
+  [new RegExp(`[${WHITESPACE_CLASS}]+`, 'gu'), WS],
+];
+const blockCodes = new Array<number>(256);
+
+function buildBlock(c: number): number {
+  const base = c & 0xff00;
+  for (let k = 0; k < 256; k++) blockCodes[k] = base + k;
+  const s = String.fromCharCode.apply(null, blockCodes);
+  classes.fill(OTHER, base, base + 256);
+  for (const [re, cls] of BLOCK_PROPERTIES) {
+    re.lastIndex = 0;
+    for (let m = re.exec(s); m !== null; m = re.exec(s)) classes.fill(cls, base + m.index, base + m.index + m[0].length);
+  }
+  if (base === 0) {
+    classes[10] = NEWLINE;
+    classes[13] = NEWLINE;
+    classes[32] = SPACE;
+  }
+  return classes[c];
+}
+buildBlock(0);
+
+/** Class of the code unit at `k` (`k < text.length`). */
+function classAt(text: string, k: number): number {
+  const c = text.charCodeAt(k);
+  const x = classes[c];
+  return x === UNKNOWN ? buildBlock(c) : x;
+}
 
 const sticky = new RegExp(O200K_PATTERN_SOURCE, 'uy');
 
@@ -38,73 +73,111 @@ function slowEnd(text: string, i: number): number {
   return i + m![0].length;
 }
 
+const FAIL = -1;
+const NEEDS_REGEX = -2;
+
 /** End (exclusive) of the pre-tokeniser piece that starts at `i` (`i < text.length`). */
 export function pieceEnd(text: string, i: number): number {
   const n = text.length;
-  const c = text.charCodeAt(i);
-  if (c >= 128) return slowEnd(text, i);
-  const k = CLASS[c];
-  if (k === LOWER || k === UPPER) return lettersEnd(text, i, i, n);
-  if (k === DIGIT) {
+  const c = classAt(text, i);
+  if (c === SLOW) return slowEnd(text, i);
+  if (c === LOWER || c === UPPER || c === CASELESS) {
+    // Alternatives 1 and 2 without the prefix (a letter cannot be the prefix).
+    let e = lettersWithLowercase(text, i, n);
+    if (e === FAIL) e = lettersUppercase(text, i, n);
+    return e === NEEDS_REGEX ? slowEnd(text, i) : e;
+  }
+  if (c === DIGIT) {
     // \p{N}{1,3}
     let j = i + 1;
     for (; j < i + 3 && j < n; j++) {
-      const d = text.charCodeAt(j);
-      if (d >= 128) return slowEnd(text, i);
-      if (CLASS[d] !== DIGIT) break;
+      const d = classAt(text, j);
+      if (d === SLOW) return slowEnd(text, i);
+      if (d !== DIGIT) break;
     }
     return j;
   }
-  if (k === NEWLINE) return whitespaceEnd(text, i, n);
-  // SPACE, WS or OTHER: may be the optional one-character prefix of a letters piece.
-  if (i + 1 < n) {
-    const d = text.charCodeAt(i + 1);
-    if (d >= 128) return slowEnd(text, i);
-    const kd = CLASS[d];
-    if (kd === LOWER || kd === UPPER) return lettersEnd(text, i, i + 1, n);
-    if (k === OTHER) return punctuationEnd(text, i, i + 1, n);
-    if (k === SPACE && kd === OTHER) return punctuationEnd(text, i, i + 2, n);
-    return whitespaceEnd(text, i, n);
+  if (c !== NEWLINE) {
+    // OTHER, MARK, SPACE, WS: first try them as the optional prefix of alternatives 1 and 2, in the regex's order:
+    // alt 1 with prefix, alt 1 without (only a mark can start it), alt 2 with prefix (alt 2 without is unreachable).
+    let e = lettersWithLowercase(text, i + 1, n);
+    if (e === FAIL && c === MARK) e = lettersWithLowercase(text, i, n);
+    if (e === FAIL) e = lettersUppercase(text, i + 1, n);
+    if (e === NEEDS_REGEX) return slowEnd(text, i);
+    if (e !== FAIL) return e;
+    // Alternative 4: ` ?[^\s\p{L}\p{N}]+[\r\n/]*`.
+    if (c === OTHER || c === MARK) return punctuationEnd(text, i, i + 1, n);
+    if (c === SPACE && i + 1 < n) {
+      const d = classAt(text, i + 1);
+      if (d === SLOW) return slowEnd(text, i);
+      if (((1 << d) & IN_PUNCT_RUN) !== 0) return punctuationEnd(text, i, i + 2, n);
+    }
   }
-  return i + 1;
+  return whitespaceEnd(text, i, n);
 }
 
-/** Letters piece starting at `i` whose letters start at `j`: uppercase run, lowercase run, optional contraction. */
-function lettersEnd(text: string, i: number, j: number, n: number): number {
-  let e = j;
-  while (e < n) {
-    const d = text.charCodeAt(e);
-    if (d >= 128) return slowEnd(text, i);
-    if (CLASS[d] !== UPPER) break;
-    e++;
+/**
+ * Alternative 1 from `j` (after any prefix): `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+` then the
+ * optional contraction, with the regex's backtracking: if no lowercase-run character follows the greedy upper
+ * run, the run gives back characters up to its last one that is in both sets (Lm, Lo, M), which then forms the
+ * lowercase run on its own.
+ */
+function lettersWithLowercase(text: string, j: number, n: number): number {
+  let k = j;
+  let lastBoth = -1;
+  while (k < n) {
+    const x = classAt(text, k);
+    if (x === SLOW) return NEEDS_REGEX;
+    if (((1 << x) & IN_UPPER_RUN) === 0) break;
+    if (x !== UPPER) lastBoth = k;
+    k++;
   }
-  while (e < n) {
-    const d = text.charCodeAt(e);
-    if (d >= 128) return slowEnd(text, i);
-    if (CLASS[d] !== LOWER) break;
-    e++;
+  let l = k;
+  while (l < n) {
+    const x = classAt(text, l);
+    if (x === SLOW) return NEEDS_REGEX;
+    if (((1 << x) & IN_LOWER_RUN) === 0) break;
+    l++;
   }
-  // (?i:'s|'t|'re|'ve|'m|'ll|'d)? — a non-ASCII letter after the apostrophe may case-fold to one of these (ſ).
-  if (e + 1 < n && text.charCodeAt(e) === 39) {
-    const x = text.charCodeAt(e + 1);
-    if (x >= 128) return slowEnd(text, i);
-    const lx = x | 0x20;
-    if (lx === 115 || lx === 116 || lx === 109 || lx === 100) return e + 2; // s t m d
-    if (e + 2 < n) {
-      const ly = text.charCodeAt(e + 2) | 0x20;
-      if ((lx === 114 && ly === 101) || (lx === 118 && ly === 101) || (lx === 108 && ly === 108)) return e + 3; // re ve ll
-    }
+  if (l > k) return contractionEnd(text, l, n);
+  if (lastBoth >= 0) return contractionEnd(text, lastBoth + 1, n);
+  return FAIL;
+}
+
+/** Alternative 2 from `j`, when alternative 1 failed there: `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+` then the contraction. */
+function lettersUppercase(text: string, j: number, n: number): number {
+  let k = j;
+  while (k < n) {
+    const x = classAt(text, k);
+    if (x === SLOW) return NEEDS_REGEX;
+    if (((1 << x) & IN_UPPER_RUN) === 0) break;
+    k++;
+  }
+  // Alternative 1 failed, so no lowercase-run character follows: `[\p{Ll}\p{Lm}\p{Lo}\p{M}]*` is empty.
+  return k > j ? contractionEnd(text, k, n) : FAIL;
+}
+
+/** `(?:'[sSſ]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?` at `e`. */
+function contractionEnd(text: string, e: number, n: number): number {
+  if (e + 1 >= n || text.charCodeAt(e) !== 39) return e;
+  const x = text.charCodeAt(e + 1);
+  // `| 0x20` lower-cases ASCII letters; no other code unit maps onto s t m d r v l e.
+  const lx = x | 0x20;
+  if (lx === 115 || lx === 116 || lx === 109 || lx === 100 || x === 0x17f) return e + 2; // s t m d ſ
+  if (e + 2 < n) {
+    const ly = text.charCodeAt(e + 2) | 0x20;
+    if ((lx === 114 && ly === 101) || (lx === 118 && ly === 101) || (lx === 108 && ly === 108)) return e + 3; // re ve ll
   }
   return e;
 }
 
-/** ` ?[^\s\p{L}\p{N}]+[\r\n/]*` for a piece starting at `i` whose punctuation run continues from `j`. */
+/** `[^\s\p{L}\p{N}]+[\r\n/]*` for a piece starting at `i` whose punctuation run continues from `j`. */
 function punctuationEnd(text: string, i: number, j: number, n: number): number {
   let e = j;
   while (e < n) {
-    const d = text.charCodeAt(e);
-    if (d >= 128) return slowEnd(text, i);
-    if (CLASS[d] !== OTHER) break;
+    const x = classAt(text, e);
+    if (x === SLOW) return slowEnd(text, i);
+    if (((1 << x) & IN_PUNCT_RUN) === 0) break;
     e++;
   }
   while (e < n) {
@@ -120,16 +193,15 @@ function whitespaceEnd(text: string, i: number, n: number): number {
   let e = i;
   let lastNewline = -1;
   while (e < n) {
-    const d = text.charCodeAt(e);
-    if (d >= 128) return slowEnd(text, i);
-    const k = CLASS[d];
-    if (k === NEWLINE) lastNewline = e;
-    else if (k !== SPACE && k !== WS) break;
+    // A surrogate is never White_Space, so it just ends the run.
+    const x = classAt(text, e);
+    if (((1 << x) & IN_WS_RUN) === 0) break;
+    if (x === NEWLINE) lastNewline = e;
     e++;
   }
   if (lastNewline >= 0) return lastNewline + 1;
   if (e === n || e - i === 1) return e;
-  return e - 1; // leave the last space to prefix the next piece
+  return e - 1; // leave the last whitespace character to prefix the next piece
 }
 
 /** The pieces of `text`, in order (for tests and tools; `Tokenizer` walks `pieceEnd` directly). */
