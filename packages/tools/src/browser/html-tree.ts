@@ -17,35 +17,90 @@ export interface HtmlText {
 /** @internal */
 export type HtmlNode = HtmlElement | HtmlText;
 
+// Elements after which (or inside which, when empty so far) libxml2 keeps whitespace-only text; elsewhere its HTML
+// parser drops it ("areBlanks"). lxml builds the reference's tree this way, and the dropped whitespace decides
+// whether "A.</section> <section>B" reads "A. B" or "A.B".
+const KEEP_BLANKS_AFTER = new Set([
+  'a', 'abbr', 'acronym', 'address', 'applet', 'b', 'bdo', 'big', 'blockquote', 'body', 'button', 'caption',
+  'center', 'cite', 'code', 'dd', 'del', 'dfn', 'div', 'dt', 'em', 'font', 'form', 'h1', 'h2', 'h3', 'h4', 'h5',
+  'h6', 'i', 'iframe', 'ins', 'kbd', 'label', 'legend', 'li', 'noframes', 'noscript', 'object', 'p', 'pre', 'q', 's',
+  'samp', 'small', 'span', 'strike', 'strong', 'td', 'th', 'tt', 'u', 'var',
+]);
+const BLANK = /^[ \t\n\f\r]*$/;
+const HTML4_STRICT = /"-\/\/W3C\/\/DTD HTML 4(?:\.01)?\/\/EN"/i;
+
 /**
  * @internal Parses HTML into a tree with htmlparser2, which (like lxml in the reference) forgives real-world markup:
  * unclosed `<p>`/`<li>`/`<td>`, stray end tags, raw text in `<script>`/`<style>`, entities. Comments and
- * doctypes are dropped: the reference's html2text never prints them.
+ * doctypes are dropped: the reference's html2text never prints them. Whitespace-only text is kept or dropped by
+ * libxml2's rules.
  */
 export function parseHtml(html: string): HtmlElement {
   const root: HtmlElement = { kind: 'element', tag: '#root', attrs: {}, children: [] };
   const stack: HtmlElement[] = [root];
+  let pending = '';
+  let html4Strict = false;
+  // libxml2 puts content into an implied <body>: at the top level of a fragment once something was parsed, and
+  // inside an <html> without <body> once something other than <head> was.
+  const parentName = (parent: HtmlElement): string | undefined => {
+    if (parent === root) {
+      if (root.children.length === 0 || root.children.some((c) => c.kind === 'element' && c.tag === 'html')) return undefined;
+      return 'body';
+    }
+    if (parent.tag === 'html') {
+      return parent.children.some((c) => c.kind === 'text' || c.tag !== 'head') ? 'body' : 'html';
+    }
+    return parent.tag;
+  };
+  const keepBlank = (atEnd: boolean): boolean => {
+    if (atEnd) return false;
+    const parent = stack[stack.length - 1];
+    const name = parentName(parent);
+    if (name === undefined || name === 'html' || name === 'head') return false;
+    if (name === 'body' && html4Strict) return false;
+    const last = parent.children[parent.children.length - 1];
+    if (last === undefined) return KEEP_BLANKS_AFTER.has(name);
+    if (last.kind === 'text') return true;
+    return KEEP_BLANKS_AFTER.has(last.tag);
+  };
+  const flush = (atEnd = false): void => {
+    if (pending === '') return;
+    const data = pending;
+    pending = '';
+    if (BLANK.test(data) && !keepBlank(atEnd)) return;
+    const children = stack[stack.length - 1].children;
+    const last = children[children.length - 1];
+    if (last !== undefined && last.kind === 'text') last.data += data;
+    else children.push({ kind: 'text', data });
+  };
   const parser = new Parser(
     {
       onopentag(name, attribs) {
+        flush();
         const el: HtmlElement = { kind: 'element', tag: name, attrs: { ...attribs }, children: [] };
         stack[stack.length - 1].children.push(el);
         stack.push(el);
       },
       ontext(data) {
-        const children = stack[stack.length - 1].children;
-        const last = children[children.length - 1];
-        if (last !== undefined && last.kind === 'text') last.data += data;
-        else children.push({ kind: 'text', data });
+        pending += data;
       },
       onclosetag() {
+        flush();
         if (stack.length > 1) stack.pop();
+      },
+      onprocessinginstruction(name, data) {
+        if (name.toLowerCase() === '!doctype' && HTML4_STRICT.test(data)) html4Strict = true;
+      },
+      oncomment() {
+        // A comment ends a text run for libxml2 too, but does not count as a child when looking back.
+        flush();
       },
     },
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
   );
   parser.write(html);
   parser.end();
+  flush(true);
   return root;
 }
 

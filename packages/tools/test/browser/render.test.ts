@@ -27,7 +27,7 @@ describe('news article', () => {
 
       By 【3†Maria Okafor】 · Published March 14, 2024 · Updated 6:42 p.m.
 
-      [Image 1: Aerial view of the former rail yard where the panels will go] The former rail yard on Pier Road, seen from the north. (Photo: J. Lindqvist)
+      [Image 1: Aerial view of the former rail yard where the panels will go]The former rail yard on Pier Road, seen from the north. (Photo: J. Lindqvist)
 
       The Harbor City council voted 7–2 on Tuesday night to approve a 48-megawatt solar installation on the former rail yard along the Eastwater River, ending a year of hearings over the site's future.
 
@@ -276,15 +276,15 @@ describe('table-heavy page', () => {
       ## Largest lakes
 
       Lakes larger than 1,000 km^{2} Rank Name Country Area (km^{2})Max. depth (m)  
-      1【0†Ladoga】Russia 17,700 230  
-      2【1†Onega】Russia 9,700 127  
-      3【2†Vänern】Sweden 5,650 106  
-      4【3†Peipus】Estonia, Russia 3,555 15  
-      5【4†Vättern】Sweden 1,893 128  
-      6【5†Saimaa】Finland 1,377 85  
-      7【6†Vygozero】Russia 1,250 18  
-      8【7†Mälaren】Sweden 1,140 64  
-      9【8†Päijänne】Finland 1,080 95  
+      1【0†Ladoga】Russia 17,700 230   
+      2【1†Onega】Russia 9,700 127   
+      3【2†Vänern】Sweden 5,650 106   
+      4【3†Peipus】Estonia, Russia 3,555 15   
+      5【4†Vättern】Sweden 1,893 128   
+      6【5†Saimaa】Finland 1,377 85   
+      7【6†Vygozero】Russia 1,250 18   
+      8【7†Mälaren】Sweden 1,140 64   
+      9【8†Päijänne】Finland 1,080 95   
 
       ## By country
 
@@ -298,10 +298,10 @@ describe('table-heavy page', () => {
 
       Typical values for the three largest lakes. The concentration of CO_{2} and the ratio H_{2}O_{2} were measured in summer.
 
-      Ladoga Onega Vänern  
-      pH 7.2 7.0 7.1  
-      Transparency 4.5 m 4.0 m 6.0 m  
-      Mean temp.−0.2 °C−0.1 °C+0.3 °C  
+      Ladoga Onega Vänern   
+      pH 7.2 7.0 7.1   
+      Transparency 4.5 m 4.0 m 6.0 m   
+      Mean temp.−0.2 °C−0.1 °C+0.3 °C   
 
       ## References
 
@@ -337,14 +337,14 @@ describe('table-heavy page', () => {
       **viewing lines [0 - 10] of 10**
 
       L0: # 【0†match at L13】
-      L1: 3VänernSweden 5,650 106  
-      L2: 4PeipusEstonia, Russia 3,555 15  
-      L3: 5VätternSweden 1,893 128  
-      L4: 6SaimaaFinland 1,377 85  
+      L1: 3VänernSweden 5,650 106   
+      L2: 4PeipusEstonia, Russia 3,555 15   
+      L3: 5VätternSweden 1,893 128   
+      L4: 6SaimaaFinland 1,377 85   
       L5: 
       L6: # 【1†match at L18】
-      L7: 8MälarenSweden 1,140 64  
-      L8: 9PäijänneFinland 1,080 95  
+      L7: 8MälarenSweden 1,140 64   
+      L8: 9PäijänneFinland 1,080 95   
       L9: 
       L10: ## By country"
     `);
