@@ -96,7 +96,8 @@ export function parseHtml(html: string): HtmlElement {
         flush();
       },
     },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
+    // libxml2 (lxml) closes any element written `<x/>`, not only void ones.
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true },
   );
   parser.write(html);
   parser.end();

@@ -34,6 +34,7 @@ describe('libxml2 whitespace rules', () => {
     ['dropped after an <img>', '<div><img alt="x">\n<b>y</b></div>', '[Image 0: x]y'],
     ['dropped at the top level before anything', '\n\n<p>a</p>', 'a'],
     ['kept between top-level paragraphs (implied <body>)', '<p>a.</p> <p>b</p>', 'a.\n\nb'],
+    ['<x/> is an empty element', '<p>a<span/>b</p><div/>c', 'a b \n\nc'],
     ['dropped directly in <html>', '<html> <head><title>t</title></head> <body><p>x</p></body> </html>', 'x'],
   ])('%s', (_name, html, text) => {
     expect(processHtml(html, '', { displayUrls: false }).text).toBe(text);
