@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
-import { Conversation, Message, SystemContent, type ReasoningEffort } from '@gptoss/harmony';
+import { Conversation, DeveloperContent, Message, SystemContent, type ReasoningEffort } from '@gptoss/harmony';
 import {
   BACKEND_NAMES,
   DEFAULT_MODEL_NOTICE,
@@ -33,7 +33,9 @@ function samplingOptions(cmd: Command): Command {
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', parseIntArg('--top-k'), 0)
     .option('--min-p <p>', 'drop tokens below p × the top probability', parseFloatArg('--min-p', 0, 1), 0)
     .option('--seed <n>', 'sampling seed (reproducible output)', parseIntArg('--seed'))
-    .addOption(new Option('-r, --reasoning-effort <level>', 'reasoning effort in the system message').choices(['low', 'medium', 'high']).default('medium'));
+    .addOption(new Option('-r, --reasoning-effort <level>', 'reasoning effort in the system message').choices(['low', 'medium', 'high']).default('medium'))
+    .option('-i, --instructions <text>', 'developer instructions (a developer message before the conversation)')
+    .option('--context <n>', 'largest number of tokens per conversation (KV cache size)', parseIntArg('--context', 16));
 }
 
 interface SamplingFlags {
@@ -44,6 +46,8 @@ interface SamplingFlags {
   minP: number;
   seed?: number;
   reasoningEffort: ReasoningEffort;
+  instructions?: string;
+  context?: number;
   backend: BackendName | 'auto';
 }
 
@@ -59,10 +63,11 @@ async function resolveModel(path: string | undefined): Promise<{ path: string; i
   return { path: r.path, isDefault: true };
 }
 
-async function open(path: string | undefined, backend: BackendName | 'auto', quiet = false): Promise<Model> {
+async function open(path: string | undefined, backend: BackendName | 'auto', quiet = false, maxContext?: number): Promise<Model> {
   const m = await resolveModel(path);
   const model = await loadModel(m.path, {
     backend,
+    maxContext,
     onProgress: quiet || !process.stderr.isTTY ? undefined : (p) => err(`\rloading ${((100 * p.loadedBytes) / Math.max(1, p.totalBytes)).toFixed(0)}%`),
   });
   if (!quiet && process.stderr.isTTY) err('\r\x1b[K');
@@ -80,14 +85,18 @@ async function open(path: string | undefined, backend: BackendName | 'auto', qui
   return model;
 }
 
-function systemMessage(effort: ReasoningEffort): Message {
-  return Message.fromRoleAndContent('system', SystemContent.new().withReasoningEffort(effort));
+/** The conversation's opening: system message (reasoning effort, today's date) and optional developer instructions. */
+function preamble(o: SamplingFlags): Message[] {
+  const system = SystemContent.new().withReasoningEffort(o.reasoningEffort).withConversationStartDate(new Date().toISOString().slice(0, 10));
+  const out = [Message.fromRoleAndContent('system', system)];
+  if (o.instructions) out.push(Message.fromRoleAndContent('developer', DeveloperContent.new().withInstructions(o.instructions)));
+  return out;
 }
 
 async function runGenerate(modelArg: string | undefined, prompt: string, o: SamplingFlags & { stats?: boolean }, maxTokens = 256): Promise<void> {
-  const model = await open(modelArg, o.backend);
+  const model = await open(modelArg, o.backend, false, o.context);
   try {
-    const convo = Conversation.fromMessages([systemMessage(o.reasoningEffort), Message.fromRoleAndContent('user', prompt)]);
+    const convo = Conversation.fromMessages([...preamble(o), Message.fromRoleAndContent('user', prompt)]);
     const printer = new EventPrinter({ answer: process.stdout, side: process.stderr, color }, model.encoding.tokenizer);
     for await (const ev of model.generate(convo, generateOptions(o, maxTokens))) printer.on(ev);
     err(`${printer.summary(model.backend)}\n`);
@@ -97,10 +106,10 @@ async function runGenerate(modelArg: string | undefined, prompt: string, o: Samp
 }
 
 async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<void> {
-  const model = await open(modelArg, o.backend);
+  const model = await open(modelArg, o.backend, false, o.context);
   const interactive = Boolean(process.stdin.isTTY);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
-  let messages: Message[] = [systemMessage(o.reasoningEffort)];
+  let messages: Message[] = preamble(o);
   let current: AbortController | undefined;
   rl.on('SIGINT', () => {
     if (current) current.abort(new Error('interrupted'));
@@ -117,7 +126,7 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<
       const text = line.trim();
       if (text === '/exit' || text === '/quit') break;
       if (text === '/reset') {
-        messages = [systemMessage(o.reasoningEffort)];
+        messages = preamble(o);
         err(dim(color, '(conversation cleared)\n'));
         ask();
         continue;
@@ -133,6 +142,7 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<
         for await (const ev of model.generate(Conversation.fromMessages(messages), { ...generateOptions(o, 512), signal: current.signal })) {
           printer.on(ev);
           if (ev.type === 'done') {
+            if (ev.stopReason === 'context-full') err(dim(color, '(the context is full: /reset, or restart with a larger --context)\n'));
             const answers = ev.messages.filter((m) => m.author.role === 'assistant');
             messages.push(...(answers.length ? answers : [Message.fromRoleAndContent('assistant', printer.answerText).withChannel('final')]));
           }
@@ -142,6 +152,10 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<
         if (current.signal.aborted) {
           process.stdout.write('\n');
           err(dim(color, '(stopped)\n'));
+          messages.pop();
+        } else if (GptossError.isInstance(e)) {
+          // e.g. the conversation outgrew the context: say so and let the user /reset instead of exiting.
+          err(`error: ${(e as Error).message}\n`);
           messages.pop();
         } else {
           throw e;
