@@ -87,3 +87,56 @@ export function normalizeCitations(
   out += src.slice(last);
   return { text: out, annotations, hasPartialCitations };
 }
+
+/** One step of {@link CitationStream}: text that may be shown now, and annotations seen for the first time. */
+export interface CitationDelta {
+  delta: string;
+  annotations: UrlCitation[];
+}
+
+/**
+ * Rewrites citations in streamed final-channel text, delta by delta, the way the reference Responses server does:
+ * the whole text so far is normalised, text is held back while it ends in an unfinished citation, and each
+ * annotation is reported once (indices refer to the whole normalised text, in code points).
+ *
+ * @example
+ * ```ts
+ * const stream = new CitationStream(() => browser.pageStack);
+ * for (const piece of ['Tokyo【', '1†L3', '】 is big.']) send(stream.push(piece));
+ * send(stream.end());
+ * ```
+ */
+export class CitationStream {
+  private emitted = '';
+  private held = '';
+  private readonly seen = new Set<number>();
+
+  constructor(private readonly pageStack: () => readonly string[]) {}
+
+  /** Everything returned as `delta` so far. */
+  get text(): string {
+    return this.emitted;
+  }
+
+  push(delta: string): CitationDelta {
+    const r = normalizeCitations(this.emitted + this.held + delta, this.pageStack());
+    const fresh = r.annotations.filter((a) => !this.seen.has(a.start_index));
+    for (const a of fresh) this.seen.add(a.start_index);
+    const rest = r.text.slice(this.emitted.length);
+    if (r.hasPartialCitations) {
+      this.held = rest;
+      return { delta: '', annotations: fresh };
+    }
+    this.held = '';
+    this.emitted += rest;
+    return { delta: rest, annotations: fresh };
+  }
+
+  /** Releases text held back for an unfinished citation (shown as the model wrote it). */
+  end(): CitationDelta {
+    const rest = this.held;
+    this.held = '';
+    this.emitted += rest;
+    return { delta: rest, annotations: [] };
+  }
+}

@@ -20,5 +20,5 @@ export { findInPage, stripLinks } from './find.js';
 export { renderPageView } from './view.js';
 export type { ViewTokenizer } from './view.js';
 export { wrapLines } from './text-wrap.js';
-export { normalizeCitations, hasPartialCitation } from './citations.js';
-export type { NormalizedCitations, UrlCitation } from './citations.js';
+export { normalizeCitations, hasPartialCitation, CitationStream } from './citations.js';
+export type { NormalizedCitations, UrlCitation, CitationDelta } from './citations.js';

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { hasPartialCitation, normalizeCitations } from '../../src/browser/citations.js';
+import { CitationStream, hasPartialCitation, normalizeCitations } from '../../src/browser/citations.js';
+import type { UrlCitation } from '../../src/browser/citations.js';
 
 const STACK = ['', 'https://en.wikipedia.org/wiki/Tokyo', 'https://example.com/%E6%9D%B1%E4%BA%AC/page', 'nodomain'];
 
@@ -56,5 +57,37 @@ describe('hasPartialCitation (streaming hold-back)', () => {
     ['text【1\n', true],
   ])('%j → %s', (text, expected) => {
     expect(hasPartialCitation(text)).toBe(expected);
+  });
+});
+
+describe('CitationStream', () => {
+  const TEXT = 'Tokyo is big【1†L3-L5】, and 東京【2†L1】 too【9†L1】.【1';
+
+  test.each([1, 2, 3, 7])('deltas of %i characters add up to the normalised text', (size) => {
+    const stream = new CitationStream(() => STACK);
+    let out = '';
+    const annotations: UrlCitation[] = [];
+    const chars = Array.from(TEXT);
+    for (let i = 0; i < chars.length; i += size) {
+      const step = stream.push(chars.slice(i, i + size).join(''));
+      out += step.delta;
+      annotations.push(...step.annotations);
+      // Nothing shown ever ends inside a citation.
+      expect(hasPartialCitation(out)).toBe(false);
+    }
+    out += stream.end().delta;
+    const whole = normalizeCitations(TEXT, STACK);
+    expect(out).toBe(whole.text);
+    expect(stream.text).toBe(whole.text);
+    expect(annotations).toEqual(whole.annotations);
+  });
+
+  test('text is held while a citation is unfinished', () => {
+    const stream = new CitationStream(() => STACK);
+    expect(stream.push('See ')).toEqual({ delta: 'See ', annotations: [] });
+    expect(stream.push('【1†L')).toEqual({ delta: '', annotations: [] });
+    const done = stream.push('2】!');
+    expect(done.delta).toBe(' ([en.wikipedia.org](https://en.wikipedia.org/wiki/Tokyo)) !');
+    expect(done.annotations).toEqual([expect.objectContaining({ start_index: 4, url: STACK[1] })]);
   });
 });
