@@ -1,4 +1,4 @@
-import { Message, ToolNamespaceConfig } from '@gptoss/harmony';
+import { Message, SystemContent, ToolNamespaceConfig } from '@gptoss/harmony';
 import { afterAll, describe, expect, test } from 'vitest';
 import { formatPythonResult, PythonTool } from '../../src/python/python-tool.js';
 import { NO_OUTPUT_WARNING, STATELESS_PYTHON_DESCRIPTION } from '../../src/python/descriptions.js';
@@ -99,5 +99,29 @@ describe('PythonTool over Pyodide', () => {
       '[ERROR] Execution timed out after 2 seconds and was stopped. Variables from earlier calls are kept.',
     );
     expect(messageText(await ask(stateful, 'total'))).toBe('40\n');
+  });
+
+  // The examples of README.md and docs/python.md, on the shared tools (each new PythonTool is a cold start).
+  test('README.md examples', async () => {
+    const call = Message.fromRoleAndContent('assistant', 'print(6 * 7)').withChannel('analysis').withRecipient('python');
+    const printed: string[] = [];
+    for await (const reply of stateless.process(call)) printed.push(`${reply.author.name} ${reply.text}`);
+    expect(printed).toEqual(['python 42\n']);
+
+    const system = SystemContent.new().withTools(stateful.toolConfig());
+    expect(system.tools?.python?.description).toContain('stateful Jupyter notebook');
+    const call2 = Message.fromRoleAndContent('assistant', 'x = 21\nx * 2').withChannel('analysis').withRecipient('python');
+    const texts: string[] = [];
+    for await (const reply of stateful.process(call2)) texts.push(reply.text);
+    expect(texts).toEqual(['42\n']);
+  });
+
+  test('docs/python.md example', async () => {
+    const call = Message.fromRoleAndContent('assistant', 'import math\nprint(math.factorial(20))')
+      .withChannel('analysis')
+      .withRecipient('python');
+    const printed: string[] = [];
+    for await (const reply of stateless.process(call)) printed.push(`${reply.author.name} ${reply.channel} ${reply.text}`);
+    expect(printed).toEqual(['python analysis 2432902008176640000\n']);
   });
 });
