@@ -56,6 +56,7 @@ const jt = getEncoding('o200k_base');
 const encoders: [string, (s: string) => ArrayLike<number>][] = [
   ['@gptoss/harmony encodeOrdinary', (s) => ours.encodeOrdinary(s)],
   ['@gptoss/harmony encodeOrdinary, new Tokenizer (empty cache) per text', (s) => new Tokenizer().encodeOrdinary(s)],
+  ['@gptoss/harmony encode (checks for special-token text)', (s) => ours.encode(s, { allowedSpecial: 'all' })],
   ['tiktoken 1.0.22 (WASM) encode_ordinary', (s) => tk.encode_ordinary(s)],
   ['js-tiktoken 1.0.21 encode', (s) => jt.encode(s, [], [])],
 ];

@@ -24,7 +24,6 @@ const IN_UPPER_RUN = (1 << UPPER) | (1 << CASELESS) | (1 << MARK); // [\p{Lu}\p{
 const IN_LOWER_RUN = (1 << LOWER) | (1 << CASELESS) | (1 << MARK); // [\p{Ll}\p{Lm}\p{Lo}\p{M}]
 const IN_PUNCT_RUN = (1 << OTHER) | (1 << MARK); // [^\s\p{L}\p{N}]
 const IN_WS_RUN = (1 << NEWLINE) | (1 << SPACE) | (1 << WS); // \s
-const PREFIX = (1 << OTHER) | (1 << MARK) | (1 << SPACE) | (1 << WS); // [^\r\n\p{L}\p{N}]
 
 const classes = new Uint8Array(65536).fill(UNKNOWN);
 classes.fill(SLOW, 0xd800, 0xe000);
