@@ -10,6 +10,7 @@ import {
   ensureDefaultModel,
   listBackends,
   loadModel,
+  openCheckpoint,
   type BackendName,
   type GenerateOptions,
   type Model,
@@ -249,6 +250,27 @@ export function createProgram(): Command {
       });
       if (tty) err('\n');
       err(`wrote ${r.dir} (${o.preset}, ${o.layout} layout, seed ${o.seed}, ${(r.byteLength / 1e9).toFixed(2)} GB) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    });
+
+  program
+    .command('info')
+    .description('validate a checkpoint and print its layout, config and size (reads headers only)')
+    .argument('[model]', 'checkpoint folder (default: the built-in tiny random model)')
+    .option('--json', 'machine-readable output')
+    .action(async (modelArg: string | undefined, o: { json?: boolean }) => {
+      const m = await resolveModel(modelArg);
+      const ck = await openCheckpoint(m.path);
+      try {
+        const info = { path: ck.path, layout: ck.layout, tensors: ck.weights.names.length, bytes: ck.byteLength, config: ck.config };
+        if (o.json) {
+          console.log(JSON.stringify(info, null, 2));
+        } else {
+          console.log(`${ck.path}: valid gpt-oss checkpoint, ${ck.layout} layout, ${info.tensors} tensors, ${(ck.byteLength / 1e9).toFixed(2)} GB`);
+          for (const [k, v] of Object.entries(ck.config)) console.log(`  ${k.padEnd(22)} ${v}`);
+        }
+      } finally {
+        await ck.close();
+      }
     });
 
   program

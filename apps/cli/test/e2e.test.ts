@@ -111,6 +111,15 @@ describe('gptoss CLI', () => {
     expect(backend.code).toBe(2);
   });
 
+  test('info validates a checkpoint and prints its config', async () => {
+    const r = await cli(['info', join(dir, 'hf'), '--json']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info).toMatchObject({ layout: 'hf', tensors: 1 + 2 * 15 + 2, config: { numHiddenLayers: 2, numExperts: 8, vocabSize: 201088 } });
+    const plain = await cli(['info', join(dir, 'orig')]);
+    expect(plain.stdout).toMatch(/valid gpt-oss checkpoint, original layout, 33 tensors/);
+  });
+
   test('backends lists all three with reasons', async () => {
     const r = await cli(['backends']);
     expect(r.code).toBe(0);
