@@ -71,6 +71,7 @@ export class Session {
     private readonly model: Model,
     private readonly scheduler: Scheduler,
     readonly sequence: Sequence,
+    private readonly onClose: (s: Session) => void = () => undefined,
   ) {}
 
   /** Harmony generation; see {@link Model.generate}. */
@@ -175,6 +176,7 @@ export class Session {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.onClose(this);
     await this.scheduler.exclusive(async () => this.sequence.dispose());
   }
 }
@@ -230,7 +232,7 @@ export class Model {
 
   /** A new conversation state with its own KV cache (up to `capacity` positions, default the model's context). */
   createSession(options: { capacity?: number } = {}): Session {
-    const s = new Session(this, this.#scheduler, this.loaded.createSequence(options));
+    const s = new Session(this, this.#scheduler, this.loaded.createSequence(options), (x) => this.#sessions.delete(x));
     this.#sessions.add(s);
     return s;
   }
@@ -276,7 +278,7 @@ export class Model {
   }
 
   async close(): Promise<void> {
-    for (const s of this.#sessions) await s.close();
+    for (const s of [...this.#sessions]) await s.close();
     await this.#scheduler.exclusive(async () => {
       await this.loaded.dispose();
       await this.checkpoint.close();
