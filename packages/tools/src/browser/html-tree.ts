@@ -42,14 +42,11 @@ export function parseHtml(html: string): HtmlElement {
   let html4Strict = false;
   // libxml2 puts content into an implied <body>: at the top level of a fragment once something was parsed, and
   // inside an <html> without <body> once something other than <head> was.
+  let rootHasHtml = false;
+  const htmlWithBody = new WeakSet<HtmlElement>();
   const parentName = (parent: HtmlElement): string | undefined => {
-    if (parent === root) {
-      if (root.children.length === 0 || root.children.some((c) => c.kind === 'element' && c.tag === 'html')) return undefined;
-      return 'body';
-    }
-    if (parent.tag === 'html') {
-      return parent.children.some((c) => c.kind === 'text' || c.tag !== 'head') ? 'body' : 'html';
-    }
+    if (parent === root) return root.children.length === 0 || rootHasHtml ? undefined : 'body';
+    if (parent.tag === 'html') return htmlWithBody.has(parent) ? 'body' : 'html';
     return parent.tag;
   };
   const keepBlank = (atEnd: boolean): boolean => {
@@ -68,17 +65,21 @@ export function parseHtml(html: string): HtmlElement {
     const data = pending;
     pending = '';
     if (BLANK.test(data) && !keepBlank(atEnd)) return;
-    const children = stack[stack.length - 1].children;
-    const last = children[children.length - 1];
+    const parent = stack[stack.length - 1];
+    if (parent.tag === 'html') htmlWithBody.add(parent);
+    const last = parent.children[parent.children.length - 1];
     if (last !== undefined && last.kind === 'text') last.data += data;
-    else children.push({ kind: 'text', data });
+    else parent.children.push({ kind: 'text', data });
   };
   const parser = new Parser(
     {
       onopentag(name, attribs) {
         flush();
         const el: HtmlElement = { kind: 'element', tag: name, attrs: { ...attribs }, children: [] };
-        stack[stack.length - 1].children.push(el);
+        const parent = stack[stack.length - 1];
+        if (parent === root && name === 'html') rootHasHtml = true;
+        if (parent.tag === 'html' && name !== 'head') htmlWithBody.add(parent);
+        parent.children.push(el);
         stack.push(el);
       },
       ontext(data) {
