@@ -230,10 +230,14 @@ export class PyodideBackend implements PythonBackend {
       const onAbort = () => stop('aborted');
       const onMessage = (m: WorkerResult) => {
         if (m.type !== 'result' || m.id !== id) return;
+        if (m.status === 'crash') {
+          // The interpreter itself failed (a fatal error): do not trust it with another call.
+          kill('crashed', m.output);
+          return;
+        }
         let status: PythonRunStatus;
         if (m.status === 'interrupted') status = stopReason ?? 'aborted';
         else if (m.status === 'memory') status = 'memory';
-        else if (m.status === 'crash') status = 'crashed';
         else status = 'ok';
         done({ status, output: m.output, droppedChars: m.dropped, stateReset: false });
       };

@@ -72,6 +72,9 @@ const py = await loadPyodide({
   stdout: (s) => collect(`${s}\n`),
   stderr: (s) => collect(`${s}\n`),
 });
+// No stdin: `input()` raises EOFError, as for a script run with stdin closed. (Pyodide's default would read the
+// host process's fd 0 — a terminal chat's keyboard.)
+py.setStdin({ stdin: () => null });
 py.setStdout(writer());
 py.setStderr(writer());
 py.setInterruptBuffer(interruptBuffer);

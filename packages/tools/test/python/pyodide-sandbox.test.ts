@@ -42,6 +42,15 @@ describe('pyodide sandbox: basics', () => {
     expect(out).toBe('False False False False\n');
   });
 
+  test('there is no stdin (the host process\'s keyboard is never read)', async () => {
+    expect(await ok('input()')).toContain('EOFError: EOF when reading a line');
+  });
+
+  test('no threads, no processes', async () => {
+    expect(await ok('import threading\nthreading.Thread(target=print).start()')).toContain("RuntimeError: can't start new thread");
+    expect(await ok('import subprocess\nsubprocess.run(["ls"])')).toContain('does not support processes');
+  });
+
   test('sys.exit is quiet for 0 and prints its message otherwise, like python', async () => {
     expect(await ok('import sys\nprint("a")\nsys.exit(0)')).toBe('a\n');
     expect(await ok('import sys\nsys.exit("bye")')).toBe('bye\n');
@@ -144,6 +153,13 @@ describe('pyodide sandbox: limits', () => {
     expect(r.stateReset).toBe(true);
     expect(r.elapsedMs).toBeLessThan(TIMEOUT_MS + GRACE_MS + 1000);
     expect(await ok('print("alive again")')).toBe('alive again\n');
+  });
+
+  test('a fatal interpreter error is reported and a fresh sandbox takes over', async () => {
+    const r = await stateless.execute('import _pyodide_core\n_pyodide_core.trigger_fatal_error()');
+    expect(r.status).toBe('crashed');
+    expect(r.stateReset).toBe(true);
+    expect(await ok('print("fresh")')).toBe('fresh\n');
   });
 
   test('allocating 8 GB fails with an error and the next call works', async () => {
