@@ -202,6 +202,14 @@ export class GpuContext {
 
   write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // Large uploads go in slices so that Dawn's staging copies stay bounded.
+    const SLICE = 1 << 28;
+    if (bytes.byteLength > SLICE) {
+      for (let o = 0; o < bytes.byteLength; o += SLICE) {
+        this.write(buf, bytes.subarray(o, Math.min(bytes.byteLength, o + SLICE)), offset + o);
+      }
+      return;
+    }
     // writeBuffer needs a size that is a multiple of 4.
     if (bytes.byteLength % 4 !== 0) {
       const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);

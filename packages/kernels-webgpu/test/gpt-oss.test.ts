@@ -78,3 +78,32 @@ describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K a
     model.dispose();
   });
 });
+
+describe('GptOssGpu.generate (loop on the GPU)', () => {
+  test('greedy generate equals step-by-step decode', async () => {
+    const ctx = await gpu();
+    if (!ctx) return;
+    const w = tinyWeights(TINY, 5);
+    const model = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 40, prefillChunk: 8 });
+    const prompt = [3, 14, 15, 92, 65];
+    const a = model.createSequence();
+    await model.prefill(a, prompt.slice(0, -1), { logits: 'none' });
+    const got: number[] = [];
+    for await (const id of model.generate(a, prompt[prompt.length - 1], 12, { temperature: 0 }, { depth: 3 })) got.push(id);
+    const b = model.createSequence();
+    await model.prefill(b, prompt.slice(0, -1), { logits: 'none' });
+    const want: number[] = [];
+    let tok = prompt[prompt.length - 1];
+    for (let i = 0; i < 12; i++) {
+      const l = await model.decode([{ sequence: b, token: tok }]);
+      let best = 0;
+      for (let j = 1; j < l.length; j++) if (l[j] > l[best]) best = j;
+      want.push(best);
+      tok = best;
+    }
+    expect(got).toEqual(want);
+    expect(a.tokens).toEqual(b.tokens.slice(0, a.tokens.length));
+    expect(a.length).toBe(prompt.length - 1 + 12);
+    model.dispose();
+  });
+});

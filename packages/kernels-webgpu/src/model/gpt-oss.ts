@@ -1,5 +1,5 @@
 import { KernelShapeError } from '../errors.js';
-import type { GpuContext, KernelProgram, StepRecorder } from '../gpu.js';
+import { type GpuContext, type KernelProgram, type StepRecorder, Usage } from '../gpu.js';
 import {
   attention,
   attentionCombineProgram,
@@ -9,6 +9,7 @@ import {
   ropeKv,
   ropeKvProgram,
 } from '../kernels/attention.js';
+import { embed, embedProgram } from '../kernels/embed.js';
 import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
@@ -126,7 +127,8 @@ export class GptOssGpu {
   private readonly layers: Layer[];
   private readonly finalNorm: GPUBuffer;
   private readonly unembed: WeightPart[];
-  private readonly embedding: Uint16Array;
+  private readonly embedding: WeightPart[];
+  private readonly tokIn: GPUBuffer;
   private readonly rope: GPUBuffer;
   private readonly rows: number;
   private readonly x: GPUBuffer;
@@ -147,7 +149,7 @@ export class GptOssGpu {
     ctx: GpuContext,
     config: GptOssConfig,
     o: Required<Omit<LoadGptOssOptions, 'onProgress'>>,
-    w: { layers: Layer[]; finalNorm: GPUBuffer; unembed: WeightPart[]; embedding: Uint16Array; moe: MoeShape },
+    w: { layers: Layer[]; finalNorm: GPUBuffer; unembed: WeightPart[]; embedding: WeightPart[]; moe: MoeShape },
   ) {
     this.ctx = ctx;
     this.config = config;
@@ -178,9 +180,10 @@ export class GptOssGpu {
     this.logitRows = Math.max(1, Math.min(R, Math.floor(ctx.caps.maxStorageBindingSize / (c.vocabSize * 4))));
     this.logits = ctx.createBuffer(this.logitRows * c.vocabSize * 4, 'logits');
     this.tokenOut = ctx.createBuffer(Math.max(16, R * 4), 'tokens');
+    this.tokIn = ctx.createBuffer(Math.max(16, R * 4), 'token-ids');
   }
 
-  /** Uploads all weights (except the embedding, kept on the host: a decode step needs one row of it). */
+  /** Uploads all weights in their stored formats. */
   static async load(
     ctx: GpuContext,
     config: GptOssConfig,
@@ -270,9 +273,7 @@ export class GptOssGpu {
     }
     const finalNorm = await f32('norm.scale');
     const unembed = await rowsParts('unembedding.weight', c.vocabSize, H * 2);
-    const embBytes = await src.read('embedding.weight');
-    progress(embBytes.byteLength, 'embedding.weight');
-    const embedding = new Uint16Array(embBytes.buffer, embBytes.byteOffset, embBytes.byteLength / 2);
+    const embedding = await rowsParts('embedding.weight', c.vocabSize, H * 2);
     const moe: MoeShape = { H, I, E, k: c.expertsPerToken, expertsPerPart };
     return new GptOssGpu(
       ctx,
@@ -314,18 +315,21 @@ export class GptOssGpu {
   }
 
   private writeEmbeddings(tokens: ArrayLike<number>): void {
-    const H = this.config.hiddenSize;
-    const rows = new Float32Array(tokens.length * H);
-    const u = new Uint32Array(rows.buffer);
+    const ids = new Uint32Array(tokens.length);
     for (let t = 0; t < tokens.length; t++) {
       const tok = tokens[t];
       if (!(tok >= 0 && tok < this.config.vocabSize)) {
         throw new KernelShapeError(`token id ${tok} out of range 0..${this.config.vocabSize - 1}`);
       }
-      const base = tok * H;
-      for (let h = 0; h < H; h++) u[t * H + h] = this.embedding[base + h] << 16;
+      ids[t] = tok;
     }
-    this.ctx.write(this.x, rows);
+    this.ctx.write(this.tokIn, ids);
+  }
+
+  private embed(rec: StepRecorder, tokens: GPUBuffer, tokIndex: number, rows: number): void {
+    const per = this.embedding[0].rows;
+    const prog = this.p('embed', () => embedProgram(this.config.hiddenSize, this.embedding.length, per));
+    embed(rec, prog, { parts: this.embedding.map((p) => p.buffer), tokens, x: this.x, rows, tokIndex });
   }
 
   private gemv(
@@ -440,9 +444,26 @@ export class GptOssGpu {
     this.checkBatch(batch);
     this.writeEmbeddings(batch.map((b) => b.token));
     const rec = this.ctx.begin();
+    this.recordStep(
+      rec,
+      batch.map((b) => ({ sequence: b.sequence, pos: b.sequence.length })),
+      this.tokIn,
+      0,
+    );
+    return rec;
+  }
+
+  /** Records embed → layers → head for one token per item, ids read from `ids[idIndex..]` on the GPU. */
+  private recordStep(
+    rec: StepRecorder,
+    items: readonly { sequence: GpuSequence; pos: number }[],
+    ids: GPUBuffer,
+    idIndex: number,
+  ): void {
+    this.embed(rec, ids, idIndex, items.length);
     const progs = this.attentionProgs();
-    this.layersPass(rec, batch.length, (r, l) => {
-      batch.forEach((it, b) => {
+    this.layersPass(rec, items.length, (r, l) => {
+      items.forEach((it, b) => {
         attention(r, progs, this.attnShape, {
           qkv: this.qkv,
           kv: it.sequence.kv[l],
@@ -452,16 +473,81 @@ export class GptOssGpu {
           out: this.attn,
           part: this.part,
           row0: b,
-          pos0: it.sequence.length,
+          pos0: it.pos,
           tokens: 1,
           window: this.windowOf(l),
           writeKV: true,
         });
       });
     });
-    this.head(rec, 0, batch.length);
-    return rec;
+    this.head(rec, 0, items.length);
   }
+
+  /**
+   * Generation with the loop on the GPU: step i embeds id i from a GPU buffer, runs the model and samples id i+1
+   * into the same buffer, so steps are submitted back to back with up to `depth` in flight while earlier ids are
+   * read back (4 bytes each) and yielded in order. Stops after `maxTokens` or when `stop(id)` is true; the sequence
+   * then holds `first` and every yielded id except the last.
+   */
+  async *generate(
+    seq: GpuSequence,
+    first: number,
+    maxTokens: number,
+    sampling: SampleParams,
+    options: { depth?: number; stop?: (id: number) => boolean } = {},
+  ): AsyncGenerator<number> {
+    const depth = Math.max(1, options.depth ?? 3);
+    const n = Math.min(maxTokens, seq.capacity - seq.length);
+    if (n <= 0) return;
+    this.writeEmbeddings([first]);
+    const ids = this.ctx.createBuffer((n + 1) * 4, 'generated');
+    const start = this.ctx.begin();
+    start.copy(this.tokIn, 0, ids, 0, 4);
+    start.submit();
+    const base = seq.length;
+    const sampleProg = this.p('sample', () => sampleProgram(this.config.vocabSize));
+    let submitted = 0;
+    let dispatches = 0;
+    // Each step copies its sampled id into its own mappable buffer, so reading step i never waits for later steps.
+    const ring = Array.from({ length: depth + 1 }, () =>
+      this.ctx.device.createBuffer({ size: 16, usage: Usage.MAP_READ | Usage.COPY_DST }),
+    );
+    try {
+      for (let i = 0; i < n; i++) {
+        while (submitted < n && submitted < i + depth) {
+          const rec = this.ctx.begin();
+          this.recordStep(rec, [{ sequence: seq, pos: base + submitted }], ids, submitted);
+          sample(rec, sampleProg, {
+            logits: this.logits,
+            tokens: ids,
+            rows: 1,
+            outIndex: submitted + 1,
+            ...sampling,
+            counter: (sampling.counter ?? 0) + base + submitted,
+          });
+          rec.copy(ids, (submitted + 1) * 4, ring[submitted % ring.length], 0, 4);
+          rec.submit();
+          dispatches = rec.dispatches;
+          submitted++;
+        }
+        const slot = ring[i % ring.length];
+        await slot.mapAsync(1 /* READ */);
+        const id = new Uint32Array(slot.getMappedRange(0, 4))[0];
+        slot.unmap();
+        seq.tokens.push(i === 0 ? first : this.lastGenerated);
+        this.lastGenerated = id;
+        this.lastDispatches = dispatches;
+        yield id;
+        if (options.stop?.(id)) break;
+      }
+    } finally {
+      await this.ctx.sync();
+      ids.destroy();
+      for (const b of ring) b.destroy();
+    }
+  }
+
+  private lastGenerated = 0;
 
   /** One decode step for distinct sequences; returns logits [batch, vocab]. */
   async decode(batch: readonly { sequence: GpuSequence; token: number }[]): Promise<Float32Array> {
@@ -515,6 +601,7 @@ export class GptOssGpu {
       const chunk = Array.from({ length: n }, (_, i) => tokens[t0 + i]);
       this.writeEmbeddings(chunk);
       const rec = this.ctx.begin();
+      this.embed(rec, this.tokIn, 0, n);
       const pos0 = seq.length;
       this.layersPass(rec, n, (r, l) => {
         ropeKv(r, progs.ropeKv!, {
@@ -585,7 +672,7 @@ export class GptOssGpu {
   dispose(): void {
     for (const s of [...this.sequences]) s.dispose();
     const bufs: GPUBuffer[] = [this.x, this.xn, this.qkv, this.attn, this.router, this.act, this.part, this.logits];
-    bufs.push(this.tokenOut, this.rope, this.finalNorm, ...this.unembed.map((p) => p.buffer));
+    bufs.push(this.tokenOut, this.tokIn, ...this.embedding.map((p) => p.buffer), this.rope, this.finalNorm, ...this.unembed.map((p) => p.buffer));
     for (const L of this.layers) {
       bufs.push(L.attnNorm, L.qkvBias, L.sinks, L.outBias, L.mlpNorm, L.gateBias, L.mlp1Scales, L.mlp1Bias);
       bufs.push(L.mlp2Scales, L.mlp2Bias, ...L.mlp1Blocks, ...L.mlp2Blocks);

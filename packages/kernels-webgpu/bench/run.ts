@@ -1,0 +1,297 @@
+/**
+ * GPU benchmark for @gptoss/kernels-webgpu. Bundled into one file (bench/bundle.mjs → .device/bench.mjs) and run on
+ * the device machine; see bench/RESULTS.md. Everything it needs is made here: a tiny random checkpoint checked
+ * against the TypeScript reference on the fast path, then full-size random gpt-oss checkpoints generated in memory.
+ *
+ *   node bench.mjs [--models 20b,120b] [--steps 48] [--contexts 128,4096,16384] [--prefill 2048] [--skip-check]
+ */
+import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
+import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
+import { moeMlp1, moeMlp1Program } from '../src/kernels/moe-mlp1.js';
+import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
+import { GptOssGpu, type GptOssConfig, type TensorSource } from '../src/model/gpt-oss.js';
+import { refForward, TINY, tinyWeights } from '../test/tiny-model.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a.startsWith('--')) {
+    const next = process.argv[i + 1];
+    if (next && !next.startsWith('--')) {
+      args.set(a.slice(2), next);
+      i++;
+    } else args.set(a.slice(2), '1');
+  }
+}
+const models = (args.get('models') ?? '20b').split(',').filter(Boolean);
+const steps = Number(args.get('steps') ?? 48);
+const contexts = (args.get('contexts') ?? '128,4096,16384').split(',').map(Number);
+const prefillTokens = Number(args.get('prefill') ?? 2048);
+const rows: string[][] = [];
+const t0 = performance.now();
+const log = (...a: unknown[]) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+
+function relL2(a: Float32Array, b: Float32Array): number {
+  let n = 0;
+  let d = 0;
+  for (let i = 0; i < b.length; i++) {
+    n += (a[i] - b[i]) ** 2;
+    d += b[i] ** 2;
+  }
+  return Math.sqrt(n / d);
+}
+
+async function tinyCheck(fast: boolean): Promise<void> {
+  const ctx = await createNodeGpuContext({ fast });
+  const w = tinyWeights(TINY, 11);
+  const tokens = Array.from({ length: 40 }, (_, i) => (i * 131 + 7) % TINY.vocabSize);
+  const want = refForward(TINY, w.values, tokens);
+  const V = TINY.vocabSize;
+  const m = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 64, prefillChunk: 16 });
+  const s = m.createSequence();
+  const pre = await m.prefill(s, tokens.slice(0, 36), { logits: 'all' });
+  let worst = relL2(pre, want.subarray(0, 36 * V));
+  for (let t = 36; t < 40; t++) {
+    const d = await m.decode([{ sequence: s, token: tokens[t] }]);
+    worst = Math.max(worst, relL2(d, want.subarray(t * V, (t + 1) * V)));
+  }
+  log(`tiny check ${ctx.caps.description}: rel L2 ${worst.toExponential(2)}`);
+  rows.push([`tiny correctness (${fast ? 'fast' : 'portable'} path)`, `rel L2 ${worst.toExponential(2)}`, worst < 1e-3 ? 'PASS (<=1e-3)' : 'FAIL']);
+  m.dispose();
+  ctx.destroy();
+}
+
+/** A random full-size checkpoint, made on the fly tensor by tensor from a shared random pool. */
+function randomSource(c: GptOssConfig): TensorSource {
+  const POOL = 1 << 26;
+  const pool = new Uint8Array(POOL + 4096);
+  let x = 0x12345678;
+  const u32 = new Uint32Array(pool.buffer);
+  for (let i = 0; i < u32.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    u32[i] = x >>> 0;
+  }
+  // bf16 in ±[2^-7, 2^-5): small, finite, sign random
+  const bf = new Uint16Array(POOL / 2 + 2048);
+  const p16 = new Uint16Array(pool.buffer);
+  for (let i = 0; i < bf.length; i++) bf[i] = (p16[i] & 0x80ff) | 0x3c00;
+  let salt = 0;
+  const fill = (n: number, src: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const off = (salt = (salt * 1103515245 + 12345) >>> 0) % 4096;
+      const len = Math.min(n - o, POOL - 4096);
+      out.set(src.subarray(off * 2, off * 2 + len), o);
+      o += len;
+    }
+    return out;
+  };
+  const bfBytes = new Uint8Array(bf.buffer);
+  const specShape = (name: string): number => {
+    const H = c.hiddenSize;
+    const I = c.intermediateSize;
+    const E = c.numExperts;
+    const QKVW = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim;
+    if (name === 'embedding.weight' || name === 'unembedding.weight') return c.vocabSize * H;
+    if (name.endsWith('norm.scale')) return H;
+    if (name.endsWith('qkv.weight')) return QKVW * H;
+    if (name.endsWith('qkv.bias')) return QKVW;
+    if (name.endsWith('sinks')) return c.numAttentionHeads;
+    if (name.endsWith('out.weight')) return H * c.numAttentionHeads * c.headDim;
+    if (name.endsWith('out.bias')) return H;
+    if (name.endsWith('gate.weight')) return E * H;
+    if (name.endsWith('gate.bias')) return E;
+    if (name.endsWith('mlp1_weight.blocks')) return E * 2 * I * (H / 2);
+    if (name.endsWith('mlp1_weight.scales')) return E * 2 * I * (H / 32);
+    if (name.endsWith('mlp1_bias')) return E * 2 * I;
+    if (name.endsWith('mlp2_weight.blocks')) return E * H * (I / 2);
+    if (name.endsWith('mlp2_weight.scales')) return E * H * (I / 32);
+    if (name.endsWith('mlp2_bias')) return E * H;
+    throw new Error(`unknown tensor ${name}`);
+  };
+  const read = async (name: string): Promise<Uint8Array> => {
+    const n = specShape(name);
+    if (name.endsWith('.blocks')) return fill(n, pool);
+    if (name.endsWith('.scales')) return new Uint8Array(n).map((_, i) => 119 + (pool[i % POOL] % 4));
+    if (name.endsWith('norm.scale')) return new Uint8Array(new Uint16Array(n).fill(0x3f80).buffer);
+    return fill(n * 2, bfBytes);
+  };
+  return {
+    dtype: (name) => (name.includes('.blocks') || name.includes('.scales') ? 'U8' : 'BF16'),
+    read,
+    readRange: async (name, s, e) => (await read(name)).subarray(s, e),
+  };
+}
+
+const FULL: GptOssConfig = {
+  numHiddenLayers: 24,
+  numExperts: 32,
+  expertsPerToken: 4,
+  vocabSize: 201088,
+  hiddenSize: 2880,
+  intermediateSize: 2880,
+  swigluLimit: 7,
+  headDim: 64,
+  numAttentionHeads: 64,
+  numKeyValueHeads: 8,
+  slidingWindow: 128,
+  initialContextLength: 4096,
+  ropeTheta: 150000,
+  ropeScalingFactor: 32,
+  ropeNtkAlpha: 1,
+  ropeNtkBeta: 32,
+};
+
+async function timeSteps(ctx: GpuContext, n: number, record: () => void): Promise<number> {
+  record();
+  await ctx.sync();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) record();
+  await ctx.sync();
+  return (performance.now() - t) / n;
+}
+
+async function microbench(ctx: GpuContext): Promise<void> {
+  // Unembedding-sized bf16 GEMV: 201088 x 2880 (1.16 GB).
+  const N = 201088;
+  const K = 2880;
+  const w = ctx.createBuffer(N * K * 2, 'w');
+  const x = ctx.createBuffer(K * 4 * 8);
+  const out = ctx.createBuffer(N * 4 * 8);
+  for (const M of [1, 4]) {
+    const prog = gemvBf16Program(ctx.caps, { K, M });
+    const ms = await timeSteps(ctx, 20, () => {
+      const rec = ctx.begin();
+      gemvBf16(rec, prog, { parts: [{ buffer: w, rowStart: 0, rows: N }], x, out, outStride: N });
+      rec.submit();
+    });
+    const gbs = (N * K * 2) / (ms / 1000) / 1e9;
+    rows.push([`GEMV bf16 ${N}x${K} M=${M}`, `${(ms * 1000).toFixed(0)} us`, `${gbs.toFixed(0)} GB/s`]);
+  }
+  w.destroy();
+  // MoE decode, 20b layer shapes, 4 experts: mlp1 + mlp2.
+  const s = { H: 2880, I: 2880, E: 32, k: 4, expertsPerPart: 32 };
+  const b1 = ctx.createBuffer(32 * 5760 * 1440);
+  const s1 = ctx.createBuffer(32 * 5760 * 90);
+  const bias1 = ctx.createBuffer(32 * 5760 * 4);
+  const b2 = ctx.createBuffer(32 * 2880 * 1440);
+  const s2 = ctx.createBuffer(32 * 2880 * 90);
+  const bias2 = ctx.createBuffer(32 * 2880 * 4);
+  const logits = ctx.upload(new Float32Array(32).map((_, i) => (i * 7) % 5));
+  const gain = ctx.upload(new Float32Array(K).fill(1));
+  const act = ctx.createBuffer(4 * 2880 * 4);
+  const xs = ctx.upload(new Float32Array(K).fill(0.5));
+  const p1 = moeMlp1Program(ctx.caps, s);
+  const p2 = moeMlp2Program(ctx.caps, s);
+  const common = { logits, tokens: 1 };
+  const t1 = await timeSteps(ctx, 50, () => {
+    const rec = ctx.begin();
+    moeMlp1(rec, p1, s, { ...common, blocks: [b1], scales: s1, bias: bias1, x: xs, gain, act, limit: 7 });
+    rec.submit();
+  });
+  const t2 = await timeSteps(ctx, 50, () => {
+    const rec = ctx.begin();
+    moeMlp2(rec, p2, s, { ...common, blocks: [b2], scales: s2, bias: bias2, act, x: xs });
+    rec.submit();
+  });
+  const by1 = 4 * 5760 * (1440 + 90);
+  const by2 = 4 * 2880 * (1440 + 90);
+  rows.push(['MoE mlp1 (MXFP4, 4 experts, 20b)', `${(t1 * 1000).toFixed(0)} us`, `${(by1 / t1 / 1e6).toFixed(0)} GB/s`]);
+  rows.push(['MoE mlp2 (MXFP4, 4 experts, 20b)', `${(t2 * 1000).toFixed(0)} us`, `${(by2 / t2 / 1e6).toFixed(0)} GB/s`]);
+  // Empty-ish dispatch cost: 100 tiny dispatches in one pass.
+  const tiny = gemvBf16Program(ctx.caps, { K: 8, M: 1 });
+  const tw = ctx.createBuffer(64 * 16);
+  const td = await timeSteps(ctx, 10, () => {
+    const rec = ctx.begin();
+    for (let i = 0; i < 100; i++) gemvBf16(rec, tiny, { parts: [{ buffer: tw, rowStart: 0, rows: 8 }], x, out, outStride: 8 });
+    rec.submit();
+  });
+  rows.push(['dependent dispatch overhead', `${((td / 100) * 1000).toFixed(1)} us/dispatch`, '']);
+  for (const b of [b1, s1, bias1, b2, s2, bias2]) b.destroy();
+}
+
+async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Promise<void> {
+  const maxCtx = Math.max(...contexts, prefillTokens) + steps + 16;
+  log(`loading random ${name} (maxContext ${maxCtx})`);
+  const tl = performance.now();
+  const m = await GptOssGpu.load(ctx, cfg, randomSource(cfg), { maxContext: maxCtx, prefillChunk: 128 });
+  await m.sync();
+  log(`loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s`);
+  const weightBytes = m.decodeWeightBytes();
+  for (const c of contexts) {
+    const seq = m.createSequence();
+    for (let i = 0; i < c - 1; i++) seq.tokens.push(0);
+    let tok = 1;
+    for (let i = 0; i < 3; i++) tok = (await m.decodeSample([{ sequence: seq, token: tok }], { temperature: 0 }))[0] % cfg.vocabSize;
+    const t = performance.now();
+    for (let i = 0; i < steps; i++) {
+      tok = (await m.decodeSample([{ sequence: seq, token: tok }], { temperature: 0 }))[0] % cfg.vocabSize;
+    }
+    const dt = (performance.now() - t) / 1000 / steps;
+    // KV read per step: full layers read every cached position, sliding ones at most the window.
+    let kvBytes = 0;
+    for (let l = 0; l < cfg.numHiddenLayers; l++) {
+      const n = l % 2 === 0 ? Math.min(c, cfg.slidingWindow) : c;
+      kvBytes += n * cfg.numKeyValueHeads * cfg.headDim * 4 * 2;
+    }
+    const bytes = weightBytes + kvBytes;
+    rows.push([
+      `${name} decode @ctx ${c}`,
+      `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms)`,
+      `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches`,
+    ]);
+    log(rows[rows.length - 1].join(' | '));
+    seq.dispose();
+  }
+  // batched decode: 4 sequences at ctx 128
+  {
+    const seqs = Array.from({ length: 4 }, () => m.createSequence(1024));
+    for (const s of seqs) for (let i = 0; i < 127; i++) s.tokens.push(0);
+    await m.decode(seqs.map((s) => ({ sequence: s, token: 1 })));
+    const t = performance.now();
+    const n = Math.max(8, steps / 4);
+    for (let i = 0; i < n; i++) await m.decodeSample(seqs.map((s) => ({ sequence: s, token: 1 })), { temperature: 0 });
+    const dt = (performance.now() - t) / 1000 / n;
+    rows.push([`${name} batched decode x4 @ctx 128`, `${(4 / dt).toFixed(1)} tok/s total`, `${(dt * 1000).toFixed(2)} ms/step`]);
+    for (const s of seqs) s.dispose();
+  }
+  if (prefillTokens > 0) {
+    const seq = m.createSequence();
+    const toks = Array.from({ length: prefillTokens }, (_, i) => (i * 7919) % cfg.vocabSize);
+    await m.prefill(seq, toks.slice(0, 128), { logits: 'none' });
+    seq.truncate(0);
+    const t = performance.now();
+    await m.prefill(seq, toks, { logits: 'last' });
+    const dt = (performance.now() - t) / 1000;
+    rows.push([`${name} prefill ${prefillTokens} tokens`, `${(prefillTokens / dt).toFixed(0)} tok/s`, `${(dt * 1000).toFixed(0)} ms; ${m.lastDispatches} dispatches`]);
+    log(rows[rows.length - 1].join(' | '));
+    seq.dispose();
+  }
+  m.dispose();
+}
+
+async function main(): Promise<void> {
+  if (!args.has('skip-check')) {
+    await tinyCheck(true);
+    await tinyCheck(false);
+  }
+  const ctx = await createNodeGpuContext({ fast: args.get('portable') !== '1' });
+  log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}`);
+  if (!args.has('skip-micro')) await microbench(ctx);
+  for (const name of models) {
+    const cfg = name === '120b' ? { ...FULL, numHiddenLayers: 36, numExperts: 128 } : FULL;
+    try {
+      await modelBench(ctx, `gpt-oss-${name}`, cfg);
+    } catch (e) {
+      rows.push([`gpt-oss-${name}`, 'ERROR', String((e as Error).message).slice(0, 200)]);
+    }
+  }
+  console.log('\n| what | figure | detail |\n|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  ctx.destroy();
+}
+
+await main();
