@@ -38,6 +38,17 @@ NodeModule._load = function load(request, ...rest) {
   return nativeLoad.call(this, request, ...rest);
 };
 
+// Pyodide loads from the package's own files; nothing in this worker may use the network, before or after load.
+for (const name of ['fetch', 'WebSocket', 'EventSource', 'XMLHttpRequest']) {
+  Object.defineProperty(globalThis, name, {
+    value: function offline() {
+      throw new Error(`gptoss python sandbox: ${name} is disabled (no network)`);
+    },
+    writable: false,
+    configurable: false,
+  });
+}
+
 let chunks = [];
 let kept = 0;
 let dropped = 0;
