@@ -239,7 +239,7 @@ export class BrowserTool extends BaseTool {
 
   private async open(args: Record<string, unknown>, opts: ToolProcessOptions): Promise<string> {
     const id = args.id === undefined ? -1 : args.id;
-    const cursor = args.cursor ?? -1;
+    const cursor = args.cursor === undefined ? -1 : args.cursor;
     let loc = intArg('open', 'loc', args.loc, -1);
     const numLines = intArg('open', 'num_lines', args.num_lines, -1);
     const viewSource = pyTruthy(args.view_source);
@@ -299,7 +299,7 @@ export class BrowserTool extends BaseTool {
   }
 
   private async find(args: Record<string, unknown>): Promise<string> {
-    const page = this.state.getPage(args.cursor ?? -1);
+    const page = this.state.getPage(args.cursor === undefined ? -1 : args.cursor);
     if (page.snippets !== undefined) {
       throw new BrowserUsageError('Cannot run `find` on search results page or find results page');
     }

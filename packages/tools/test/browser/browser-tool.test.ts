@@ -105,6 +105,7 @@ describe('open', () => {
     [{ cursor: 7 }, 'Cursor `7` is out of range. Available cursor indices: [0 - 0].'],
     [{ cursor: -5 }, 'Cursor `-5` is out of range. Available cursor indices: [0 - 0].'],
     [{ cursor: '0' }, '`cursor` should be an integer, not `str`'],
+    [{ cursor: null }, '`cursor` should be an integer, not `NoneType`'],
     [{ loc: 500 }, 'Invalid location parameter: `500`. Cannot exceed page maximum of 11.'],
   ])('usage error %j → %s (and the failed view is not pushed)', async (args, message) => {
     const tool = newTool();
