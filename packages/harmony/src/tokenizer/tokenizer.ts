@@ -36,7 +36,10 @@ export class Tokenizer {
   readonly #specials: ReadonlyMap<string, number>;
   readonly #cache = new Map<string, number[]>();
 
-  /** Use `getTokenizer()`; building a tokenizer parses ~200k ranks. */
+  /**
+   * Prefer the shared `getTokenizer()`. The vocabulary is decoded once per process and shared by every instance;
+   * each instance only adds its own piece cache.
+   */
   constructor() {
     this.#vocab = loadVocab();
     this.#specials = specialTokenIds();
