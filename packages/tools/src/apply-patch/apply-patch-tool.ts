@@ -91,7 +91,9 @@ export class ApplyPatchTool extends BaseTool {
   }
 
   protected async *run(message: Message, _opts: ToolProcessOptions): AsyncIterable<Message> {
-    yield toolMessage(this.replyAuthor(), await this.handle(messageText(message)), { channel: message.channel });
+    // The seed names the reply after the call's recipient.
+    const author = message.recipient?.startsWith('functions.') ? message.recipient : this.replyAuthor();
+    yield toolMessage(author, await this.handle(messageText(message)), { channel: message.channel });
   }
 
   /** The reply text for one call's content. */

@@ -93,7 +93,7 @@ py.setInterruptBuffer(interruptBuffer);
 // Layer 1: Python-side lockdown and the runner. Keeps references to what it needs before removing the bridges.
 py.runPython(String.raw`
 def __gptoss_setup():
-    import ast, builtins, errno, linecache, os, shutil, socket, sys, traceback
+    import ast, builtins, errno, linecache, os, shutil, socket, sys, traceback, warnings
 
     def _no_network(*_args, **_kwargs):
         raise OSError(errno.ENETUNREACH, "Network is unreachable (the python sandbox has no network access)")
@@ -125,6 +125,38 @@ def __gptoss_setup():
     _home = os.path.expanduser("~")
     _clean_modules = set(sys.modules)
     _stdout, _stderr = sys.stdout, sys.stderr
+
+    # What a stateless call may have changed in the interpreter it shares with the next call: attributes of modules
+    # loaded at start-up (builtins.print = None, json.dumps = ...), and a few lists and settings kept by value.
+    _pristine = [(m, dict(vars(m))) for m in sys.modules.values() if m is not None and hasattr(m, "__dict__")]
+    _pristine_modules = dict(sys.modules)
+    _pristine_lists = [(lst, list(lst)) for lst in (sys.path, sys.meta_path, sys.path_hooks, warnings.filters)]
+    _pristine_environ = dict(os.environ)
+    _pristine_recursion = sys.getrecursionlimit()
+    _missing = object()
+
+    def _restore_interpreter():
+        for name in set(sys.modules) - _clean_modules:
+            sys.modules.pop(name, None)
+        for name, module in _pristine_modules.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+        for module, saved in _pristine:
+            current = vars(module)
+            # dict equality is a C loop that short-circuits on identical values: cheap when nothing changed.
+            if current != saved:
+                for key in [k for k in current if k not in saved]:
+                    del current[key]
+                for key, value in saved.items():
+                    if current.get(key, _missing) is not value:
+                        current[key] = value
+        for lst, saved in _pristine_lists:
+            if lst != saved:
+                lst[:] = saved
+        if os.environ != _pristine_environ:
+            os.environ.clear()
+            os.environ.update(_pristine_environ)
+        sys.setrecursionlimit(_pristine_recursion)
 
     def _fresh_namespace():
         return {"__name__": "__main__", "__builtins__": builtins}
@@ -196,8 +228,10 @@ def __gptoss_setup():
             if not stateful:
                 # Stateless calls must not see each other's files or imported modules.
                 ns.clear()
-                for name in set(sys.modules) - _clean_modules:
-                    sys.modules.pop(name, None)
+                try:
+                    _restore_interpreter()
+                except BaseException as exc:
+                    _stderr.write(f"[sandbox] could not restore the interpreter: {exc!r}\n")
                 try:
                     os.chdir(_home)
                     _wipe("/tmp")

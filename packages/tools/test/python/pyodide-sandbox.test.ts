@@ -51,6 +51,20 @@ describe('pyodide sandbox: basics', () => {
     expect(await ok('import subprocess\nsubprocess.run(["ls"])')).toContain('does not support processes');
   });
 
+  test('stateless: monkeypatching shared modules does not leak into the next call', async () => {
+    await ok(
+      'import builtins, json, sys, os, warnings\n' +
+        'builtins.print = None\njson.dumps = None\nbuiltins.extra = 1\nsys.setrecursionlimit(60)\n' +
+        'sys.path.append("/evil")\nos.environ["X"] = "1"\nwarnings.simplefilter("ignore")\ndel sys.modules["json"]',
+    );
+    expect(
+      await ok(
+        'import builtins, json, sys, os\n' +
+          'print(json.dumps([1]), hasattr(builtins, "extra"), sys.getrecursionlimit() > 60, "/evil" in sys.path, "X" in os.environ)',
+      ),
+    ).toBe('[1] False True False False\n');
+  });
+
   test('sys.exit is quiet for 0 and prints its message otherwise, like python', async () => {
     expect(await ok('import sys\nprint("a")\nsys.exit(0)')).toBe('a\n');
     expect(await ok('import sys\nsys.exit("bye")')).toBe('bye\n');
