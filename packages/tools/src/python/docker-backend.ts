@@ -34,15 +34,16 @@ function run(
   opts: { input?: string; timeoutMs?: number; maxChars?: number; onTimeout?: () => void; signal?: AbortSignal },
 ): Promise<Spawned & { timedOut: boolean; aborted: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+    // The CLI gets the host environment (DOCKER_HOST, DOCKER_CONTEXT, HOME for its config); the container does not:
+    // `docker run` passes no variables unless told to.
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const maxChars = opts.maxChars ?? Infinity;
     let output = '';
     let dropped = 0;
     let timedOut = false;
     let aborted = false;
     let spawnError: Error | undefined;
-    const take = (buf: Buffer) => {
-      const text = buf.toString('utf8');
+    const take = (text: string) => {
       const room = maxChars - output.length;
       if (room >= text.length) output += text;
       else {
@@ -50,11 +51,11 @@ function run(
         dropped += text.length - Math.max(0, room);
       }
     };
-    // One decoder per stream would be exact for split UTF-8 sequences; setEncoding does that for us.
+    // setEncoding gives each stream its own decoder, so a UTF-8 sequence split across chunks stays whole.
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (s: string) => take(Buffer.from(s)));
-    child.stderr.on('data', (s: string) => take(Buffer.from(s)));
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
     child.on('error', (e) => (spawnError = e));
     const stop = () => {
       opts.onTimeout?.();
