@@ -19,7 +19,7 @@ const { memoryLimitBytes, maxOutputChars, interruptBuffer, stateful } = workerDa
 
 const nativeGrow = WebAssembly.Memory.prototype.grow;
 WebAssembly.Memory.prototype.grow = function grow(deltaPages) {
-  if (!this.buffer.growable && this.buffer.byteLength + deltaPages * 65536 > memoryLimitBytes) {
+  if (this.buffer.byteLength + deltaPages * 65536 > memoryLimitBytes) {
     throw new RangeError('gptoss python sandbox: memory limit reached');
   }
   return nativeGrow.call(this, deltaPages);
@@ -77,9 +77,10 @@ function writer() {
 
 const t0 = performance.now();
 const py = await loadPyodide({
-  // The `js` module seen by Python: timers only (asyncio's loop needs them), no `process`, `fetch`, `require`.
+  // The `js` module seen by Python while Pyodide starts: timers only (its event loop looks them up), no `process`,
+  // `fetch` or `require`. It is unregistered afterwards.
   jsglobals: Object.freeze({ setTimeout, clearTimeout, setInterval, clearInterval }),
-  env: { HOME: '/home/pyodide', PYTHONHASHSEED: '0' },
+  env: { HOME: '/home/pyodide' },
   stdout: (s) => collect(`${s}\n`),
   stderr: (s) => collect(`${s}\n`),
 });
