@@ -259,6 +259,9 @@ describe('apply_patch: error strings (SPEC §5.4), and nothing changes', () => {
     expect(() => parsePatch(patch('*** Delete File: a'), new Map())).toThrow('Delete File Error - missing file: a');
   });
 
+  // `Missing *** End Patch sentinel` is in the seed (and in parser.ts) but unreachable there too: the file loop only
+  // stops at a line starting with `*** End Patch` (which passes the check) or at the end of input (which raises
+  // `Unexpected end of input while parsing patch` first).
   test('input that ends without the End Patch line', () => {
     expect(() => parseLines(['*** Begin Patch', '*** Add File: a', '+x'], new Map())).toThrow(
       'Unexpected end of input while parsing patch',
