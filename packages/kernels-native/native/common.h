@@ -15,6 +15,12 @@ inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 
+inline uint16_t f32_to_bf16(float f) {  // round to nearest even; inputs here are finite activations
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
 // Reads bf16 from a possibly unaligned address: mmapped safetensors give no alignment guarantee.
 inline float load_bf16(const uint8_t* p, size_t i) {
   uint16_t h;

@@ -41,6 +41,8 @@ struct S {
     out[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi));
     out[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)));
   }
+  static bool bf16dot_enabled() { return false; }
+  static void bf16dot(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
 };
 #include "kernels-impl.h"
 }  // namespace isa_avx2

@@ -26,6 +26,8 @@ struct S {
       out[16 + j] = kFp4x2[p[j] >> 4];
     }
   }
+  static bool bf16dot_enabled() { return false; }
+  static void bf16dot(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
 };
 #include "kernels-impl.h"
 }  // namespace isa_scalar

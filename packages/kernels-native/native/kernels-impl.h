@@ -151,6 +151,7 @@ inline void widen_rows(const gptoss::Weight& w, int64_t r0, int64_t nr, float* d
 
 struct Scratch {
   std::vector<float> panel, res;
+  std::vector<uint16_t> xsplit;
   std::vector<const float*> xs;
 };
 inline Scratch& scratch() {
@@ -175,6 +176,26 @@ inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t l
     panel = s.panel.data();
   } else if (w.format == gptoss::kWF32) {
     panel = reinterpret_cast<const float*>(w.data) + r0 * w.k;
+  }
+  if (direct && w.format == gptoss::kWBF16 && S::bf16dot_enabled()) {
+    // bf16 x bf16 dot instructions on activations split into bf16 hi + lo parts: full fp32 accuracy (error ~2^-16),
+    // and weights go straight from memory into the multiplier without widening.
+    const int64_t K = w.k;
+    if (static_cast<int64_t>(s.xsplit.size()) < 2 * T * K) s.xsplit.resize(2 * T * K);
+    for (int64_t t = 0; t < T; t++) {
+      uint16_t* hi = s.xsplit.data() + 2 * t * K;
+      for (int64_t k = 0; k < K; k++) {
+        const float v = x[t * ldx + k];
+        hi[k] = gptoss::f32_to_bf16(v);
+        hi[K + k] = gptoss::f32_to_bf16(v - gptoss::bf16_to_f32(hi[k]));
+      }
+    }
+    for (int64_t t = 0; t < T; t++) s.xs[t] = x + t * ldx;
+    for (int64_t r = 0; r < n; r += 4) {
+      const int nr = static_cast<int>(std::min<int64_t>(4, n - r));
+      S::bf16dot(nr, static_cast<int>(T), w.data + (r0 + r) * K * 2, K, s.xsplit.data(), s.xs.data(), res + r, ldr);
+    }
+    return;
   }
   for (int64_t t = 0; t < T; t += S::kMaxT) {
     const int nt = static_cast<int>(std::min<int64_t>(S::kMaxT, T - t));

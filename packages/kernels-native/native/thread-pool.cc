@@ -35,7 +35,10 @@ void ThreadPool::resize(int n) {
 void ThreadPool::start_workers(int n) {
   quit_ = false;
   n_threads_ = n;
-  for (int i = 1; i < n; i++) workers_.emplace_back([this, i] { worker_loop(i); });
+  // The generation is read here, not in the new thread: a job issued before the thread gets scheduled must still
+  // count as new for it.
+  const uint64_t g0 = generation_.load();
+  for (int i = 1; i < n; i++) workers_.emplace_back([this, i, g0] { worker_loop(i, g0); });
 }
 
 void ThreadPool::stop_workers() {
@@ -58,8 +61,7 @@ void ThreadPool::work(int id) {
   }
 }
 
-void ThreadPool::worker_loop(int id) {
-  uint64_t seen = generation_.load();
+void ThreadPool::worker_loop(int id, uint64_t seen) {
   for (;;) {
     // Spin ~50 us before sleeping: short enough not to burn a shared core, long enough to catch the next job
     // of a decode step.

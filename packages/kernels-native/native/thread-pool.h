@@ -38,7 +38,7 @@ class ThreadPool {
   ~ThreadPool();
   void stop_workers();
   void start_workers(int n);
-  void worker_loop(int id);
+  void worker_loop(int id, uint64_t seen);
   void work(int id);
 
   int n_threads_ = 1;

@@ -230,3 +230,26 @@ describe('dispatch', () => {
     expect(() => setIsa('mmx' as Isa)).toThrow(/not supported/);
   });
 });
+
+describe('thread pool', () => {
+  it('gives identical results for 1, 2 and 3 threads, across resizes', async () => {
+    const { getThreads, setThreads } = await import('../src/index.js');
+    const before = getThreads();
+    const r = rng(23);
+    const [t, rows, k] = [2, 301, 96];
+    const x = randomF32(t * k, r);
+    const { blocks, scales } = randomMxfp4(rows, k, r);
+    const outs: Float32Array[] = [];
+    for (const n of [1, 2, 3, 2]) {
+      setThreads(n);
+      expect(getThreads()).toBe(n);
+      for (let rep = 0; rep < 20; rep++) {
+        const out = poisoned(t * rows);
+        await matmul({ x, tokens: t, weight: { format: 'mxfp4', blocks, scales, rows, cols: k }, out });
+        outs.push(out);
+      }
+    }
+    setThreads(before);
+    for (const o of outs) expect(o).toEqual(outs[0]);
+  });
+});

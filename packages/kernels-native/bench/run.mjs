@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Benchmark of the native forward pass on a full-size checkpoint (original layout):
+//   node bench/run.mjs [--model DIR] [--threads N] [--prompt 512] [--gen 128] [--repeat 2] [--isa avx512]
+// Reports load time, prefill tokens/s (one sequence, --prompt random tokens), decode tokens/s (--gen greedy steps
+// with the unembedding fused with argmax, and again with full logits as the runtime asks for), achieved GB/s of
+// weight traffic per decoded token, and peak RSS. Uses dist/ (run `pnpm build` first; `pnpm bench` does).
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { CpuModel, getIsa, getThreads, setIsa, setThreads } from '../dist/index.js';
+
+const { values: o } = parseArgs({
+  options: {
+    model: { type: 'string', default: '/work/bigmodels/gpt-oss-20b' },
+    threads: { type: 'string', default: '2' },
+    prompt: { type: 'string', default: '512' },
+    gen: { type: 'string', default: '128' },
+    repeat: { type: 'string', default: '2' },
+    isa: { type: 'string' },
+    chunk: { type: 'string', default: '512' },
+  },
+});
+setThreads(Number(o.threads));
+if (o.isa) setIsa(o.isa);
+const P = Number(o.prompt);
+const G = Number(o.gen);
+const chunk = Number(o.chunk);
+const now = () => performance.now();
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+console.log(`model ${o.model}; isa ${getIsa()}; threads ${getThreads()}; load avg ${load()}`);
+let t0 = now();
+const model = CpuModel.openOriginalCheckpoint(o.model);
+const openMs = now() - t0;
+const d = model.dims;
+
+// Bytes a decode step must read: attention + router weights of every layer, 4 experts per layer, the unembedding.
+const H = d.hiddenSize, I = d.intermediateSize, D = d.headDim;
+const qkvRows = D * (d.numAttentionHeads + 2 * d.numKeyValueHeads);
+const attnBytes = (qkvRows * H + H * D * d.numAttentionHeads + d.numExperts * H) * 2 + (qkvRows + H + d.numExperts + 3 * H) * 2;
+const expertBytes = 2 * I * H * (17 / 32) + H * I * (17 / 32) + (2 * I + H) * 2;
+const tokenBytes = d.numHiddenLayers * (attnBytes + d.expertsPerToken * expertBytes) + d.vocabSize * H * 2 + H * 2;
+
+// First touch of every page (from disk or the page cache) happens in a warm-up step, counted as load time.
+t0 = now();
+const warm = model.createCache(16);
+await model.forward({ tokens: [1], positions: [0], seq: [0], caches: [warm], outRows: [0], topK: 1 });
+warm.dispose();
+const firstStepMs = now() - t0;
+console.log(`load: open+mmap ${openMs.toFixed(0)} ms, first step (pages faulted in) ${(firstStepMs / 1000).toFixed(2)} s`);
+
+let seed = 12345;
+const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) % 200000);
+const results = [];
+for (let rep = 0; rep < Number(o.repeat); rep++) {
+  const cache = model.createCache(P + G + 8);
+  const prompt = Array.from({ length: P }, rand);
+  t0 = now();
+  let last;
+  for (let c = 0; c < P; c += chunk) {
+    const n = Math.min(chunk, P - c);
+    const r = await model.forward({
+      tokens: prompt.slice(c, c + n),
+      positions: Array.from({ length: n }, (_, i) => c + i),
+      seq: new Int32Array(n),
+      caches: [cache],
+      outRows: c + n === P ? [n - 1] : [],
+      topK: 1,
+    });
+    if (r.topIds) last = r.topIds[0];
+  }
+  const prefillS = (now() - t0) / 1000;
+  const loadPrefill = load();
+  let tok = last;
+  t0 = now();
+  for (let i = 0; i < G; i++) {
+    const r = await model.forward({ tokens: [tok], positions: [P + i], seq: [0], caches: [cache], outRows: [0], topK: 1 });
+    tok = r.topIds[0];
+  }
+  const decodeS = (now() - t0) / 1000;
+  // The runtime's decode contract returns the full logits row; measure that too (a few steps).
+  const L = Math.min(32, G);
+  const cache2 = model.createCache(P + L + 8);
+  await model.forward({ tokens: prompt.slice(0, 8), positions: [0, 1, 2, 3, 4, 5, 6, 7], seq: new Int32Array(8), caches: [cache2], outRows: [] });
+  t0 = now();
+  for (let i = 0; i < L; i++) {
+    await model.forward({ tokens: [tok], positions: [8 + i], seq: [0], caches: [cache2], outRows: [0], logits: true });
+  }
+  const logitsS = (now() - t0) / 1000;
+  cache.dispose();
+  cache2.dispose();
+  const r = {
+    prefillTokS: P / prefillS,
+    decodeTokS: G / decodeS,
+    decodeGBs: (tokenBytes * G) / decodeS / 1e9,
+    decodeLogitsTokS: L / logitsS,
+    loadDuringPrefill: loadPrefill,
+    loadAfterDecode: load(),
+  };
+  results.push(r);
+  console.log(
+    `run ${rep + 1}: prefill ${P} tok ${r.prefillTokS.toFixed(1)} tok/s | decode ${G} tok ${r.decodeTokS.toFixed(2)} tok/s ` +
+      `(${r.decodeGBs.toFixed(1)} GB/s of weights; ${(tokenBytes / 1e9).toFixed(2)} GB/token) | decode with full logits ` +
+      `${r.decodeLogitsTokS.toFixed(2)} tok/s | load avg ${r.loadDuringPrefill} -> ${r.loadAfterDecode}`,
+  );
+}
+const rss = process.resourceUsage().maxRSS * 1024;
+const status = readFileSync('/proc/self/status', 'utf8');
+const hwm = /VmHWM:\s+(\d+)/.exec(status)?.[1];
+console.log(`peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB (VmHWM ${hwm ? (Number(hwm) / 2 ** 20).toFixed(2) : '?'} GiB); mapped ${(model.mappedBytes() / 2 ** 30).toFixed(2)} GiB`);
+const best = (k) => Math.max(...results.map((r) => r[k]));
+console.log(JSON.stringify({ best: { prefill: best('prefillTokS'), decode: best('decodeTokS'), gbs: best('decodeGBs'), decodeLogits: best('decodeLogitsTokS') }, openMs, firstStepMs, rssGiB: rss / 2 ** 30 }));
+model.dispose();
