@@ -2,11 +2,12 @@
 //
 // Running the Unicode regex once per piece was the largest single cost of encoding, so pieces are found by a
 // hand-written scanner that implements the same alternation over a per-code-unit class table. The table is built
-// from the same regex engine's Unicode properties (one 256-character block at a time, on first use), so the two
-// cannot disagree about what is a letter. Characters outside the Basic Multilingual Plane (surrogates: emoji,
-// supplementary ideographs) hand the piece to the sticky regex instead, except where any such character simply ends
-// a whitespace run. The equality tests against the regex and against tiktoken pin the two paths together.
-import { O200K_PATTERN_SOURCE, WHITESPACE_CLASS } from './pattern.js';
+// from the same regex engine's Unicode properties (one 256-character block at a time, on first use) with
+// pattern.ts's Unicode 17 exclusions applied, so scanner and regex cannot disagree about what is a letter.
+// Characters outside the Basic Multilingual Plane (surrogates: emoji, supplementary ideographs) hand the piece to
+// the sticky regex instead, except where such a character simply ends a whitespace run. The equality tests against
+// the regex and against tiktoken pin the two paths together.
+import { O200K_PATTERN_SOURCE, UNICODE_17_ADDITIONS, WHITESPACE_CLASS } from './pattern.js';
 
 const OTHER = 0; // not a letter, digit, mark or whitespace: punctuation, symbols, controls
 const LOWER = 1; // Ll
@@ -46,6 +47,9 @@ function buildBlock(c: number): number {
   for (const [re, cls] of BLOCK_PROPERTIES) {
     re.lastIndex = 0;
     for (let m = re.exec(s); m !== null; m = re.exec(s)) classes.fill(cls, base + m.index, base + m.index + m[0].length);
+  }
+  for (const [a, b] of UNICODE_17_ADDITIONS) {
+    if (a < base + 256 && b >= base) classes.fill(OTHER, Math.max(a, base), Math.min(b, base + 255) + 1);
   }
   if (base === 0) {
     classes[10] = NEWLINE;
