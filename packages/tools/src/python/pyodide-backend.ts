@@ -31,6 +31,8 @@ interface LiveWorker {
   ready: Promise<number>;
   /** Set once the worker has exited or failed. */
   dead: boolean;
+  /** Callers waiting on the worker; while > 0 it keeps the process alive, otherwise it is unref'd. */
+  holds: number;
 }
 
 function workerScript(): URL {
@@ -95,7 +97,17 @@ export class PyodideBackend implements PythonBackend {
 
   async warmUp(): Promise<void> {
     const lw = this.ensureWorker();
-    await lw.ready;
+    await this.holding(lw, () => lw.ready);
+  }
+
+  /** Keeps the process alive while `fn` waits on the worker; an idle sandbox never holds a program open. */
+  private async holding<T>(lw: LiveWorker, fn: () => Promise<T>): Promise<T> {
+    if (lw.holds++ === 0) lw.worker.ref();
+    try {
+      return await fn();
+    } finally {
+      if (--lw.holds === 0) lw.worker.unref();
+    }
   }
 
   execute(code: string, opts: PythonRunOptions = {}): Promise<PythonRunResult> {
@@ -152,16 +164,11 @@ export class PyodideBackend implements PythonBackend {
           resourceLimits: { maxOldGenerationSizeMb: this.jsHeapLimitMb },
           // The worker must not see the host's environment variables.
           env: {},
-          stdout: true,
-          stderr: true,
         }),
       online,
     );
     worker.once('online', markOnline);
-    // Pyodide may print to the worker's own console (e.g. fatal errors); keep it out of the host's output.
-    worker.stdout.resume();
-    worker.stderr.resume();
-    const lw: LiveWorker = { worker, interrupt, dead: false, ready: undefined as unknown as Promise<number> };
+    const lw: LiveWorker = { worker, interrupt, dead: false, holds: 0, ready: undefined as unknown as Promise<number> };
     lw.ready = new Promise<number>((resolve, reject) => {
       const onMessage = (m: { type: string; loadMs: number }) => {
         if (m.type === 'ready') {
@@ -188,8 +195,12 @@ export class PyodideBackend implements PythonBackend {
     return lw;
   }
 
-  private async executeNow(code: string, opts: PythonRunOptions): Promise<PythonRunResult> {
+  private executeNow(code: string, opts: PythonRunOptions): Promise<PythonRunResult> {
     const lw = this.ensureWorker();
+    return this.holding(lw, () => this.executeOn(lw, code, opts));
+  }
+
+  private async executeOn(lw: LiveWorker, code: string, opts: PythonRunOptions): Promise<PythonRunResult> {
     await lw.ready;
     const started = performance.now();
     const id = this.nextId++;

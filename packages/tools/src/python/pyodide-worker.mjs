@@ -38,6 +38,12 @@ NodeModule._load = function load(request, ...rest) {
   return nativeLoad.call(this, request, ...rest);
 };
 
+// The worker's console would print straight to the host's stdout/stderr; Pyodide's JS-side messages (fatal errors)
+// go to the call's output instead.
+for (const name of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
+  console[name] = (...args) => collect(`${args.map(String).join(' ')}\n`);
+}
+
 // Pyodide loads from the package's own files; nothing in this worker may use the network, before or after load.
 for (const name of ['fetch', 'WebSocket', 'EventSource', 'XMLHttpRequest']) {
   Object.defineProperty(globalThis, name, {
