@@ -105,9 +105,9 @@ export class ApplyPatchTool extends BaseTool {
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
           throw new Error('expected a JSON object whose last value is the patch');
         }
-        const values = Object.values(parsed);
-        if (values.length === 0) throw new Error('expected a JSON object whose last value is the patch, found {}');
-        patch = String(values[values.length - 1]);
+        const key = lastKeyInSourceOrder(content);
+        if (key === undefined) throw new Error('expected a JSON object whose last value is the patch, found {}');
+        patch = String((parsed as Record<string, unknown>)[key]);
       } catch (e) {
         return `Error parsing JSON: ${e instanceof Error ? e.message : String(e)}`;
       }
@@ -118,4 +118,39 @@ export class ApplyPatchTool extends BaseTool {
       return `Error applying patch: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
+}
+
+/**
+ * The key Python's `dict.popitem()` would return for this JSON object: the last distinct key in source order.
+ * (JavaScript objects list integer-like keys first, so `Object.keys` cannot answer this.) `text` is valid JSON.
+ */
+function lastKeyInSourceOrder(text: string): string | undefined {
+  const seen = new Set<string>();
+  let last: string | undefined;
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (!seen.has(key)) {
+          seen.add(key);
+          last = key;
+        }
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return last;
 }

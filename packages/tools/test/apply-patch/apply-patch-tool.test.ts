@@ -52,6 +52,15 @@ describe('ApplyPatchTool', () => {
     expect(editor.files.get('a.txt')).toBe('new\n');
   });
 
+  test('JSON content: "last" is source order, as Python dicts keep it (integer-like keys included)', async () => {
+    const editor = new MemoryEditor({ 'a.txt': 'old\n' });
+    const tool = new ApplyPatchTool(editor);
+    const content = `{"patch": ${JSON.stringify(PATCH)}, "1": "not a patch", "x": {"patch": "nested, \\"quoted\\" \\\\"}, "1": 2}`;
+    expect(messageText(await reply(tool, content))).toBe('Error applying patch: Patch text must start with *** Begin Patch');
+    const content2 = `{"1": "not a patch", "patch": ${JSON.stringify(PATCH)}}`;
+    expect(messageText(await reply(tool, content2))).toBe('Done!');
+  });
+
   test('bad JSON → Error parsing JSON: …', async () => {
     const text = messageText(await reply(new ApplyPatchTool(new MemoryEditor()), '{"patch": '));
     expect(text).toMatch(/^Error parsing JSON: /);
