@@ -61,7 +61,9 @@ function ensureApt() {
 
 function gpuEnv() {
   if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
+    // Dawn dlopens libvulkan.so.1; Debian's chromium ships one beside its SwiftShader driver.
     env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    env.LD_LIBRARY_PATH = ['/usr/lib/chromium', env.LD_LIBRARY_PATH].filter(Boolean).join(delimiter);
   }
   env.XDG_RUNTIME_DIR ??= '/tmp';
 }
