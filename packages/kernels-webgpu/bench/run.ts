@@ -181,7 +181,6 @@ async function microbench(ctx: GpuContext): Promise<void> {
   const s2 = ctx.createBuffer(32 * 2880 * 90);
   const bias2 = ctx.createBuffer(32 * 2880 * 4);
   const logits = ctx.upload(new Float32Array(32).map((_, i) => (i * 7) % 5));
-  const gain = ctx.upload(new Float32Array(K).fill(1));
   const act = ctx.createBuffer(4 * 2880 * 4);
   const xs = ctx.upload(new Float32Array(K).fill(0.5));
   const p1 = moeMlp1Program(ctx.caps, s);
@@ -189,7 +188,7 @@ async function microbench(ctx: GpuContext): Promise<void> {
   const common = { logits, tokens: 1 };
   const t1 = await timeSteps(ctx, 50, () => {
     const rec = ctx.begin();
-    moeMlp1(rec, p1, s, { ...common, blocks: [b1], scales: s1, bias: bias1, x: xs, gain, act, limit: 7 });
+    moeMlp1(rec, p1, s, { ...common, blocks: [b1], scales: s1, bias: bias1, xn: xs, act, limit: 7 });
     rec.submit();
   });
   const t2 = await timeSteps(ctx, 50, () => {
@@ -214,7 +213,7 @@ async function microbench(ctx: GpuContext): Promise<void> {
 }
 
 async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Promise<void> {
-  const maxCtx = Math.max(...contexts, prefillTokens) + steps + 16;
+  const maxCtx = Math.max(...contexts, prefillTokens) + 3 * steps + 32;
   log(`loading random ${name} (maxContext ${maxCtx})`);
   const tl = performance.now();
   const m = await GptOssGpu.load(ctx, cfg, randomSource(cfg), { maxContext: maxCtx, prefillChunk: 128 });
@@ -230,7 +229,16 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Pro
     for (let i = 0; i < steps; i++) {
       tok = (await m.decodeSample([{ sequence: seq, token: tok }], { temperature: 0 }))[0] % cfg.vocabSize;
     }
-    const dt = (performance.now() - t) / 1000 / steps;
+    const dtSync = (performance.now() - t) / 1000 / steps;
+    // The generation loop on the GPU (ids fed back on device, 3 steps in flight).
+    for await (const id of m.generate(seq, tok, 3, { temperature: 0 })) void id;
+    const tg = performance.now();
+    let count = 0;
+    for await (const id of m.generate(seq, 1, steps, { temperature: 0 })) {
+      void id;
+      count++;
+    }
+    const dt = (performance.now() - tg) / 1000 / count;
     // KV read per step: full layers read every cached position, sliding ones at most the window.
     let kvBytes = 0;
     for (let l = 0; l < cfg.numHiddenLayers; l++) {
@@ -240,10 +248,26 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Pro
     const bytes = weightBytes + kvBytes;
     rows.push([
       `${name} decode @ctx ${c}`,
-      `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms)`,
+      `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms; ${(1 / dtSync).toFixed(1)} tok/s with a host round trip per step)`,
       `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches`,
     ]);
     log(rows[rows.length - 1].join(' | '));
+    if (c === contexts[Math.min(1, contexts.length - 1)] && ctx.profiler !== undefined && args.get('profile') !== '0') {
+      try {
+        ctx.enableProfiling();
+        await m.decodeSample([{ sequence: seq, token: 1 }], { temperature: 0 });
+        const prof = await ctx.readProfile();
+        ctx.profiler = null;
+        const parts = [...prof.kernels.entries()]
+          .sort((a, b) => b[1].us - a[1].us)
+          .map(([k, v]) => `${k} ${v.us.toFixed(0)}us/${v.count}`);
+        rows.push([`${name} GPU time per kernel @ctx ${c} (one pass per dispatch)`, `${prof.totalUs.toFixed(0)} us total`, parts.join(', ')]);
+        log(rows[rows.length - 1].join(' | '));
+      } catch (e) {
+        ctx.profiler = null;
+        rows.push(['profile', 'ERROR', String(e).slice(0, 200)]);
+      }
+    }
     seq.dispose();
   }
   // batched decode: 4 sequences at ctx 128
@@ -278,7 +302,8 @@ async function main(): Promise<void> {
     await tinyCheck(true);
     await tinyCheck(false);
   }
-  const ctx = await createNodeGpuContext({ fast: args.get('portable') !== '1' });
+  const ctx = await createNodeGpuContext({ fast: args.get('portable') !== '1', profile: true });
+  ctx.profiler = null;
   log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}`);
   if (!args.has('skip-micro')) await microbench(ctx);
   for (const name of models) {

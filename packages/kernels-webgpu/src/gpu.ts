@@ -97,6 +97,45 @@ export class GpuContext {
   private readonly arena: GPUBuffer;
   private readonly arenaData = new ArrayBuffer(PARAM_SLOTS_BYTES);
   private readonly errors: string[] = [];
+  /** @internal Timestamp profiling state (one pass per dispatch while set). */
+  profiler: { set: GPUQuerySet; resolve: GPUBuffer; names: string[]; capacity: number } | null = null;
+
+  /** Times every following dispatch on the GPU (needs `timestamp-query`). */
+  enableProfiling(capacity = 2048): void {
+    this.profiler = {
+      set: this.device.createQuerySet({ type: 'timestamp', count: capacity * 2 }),
+      resolve: this.device.createBuffer({ size: capacity * 16, usage: 512 /* QUERY_RESOLVE */ | Usage.COPY_SRC }),
+      names: [],
+      capacity,
+    };
+  }
+
+  /**
+   * GPU time per kernel name (µs, summed) of the dispatches recorded since the last call, plus the total; the
+   * steps must have been submitted.
+   */
+  async readProfile(): Promise<{ kernels: Map<string, { count: number; us: number }>; totalUs: number }> {
+    const pr = this.profiler;
+    const kernels = new Map<string, { count: number; us: number }>();
+    if (!pr || pr.names.length === 0) return { kernels, totalUs: 0 };
+    const n = pr.names.length;
+    const enc = this.device.createCommandEncoder();
+    enc.resolveQuerySet(pr.set, 0, 2 * n, pr.resolve, 0);
+    this.device.queue.submit([enc.finish()]);
+    const ts = new BigUint64Array(await this.read(pr.resolve, 16 * n));
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const us = Number(ts[2 * i + 1] - ts[2 * i]) / 1000;
+      const k = kernels.get(pr.names[i]) ?? { count: 0, us: 0 };
+      k.count++;
+      k.us += us;
+      kernels.set(pr.names[i], k);
+      total += us;
+    }
+    pr.names = [];
+    return { kernels, totalUs: total };
+  }
+
   /** @internal Objects whose lifetime must match the context's (the Dawn instance in Node). */
   keepAlive: unknown;
   /** Dispatches recorded since construction (benchmarks read the difference around a step). */
@@ -269,6 +308,7 @@ export class StepRecorder {
   private readonly encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder | null;
   private slot = 0;
+  private submitted = false;
   private readonly view: DataView;
   dispatches = 0;
 
@@ -292,7 +332,7 @@ export class StepRecorder {
     params: Record<string, number>,
     workgroups: number | [number, number?, number?],
   ): void {
-    if (!this.pass) throw new KernelShapeError('step already submitted');
+    if (this.submitted) throw new KernelShapeError('step already submitted');
     const slot = this.slot++;
     if (slot >= ARENA_SLOTS) throw new KernelShapeError(`more than ${ARENA_SLOTS} dispatches in one step`);
     if (program.params.length > 0) {
@@ -308,6 +348,7 @@ export class StepRecorder {
     }
     const [x0, y0 = 1, z0 = 1] = typeof workgroups === 'number' ? [workgroups] : workgroups;
     if (x0 === 0 || y0 === 0 || z0 === 0) return;
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
     let x = x0;
     let y = y0;
     if (x > 65535) {
@@ -316,6 +357,15 @@ export class StepRecorder {
       x = Math.ceil(x / y);
     }
     const { pipeline } = this.ctx.pipeline(program);
+    const pr = this.ctx.profiler;
+    if (pr && pr.names.length < pr.capacity) {
+      const i = pr.names.length;
+      pr.names.push(program.name);
+      this.pass.end();
+      this.pass = this.encoder.beginComputePass({
+        timestampWrites: { querySet: pr.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+    }
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, this.ctx.bindGroup(program, buffers, slot));
     this.pass.dispatchWorkgroups(x, y, z0);
@@ -338,6 +388,7 @@ export class StepRecorder {
 
   /** Uploads the parameters and submits the step as one command buffer. */
   submit(): void {
+    this.submitted = true;
     this.endPass();
     if (this.slot > 0) {
       this.ctx.device.queue.writeBuffer(this.arena, 0, this.view.buffer, 0, this.slot * PARAM_SLOT);
@@ -357,6 +408,8 @@ export interface CreateGpuOptions {
    * and workgroup-cooperative ones on GPUs; `'gpu'` / `'cpu'` force one (tests run both on SwiftShader).
    */
   kernelShapes?: 'auto' | 'gpu' | 'cpu';
+  /** Request `timestamp-query` and time every dispatch (one compute pass each); see GpuContext.readProfile. */
+  profile?: boolean;
   /** Dawn toggles for Node (`webgpu`'s create()). Default: unlock f16/subgroup matrices on NVIDIA. */
   dawnFlags?: string[];
 }
@@ -375,6 +428,8 @@ export async function createGpuContextFromAdapter(
   if (fast && sg32) features.push('subgroups' as GPUFeatureName);
   const f16 = fast && adapter.features.has('shader-f16');
   if (f16) features.push('shader-f16');
+  const profile = !!options.profile && adapter.features.has('timestamp-query');
+  if (profile) features.push('timestamp-query');
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: features,
@@ -403,7 +458,9 @@ export async function createGpuContextFromAdapter(
     description: `${info.vendor || '?'} ${info.architecture || ''} ${info.description || info.device || ''}`.trim(),
   };
   caps.description += fast && sg32 ? ' [fast path: subgroups32]' : ' [portable path]';
-  return new GpuContext(device, caps);
+  const ctx = new GpuContext(device, caps);
+  if (profile) ctx.enableProfiling();
+  return ctx;
 }
 
 /**

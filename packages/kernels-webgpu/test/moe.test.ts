@@ -71,8 +71,7 @@ describe('MoE decode kernels (MXFP4)', () => {
         logits: lBuf,
         tokens: c.tokens,
         xRow0: c.xRow0,
-        x: xBuf,
-        gain: ctx.upload(gain),
+        xn: ctx.upload(xn),
         act,
         limit,
       });

@@ -16,9 +16,9 @@ export const ATTN_CHUNK = 256;
 
 export function checkAttentionShape(s: AttentionShape): number {
   const G = s.NQ / s.NKV;
-  if (!Number.isInteger(G) || 256 % G !== 0 || s.D % 8 !== 0 || (G * s.D) / 4 > 256) {
+  if (!Number.isInteger(G) || 256 % G !== 0 || s.D % 8 !== 0 || 256 % ((G * s.D) / 4) !== 0) {
     throw new KernelShapeError(
-      `attention: need NQ a multiple of NKV with NQ/NKV dividing 256, D % 8 == 0 and (NQ/NKV)*D <= 1024; got ` +
+      `attention: need NQ a multiple of NKV with NQ/NKV dividing 256, D % 8 == 0 and (NQ/NKV)*D/4 dividing 256; got ` +
         `NQ=${s.NQ} NKV=${s.NKV} D=${s.D}`,
     );
   }
@@ -46,6 +46,8 @@ export function attentionProgram(caps: GpuCaps, s: AttentionShape): KernelProgra
   const HALF = D / 2;
   const QKVW = (NQ + 2 * NKV) * D;
   const TPH = 256 / G;
+  const GD4 = G * D4;
+  const KS = 256 / GD4;
   return {
     name: 'attention',
     cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:sg${+caps.subgroups32}`,
@@ -73,6 +75,7 @@ var<workgroup> qs: array<vec4f, ${G * D4}>;
 var<workgroup> ps: array<f32, ${G * ATTN_CHUNK}>;
 var<workgroup> mh: array<f32, ${G}>;
 var<workgroup> lh: array<f32, ${G}>;
+var<workgroup> pv: array<vec4f, 256>;
 ${groupReduce(caps, 'hmax', 1, TPH, 'max')}
 ${groupReduce(caps, 'hsum', 1, TPH, 'add')}
 fn rot(x1: vec4f, x2: vec4f, pos: u32, i4: u32) -> array<vec4f, 2> {
@@ -148,13 +151,31 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   hsum(&l, lid);
   if (ln == 0u) { mh[hh] = m; lh[hh] = l[0]; }
   workgroupBarrier();
-  if (lid < ${G * D4}u) {
-    let oh = lid / ${D4}u;
-    let d4 = lid % ${D4}u;
-    var acc = vec4f(0.0);
-    for (var jj = c0; jj < c1; jj++) {
-      acc += ps[oh * CH + jj - c0] * kv[VOFF + (jj * ${NKV}u + g) * ${D4}u + d4];
-    }
+  // P·V with every invocation busy: KS key slices x (G heads x D/4 lanes), 4 independent loads per step.
+  let o = lid % ${GD4}u;
+  let slice = lid / ${GD4}u;
+  let oh = o / ${D4}u;
+  let d4 = o % ${D4}u;
+  let n = c1 - c0;
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  var a2 = vec4f(0.0);
+  var a3 = vec4f(0.0);
+  let vb = VOFF + g * ${D4}u + d4;
+  var t = slice;
+  for (; t + ${3 * KS}u < n; t += ${4 * KS}u) {
+    let j0 = c0 + t;
+    a0 += ps[oh * CH + t] * kv[vb + j0 * ${NKV * D4}u];
+    a1 += ps[oh * CH + t + ${KS}u] * kv[vb + (j0 + ${KS}u) * ${NKV * D4}u];
+    a2 += ps[oh * CH + t + ${2 * KS}u] * kv[vb + (j0 + ${2 * KS}u) * ${NKV * D4}u];
+    a3 += ps[oh * CH + t + ${3 * KS}u] * kv[vb + (j0 + ${3 * KS}u) * ${NKV * D4}u];
+  }
+  for (; t < n; t += ${KS}u) { a0 += ps[oh * CH + t] * kv[vb + (c0 + t) * ${NKV * D4}u]; }
+  pv[lid] = (a0 + a1) + (a2 + a3);
+  workgroupBarrier();
+  if (lid < ${GD4}u) {
+    var acc = pv[lid];
+    for (var s = 1u; s < ${KS}u; s++) { acc += pv[s * ${GD4}u + lid]; }
     let head = g * ${G}u + oh;
     if (ns == 1u) {
       let sink = sinks[head];

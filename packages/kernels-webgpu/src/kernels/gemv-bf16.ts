@@ -13,6 +13,8 @@ export interface GemvBf16Options {
   bias?: boolean;
   /** Accumulate into `out` instead of overwriting it (fused residual add). */
   residual?: boolean;
+  /** With `norm`: also store the normalised input rows (x/rms·gain) into `xnOut`, for a following kernel. */
+  writeNormed?: boolean;
 }
 
 const ROWS_PER_WG = 8;
@@ -33,9 +35,11 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   if (o.norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
   if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
   bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
+  const wn = !!(o.writeNormed && o.norm);
+  if (wn) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
   const KV = K / 8;
   if (caps.cpuLike) return gemvRowPerInvocation(o, bindings);
-  const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}:sg${+caps.subgroups32}`;
+  const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}:sg${+caps.subgroups32}`;
   return {
     name: 'gemv_bf16',
     cacheKey: key,
@@ -52,6 +56,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let row = wgIndex(wid, nwg) * ${ROWS_PER_WG}u + (lid >> 5u);
   let lane = lid & 31u;
   ${o.norm ? 'computeInvRms(lid, p.xRow0, p.eps);' : ''}
+  ${
+    wn
+      ? `if (wgIndex(wid, nwg) == 0u) {
+    for (var m = 0u; m < ${M}u; m++) {
+      for (var c = lid; c < ${K / 4}u; c += 256u) {
+        let xi = (p.xRow0 + m) * ${K / 4}u + c;
+        xnOut[xi] = x[xi] * gain[c] * inv_rms[m];
+      }
+    }
+  }`
+      : ''
+  }
   let valid = row < p.rows;
   let r = min(row, p.rows - 1u);
   var acc: array<f32, ${M}>;
@@ -93,7 +109,7 @@ function gemvRowPerInvocation(o: GemvBf16Options, bindings: BindingDecl[]): Kern
   const KV = K / 8;
   return {
     name: 'gemv_bf16_rowwise',
-    cacheKey: `gemv_bf16_rowwise:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}`,
+    cacheKey: `gemv_bf16_rowwise:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+!!(o.writeNormed && o.norm)}`,
     bindings,
     params: PARAMS,
     body: () => /* wgsl */ `
@@ -110,7 +126,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       o.norm
         ? `var ss = 0.0;
     for (var c = 0u; c < ${K / 4}u; c++) { let v = x[xb + c]; ss += dot(v, v); }
-    inv = inverseSqrt(ss / ${K}.0 + p.eps);`
+    inv = inverseSqrt(ss / ${K}.0 + p.eps);
+    ${o.writeNormed ? `if (row == 0u) { for (var c = 0u; c < ${K / 4}u; c++) { xnOut[xb + c] = x[xb + c] * gain[c] * inv; } }` : ''}`
         : ''
     }
     var acc = 0.0;
@@ -145,6 +162,8 @@ export interface GemvArgs {
   gain?: BufferRef;
   bias?: BufferRef;
   out: BufferRef;
+  /** Where `writeNormed` programs store x/rms·gain (rows like x). */
+  xnOut?: BufferRef;
   /** Output row of the first input row (default 0). */
   outRow0?: number;
   /** Elements between consecutive output rows (default: total rows). */
@@ -159,6 +178,10 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
     if (a.gain) bufs.push(a.gain);
     if (a.bias) bufs.push(a.bias);
     bufs.push(a.out);
+    if (program.bindings[program.bindings.length - 1].name === 'xnOut') {
+      if (!a.xnOut) throw new KernelShapeError(`${program.name}: this program writes normalised rows; pass xnOut`);
+      bufs.push(a.xnOut);
+    }
     rec.dispatch(
       program,
       bufs,

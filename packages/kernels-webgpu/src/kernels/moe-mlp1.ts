@@ -1,6 +1,6 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { enables, groupReduce, MXFP4_HELPERS, partLoader, rmsPrologue, routeLocal, routePrologue } from '../wgsl.js';
+import { enables, groupReduce, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
 
 export interface MoeShape {
   /** Hidden size (mlp1 input, mlp2 output); a multiple of 32. */
@@ -23,10 +23,15 @@ export function checkMoeShape(s: MoeShape): number {
   return Math.ceil(s.E / s.expertsPerPart);
 }
 
+/** Row pairs (gate, linear) per 32-invocation group in the GPU shape. */
+const PAIRS_PER_GROUP = 2;
+
 /**
- * Decode MoE up-projection: for each (token, selected expert) pair, h = W1[e]·rmsnorm(x) + b1[e] with W1 in MXFP4,
- * then the clamped SwiGLU over the interleaved (gate, linear) rows, written to act[token*k + slot, I]. The router's
- * top-k + softmax runs in the prologue of every workgroup from the router logits, saving a dispatch.
+ * Decode MoE up-projection: for each (token, selected expert) pair, h = W1[e]·xn + b1[e] with W1 in MXFP4 and xn the
+ * RMS-normalised input (written by the router GEMV), then the clamped SwiGLU over the interleaved (gate, linear)
+ * rows into act[token*k + slot, I]. The router's top-k + softmax runs in every workgroup's prologue from the router
+ * logits, saving a dispatch. GPU shape: 32 invocations per 2 row pairs, 16 pairs per workgroup; loads of one step
+ * are issued together and x blocks are reused across the pairs.
  */
 export function moeMlp1Program(caps: GpuCaps, s: MoeShape): KernelProgram {
   const P = checkMoeShape(s);
@@ -37,22 +42,25 @@ export function moeMlp1Program(caps: GpuCaps, s: MoeShape): KernelProgram {
   bindings.push(
     { name: 'scales', type: 'array<u32>', access: 'read' },
     { name: 'bias', type: 'array<f32>', access: 'read' },
-    { name: 'x', type: 'array<vec4f>', access: 'read' },
-    { name: 'gain', type: 'array<vec4f>', access: 'read' },
+    { name: 'xn', type: 'array<vec4f>', access: 'read' },
     { name: 'logits', type: 'array<f32>', access: 'read' },
     { name: 'act', type: 'array<f32>', access: 'read_write' },
   );
+  const params = [
+    ['xRow0', 'u32'],
+    ['limit', 'f32'],
+    ['alpha', 'f32'],
+  ] as const;
+  const swiglu = (g: string, l: string) =>
+    `let gate = min(${g}, p.limit);
+    let lin = clamp(${l}, -p.limit, p.limit);
+    act[(tok * ${k}u + slot) * ${I}u + i] = gate / (1.0 + exp(-p.alpha * gate)) * (lin + 1.0);`;
   if (caps.cpuLike) {
     return {
       name: 'moe_mlp1_rowwise',
       cacheKey: `moe_mlp1_rowwise:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}`,
       bindings,
-      params: [
-        ['xRow0', 'u32'],
-        ['eps', 'f32'],
-        ['limit', 'f32'],
-        ['alpha', 'f32'],
-      ],
+      params,
       body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${partLoader(P)}
@@ -67,9 +75,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var sel: array<u32, ${k}>;
   var selw: array<f32, ${k}>;
   routeLocal(xrow, &sel, &selw);
-  var ss = 0.0;
-  for (var c = 0u; c < ${H / 4}u; c++) { let v = x[xrow * ${H / 4}u + c]; ss += dot(v, v); }
-  let inv = inverseSqrt(ss / ${H}.0 + p.eps);
   let e = sel[slot];
   let part = e / ${s.expertsPerPart}u;
   let rowG = e * ${2 * I}u + 2u * i;
@@ -80,75 +85,74 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let wg = loadBlock(part, lrowG * ${GB}u + g);
     let wl = loadBlock(part, (lrowG + 1u) * ${GB}u + g);
     let xb = xrow * ${H / 4}u + 8u * g;
-    var dg = 0.0;
-    var dl = 0.0;
-    for (var q = 0u; q < 4u; q++) {
-      let xa = x[xb + 2u * q] * gain[8u * g + 2u * q];
-      let xc = x[xb + 2u * q + 1u] * gain[8u * g + 2u * q + 1u];
-      dg += fp4dot8(wg[q], xa, xc);
-      dl += fp4dot8(wl[q], xa, xc);
-    }
-    ag += dg * scaleAt(rowG * ${GB}u + g);
-    al += dl * scaleAt((rowG + 1u) * ${GB}u + g);
+    ag += scaleAt(rowG * ${GB}u + g) * (fp4dot8(wg.x, xn[xb], xn[xb + 1u]) + fp4dot8(wg.y, xn[xb + 2u], xn[xb + 3u]) +
+      fp4dot8(wg.z, xn[xb + 4u], xn[xb + 5u]) + fp4dot8(wg.w, xn[xb + 6u], xn[xb + 7u]));
+    al += scaleAt((rowG + 1u) * ${GB}u + g) * (fp4dot8(wl.x, xn[xb], xn[xb + 1u]) + fp4dot8(wl.y, xn[xb + 2u], xn[xb + 3u]) +
+      fp4dot8(wl.z, xn[xb + 4u], xn[xb + 5u]) + fp4dot8(wl.w, xn[xb + 6u], xn[xb + 7u]));
   }
-  let gate = min(ag * inv + bias[rowG], p.limit);
-  let lin = clamp(al * inv + bias[rowG + 1u], -p.limit, p.limit);
-  act[(tok * ${k}u + slot) * ${I}u + i] = gate / (1.0 + exp(-p.alpha * gate)) * (lin + 1.0);
+  ${swiglu('ag + bias[rowG]', 'al + bias[rowG + 1u]')}
 }`,
     };
   }
+  const RP = PAIRS_PER_GROUP;
+  const NB = Math.ceil(GB / 32);
   return {
     name: 'moe_mlp1',
     cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}`,
     bindings,
     enables: enables(caps),
-    params: [
-      ['xRow0', 'u32'],
-      ['eps', 'f32'],
-      ['limit', 'f32'],
-      ['alpha', 'f32'],
-    ],
+    params,
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${partLoader(P)}
 ${routePrologue(E, k)}
-${rmsPrologue(caps, 1, H, 'x')}
-${groupReduce(caps, 'pair_sum', 2, 32, 'add')}
+${groupReduce(caps, 'pair_sum', 2 * RP, 32, 'add')}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let tok = wid.y / ${k}u;
   let slot = wid.y % ${k}u;
   let xrow = p.xRow0 + tok;
   route(lid, xrow);
-  computeInvRms(lid, xrow, p.eps);
   let e = sel[slot];
   let part = e / ${s.expertsPerPart}u;
-  let i = wid.x * 8u + (lid >> 5u);
   let lane = lid & 31u;
-  let ii = min(i, ${I - 1}u);
-  let rowG = e * ${2 * I}u + 2u * ii;
-  let lrowG = (e % ${s.expertsPerPart}u) * ${2 * I}u + 2u * ii;
-  var acc: array<f32, 2>;
-  for (var g = lane; g < ${GB}u; g += 32u) {
-    let wg = loadBlock(part, lrowG * ${GB}u + g);
-    let wl = loadBlock(part, (lrowG + 1u) * ${GB}u + g);
-    let xb = xrow * ${H / 4}u + 8u * g;
-    var dg = 0.0;
-    var dl = 0.0;
-    for (var q = 0u; q < 4u; q++) {
-      let xa = x[xb + 2u * q] * gain[8u * g + 2u * q];
-      let xc = x[xb + 2u * q + 1u] * gain[8u * g + 2u * q + 1u];
-      dg += fp4dot8(wg[q], xa, xc);
-      dl += fp4dot8(wl[q], xa, xc);
+  let i0 = (wid.x * 8u + (lid >> 5u)) * ${RP}u;
+  // Issue every weight load of this invocation first (up to 2·RP·NB blocks), then decode: more bytes in flight.
+  var wv: array<vec4<u32>, ${2 * RP * NB}>;
+  var ws: array<f32, ${2 * RP * NB}>;
+  for (var j = 0u; j < ${NB}u; j++) {
+    let g = min(lane + 32u * j, ${GB - 1}u);
+    for (var r = 0u; r < ${2 * RP}u; r++) {
+      let ii = min(i0 + r / 2u, ${I - 1}u);
+      let lrow = (e % ${s.expertsPerPart}u) * ${2 * I}u + 2u * ii + (r & 1u);
+      wv[j * ${2 * RP}u + r] = loadBlock(part, lrow * ${GB}u + g);
+      ws[j * ${2 * RP}u + r] = scaleAt((e * ${2 * I}u + 2u * ii + (r & 1u)) * ${GB}u + g);
     }
-    acc[0] += dg * scaleAt(rowG * ${GB}u + g);
-    acc[1] += dl * scaleAt((rowG + 1u) * ${GB}u + g);
+  }
+  var acc: array<f32, ${2 * RP}>;
+  for (var j = 0u; j < ${NB}u; j++) {
+    let g = lane + 32u * j;
+    if (g < ${GB}u) {
+      let xb = xrow * ${H / 4}u + 8u * g;
+      let x0 = xn[xb]; let x1 = xn[xb + 1u]; let x2 = xn[xb + 2u]; let x3 = xn[xb + 3u];
+      let x4 = xn[xb + 4u]; let x5 = xn[xb + 5u]; let x6 = xn[xb + 6u]; let x7 = xn[xb + 7u];
+      for (var r = 0u; r < ${2 * RP}u; r++) {
+        let w = wv[j * ${2 * RP}u + r];
+        acc[r] += ws[j * ${2 * RP}u + r] * (fp4dot8(w.x, x0, x1) + fp4dot8(w.y, x2, x3) +
+          fp4dot8(w.z, x4, x5) + fp4dot8(w.w, x6, x7));
+      }
+    }
   }
   pair_sum(&acc, lid);
-  if (lane == 0u && i < ${I}u) {
-    let gate = min(acc[0] * inv_rms[0] + bias[rowG], p.limit);
-    let lin = clamp(acc[1] * inv_rms[0] + bias[rowG + 1u], -p.limit, p.limit);
-    act[(tok * ${k}u + slot) * ${I}u + i] = gate / (1.0 + exp(-p.alpha * gate)) * (lin + 1.0);
+  if (lane < ${RP}u) {
+    let i = i0 + lane;
+    if (i < ${I}u) {
+      let rowG = e * ${2 * I}u + 2u * i;
+      var ga = acc[0];
+      var la = acc[1];
+      for (var r = 1u; r < ${RP}u; r++) { if (lane == r) { ga = acc[2u * r]; la = acc[2u * r + 1u]; } }
+      ${swiglu('ga + bias[rowG]', 'la + bias[rowG + 1u]')}
+    }
   }
 }`,
   };
@@ -171,12 +175,12 @@ export function moeMlp1(
   rec: StepRecorder,
   program: KernelProgram,
   s: MoeShape,
-  a: MoeArgs & { x: BufferRef; gain: BufferRef; act: BufferRef; eps?: number; limit: number },
+  a: MoeArgs & { xn: BufferRef; act: BufferRef; limit: number },
 ): void {
   rec.dispatch(
     program,
-    [...a.blocks, a.scales, a.bias, a.x, a.gain, a.logits, a.act],
-    { xRow0: a.xRow0 ?? 0, eps: a.eps ?? 1e-5, limit: a.limit, alpha: 1.702 },
-    [Math.ceil(s.I / (program.name === 'moe_mlp1_rowwise' ? 64 : 8)), a.tokens * s.k],
+    [...a.blocks, a.scales, a.bias, a.xn, a.logits, a.act],
+    { xRow0: a.xRow0 ?? 0, limit: a.limit, alpha: 1.702 },
+    [Math.ceil(s.I / (program.name === 'moe_mlp1_rowwise' ? 64 : 8 * PAIRS_PER_GROUP)), a.tokens * s.k],
   );
 }

@@ -30,10 +30,11 @@ export interface SampleParams {
  * greedy argmax, or an exact draw from softmax(logits/T) restricted to top-k / top-p, by the Gumbel-max trick
  * (argmax of logits/T + Gumbel noise) over the tokens above a threshold that a bisection finds. One workgroup per row.
  */
-export function sampleProgram(V: number): KernelProgram {
+export function sampleProgram(V: number, workgroupSize = 256): KernelProgram {
+  const W = workgroupSize;
   return {
     name: 'sample',
-    cacheKey: `sample:V${V}`,
+    cacheKey: `sample:V${V}:W${W}`,
     bindings: [
       { name: 'logits', type: 'array<f32>', access: 'read' },
       { name: 'tokens', type: 'array<u32>', access: 'read_write' },
@@ -49,8 +50,8 @@ export function sampleProgram(V: number): KernelProgram {
     ],
     body: () => /* wgsl */ `
 const V = ${V}u;
-var<workgroup> rv: array<f32, 256>;
-var<workgroup> ri: array<u32, 256>;
+var<workgroup> rv: array<f32, ${W}>;
+var<workgroup> ri: array<u32, ${W}>;
 fn pcg(x: u32) -> u32 {
   let state = x * 747796405u + 2891336453u;
   let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
@@ -59,7 +60,7 @@ fn pcg(x: u32) -> u32 {
 fn better(v: f32, i: u32, w: f32, j: u32) -> bool { return v > w || (v == w && i < j); }
 fn argmaxReduce(lid: u32, v: f32, i: u32) -> u32 {
   rv[lid] = v; ri[lid] = i;
-  for (var s = 128u; s > 0u; s >>= 1u) {
+  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (lid < s && better(rv[lid + s], ri[lid + s], rv[lid], ri[lid])) { rv[lid] = rv[lid + s]; ri[lid] = ri[lid + s]; }
   }
@@ -70,7 +71,7 @@ fn argmaxReduce(lid: u32, v: f32, i: u32) -> u32 {
 }
 fn sumReduce(lid: u32, v: f32) -> f32 {
   rv[lid] = v;
-  for (var s = 128u; s > 0u; s >>= 1u) {
+  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (lid < s) { rv[lid] += rv[lid + s]; }
   }
@@ -79,16 +80,29 @@ fn sumReduce(lid: u32, v: f32) -> f32 {
   workgroupBarrier();
   return r;
 }
-@compute @workgroup_size(256)
+@compute @workgroup_size(${W})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let base = (p.row0 + wid.x) * V;
-  var bv = -3.4e38;
-  var bi = 0xffffffffu;
-  for (var i = lid; i < V; i += 256u) {
-    let v = logits[base + i];
-    if (better(v, i, bv, bi)) { bv = v; bi = i; }
+  // Four independent running maxima keep four loads in flight per invocation.
+  var bv = array<f32, 4>(-3.4e38, -3.4e38, -3.4e38, -3.4e38);
+  var bi = array<u32, 4>(0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu);
+  var i0 = lid;
+  for (; i0 + ${3 * W}u < V; i0 += ${4 * W}u) {
+    let v0 = logits[base + i0];
+    let v1 = logits[base + i0 + ${W}u];
+    let v2 = logits[base + i0 + ${2 * W}u];
+    let v3 = logits[base + i0 + ${3 * W}u];
+    if (better(v0, i0, bv[0], bi[0])) { bv[0] = v0; bi[0] = i0; }
+    if (better(v1, i0 + ${W}u, bv[1], bi[1])) { bv[1] = v1; bi[1] = i0 + ${W}u; }
+    if (better(v2, i0 + ${2 * W}u, bv[2], bi[2])) { bv[2] = v2; bi[2] = i0 + ${2 * W}u; }
+    if (better(v3, i0 + ${3 * W}u, bv[3], bi[3])) { bv[3] = v3; bi[3] = i0 + ${3 * W}u; }
   }
-  let amax = argmaxReduce(lid, bv, bi);
+  for (; i0 < V; i0 += ${W}u) {
+    let v = logits[base + i0];
+    if (better(v, i0, bv[0], bi[0])) { bv[0] = v; bi[0] = i0; }
+  }
+  for (var q = 1u; q < 4u; q++) { if (better(bv[q], bi[q], bv[0], bi[0])) { bv[0] = bv[q]; bi[0] = bi[q]; } }
+  let amax = argmaxReduce(lid, bv[0], bi[0]);
   if (p.temperature <= 0.0) {
     if (lid == 0u) { tokens[p.outIndex + wid.x] = amax; }
     return;
@@ -99,7 +113,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var thr = -3.4e38;
   if (p.topK > 0u || p.topP < 1.0) {
     var total = 0.0;
-    for (var i = lid; i < V; i += 256u) { total += exp((logits[base + i] - mx) * invT); }
+    for (var i = lid; i < V; i += ${W}u) { total += exp((logits[base + i] - mx) * invT); }
     total = sumReduce(lid, total);
     var lo = -60.0;
     var hi = 0.0;
@@ -107,7 +121,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let mid = 0.5 * (lo + hi);
       var cnt = 0.0;
       var mass = 0.0;
-      for (var i = lid; i < V; i += 256u) {
+      for (var i = lid; i < V; i += ${W}u) {
         let z = (logits[base + i] - mx) * invT;
         if (z >= mid) { cnt += 1.0; mass += exp(z); }
       }
@@ -123,7 +137,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let key = (p.seed + pcg(p.counter + wid.x * 0x9E3779B9u));
   var gv = -3.4e38;
   var gi = 0xffffffffu;
-  for (var i = lid; i < V; i += 256u) {
+  for (var i = lid; i < V; i += ${W}u) {
     let z = (logits[base + i] - mx) * invT;
     if (z >= thr) {
       let h = pcg(i ^ pcg(key));

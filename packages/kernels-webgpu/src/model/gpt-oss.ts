@@ -338,13 +338,21 @@ export class GptOssGpu {
     K: number,
     rows: number,
     outStride: number,
-    o: { norm?: GPUBuffer; bias?: GPUBuffer; residual?: boolean; x: GPUBuffer; out: GPUBuffer },
+    o: { norm?: GPUBuffer; bias?: GPUBuffer; residual?: boolean; x: GPUBuffer; out: GPUBuffer; xnOut?: GPUBuffer },
   ): void {
     for (let r0 = 0; r0 < rows; r0 += 8) {
       const M = Math.min(8, rows - r0);
-      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}`;
+      const wn = !!o.xnOut;
+      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}`;
       const prog = this.p(key, () =>
-        gemvBf16Program(this.ctx.caps, { K, M, norm: !!o.norm, bias: !!o.bias, residual: !!o.residual }),
+        gemvBf16Program(this.ctx.caps, {
+          K,
+          M,
+          norm: !!o.norm,
+          bias: !!o.bias,
+          residual: !!o.residual,
+          writeNormed: wn,
+        }),
       );
       gemvBf16(rec, prog, {
         parts,
@@ -353,6 +361,7 @@ export class GptOssGpu {
         gain: o.norm,
         bias: o.bias,
         out: o.out,
+        xnOut: o.xnOut,
         outRow0: r0,
         outStride,
       });
@@ -376,15 +385,20 @@ export class GptOssGpu {
       this.gemv(rec, L.qkv, H, rows, QKVW, { norm: L.attnNorm, bias: L.qkvBias, x: this.x, out: this.qkv });
       attend(rec, l);
       this.gemv(rec, L.out, AW, rows, H, { bias: L.outBias, residual: true, x: this.attn, out: this.x });
-      this.gemv(rec, L.gate, H, rows, c.numExperts, { norm: L.mlpNorm, bias: L.gateBias, x: this.x, out: this.router });
+      this.gemv(rec, L.gate, H, rows, c.numExperts, {
+        norm: L.mlpNorm,
+        bias: L.gateBias,
+        x: this.x,
+        out: this.router,
+        xnOut: this.xn,
+      });
       const common = { logits: this.router, tokens: rows, xRow0: 0 };
       moeMlp1(rec, mlp1, moe, {
         ...common,
         blocks: L.mlp1Blocks,
         scales: L.mlp1Scales,
         bias: L.mlp1Bias,
-        x: this.x,
-        gain: L.mlpNorm,
+        xn: this.xn,
         act: this.act,
         limit: c.swigluLimit,
       });
@@ -505,7 +519,7 @@ export class GptOssGpu {
     start.copy(this.tokIn, 0, ids, 0, 4);
     start.submit();
     const base = seq.length;
-    const sampleProg = this.p('sample', () => sampleProgram(this.config.vocabSize));
+    const sampleProg = this.p('sample', () => sampleProgram(this.config.vocabSize, this.sampleWorkgroup()));
     let submitted = 0;
     let dispatches = 0;
     // Each step copies its sampled id into its own mappable buffer, so reading step i never waits for later steps.
@@ -549,6 +563,11 @@ export class GptOssGpu {
 
   private lastGenerated = 0;
 
+  private sampleWorkgroup(): number {
+    if (this.ctx.caps.cpuLike) return 256;
+    return Math.min(1024, this.ctx.device.limits.maxComputeInvocationsPerWorkgroup);
+  }
+
   /** One decode step for distinct sequences; returns logits [batch, vocab]. */
   async decode(batch: readonly { sequence: GpuSequence; token: number }[]): Promise<Float32Array> {
     const rec = this.recordDecode(batch);
@@ -566,7 +585,7 @@ export class GptOssGpu {
     sampling: SampleParams,
   ): Promise<Uint32Array> {
     const rec = this.recordDecode(batch);
-    sample(rec, this.p('sample', () => sampleProgram(this.config.vocabSize)), {
+    sample(rec, this.p('sample', () => sampleProgram(this.config.vocabSize, this.sampleWorkgroup())), {
       logits: this.logits,
       tokens: this.tokenOut,
       rows: batch.length,
