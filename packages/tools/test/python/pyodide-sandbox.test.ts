@@ -70,6 +70,16 @@ describe('pyodide sandbox: basics', () => {
     expect(await ok('import sys\nsys.exit("bye")')).toBe('bye\n');
   });
 
+  test('an idle sandbox does not keep the process alive; a running call does', async () => {
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const idle = ports();
+    const call = stateless.execute('import time\ntime.sleep(0.3)');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ports()).toBe(idle + 1);
+    await call;
+    expect(ports()).toBe(idle);
+  });
+
   test('output is capped (default 20 000 characters) and the rest counted', async () => {
     const r = await stateless.execute('for i in range(100000): print(i)');
     expect(r.status).toBe('ok');
