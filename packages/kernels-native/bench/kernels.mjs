@@ -4,7 +4,7 @@
 //   node bench/kernels.mjs [--threads 2] [--isa avx512]
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { getIsa, matmul, setIsa, setThreads } from '../dist/index.js';
+import { getIsa, matmul, matmulSync, setIsa, setThreads } from '../dist/index.js';
 
 const { values: o } = parseArgs({ options: { threads: { type: 'string', default: '2' }, isa: { type: 'string' }, only: { type: 'string' } } });
 setThreads(Number(o.threads));
@@ -71,4 +71,20 @@ if (run('gemm')) {
   const out2 = new Float32Array(T2 * 5120);
   await time(`bf16 GEMM 5120x2880 (t=${T2})`, w.length, 2 * 5120 * K * T2, () =>
     matmul({ x: x2, tokens: T2, weight: { format: 'bf16', data: w, rows: 5120, cols: K }, out: out2 }), 2);
+}
+if (run('l2')) {
+  // Weights that stay in L2: the compute ceiling of the decode kernels, without DRAM.
+  const rows = 128;
+  const blocks = fill(new Uint8Array((rows * K) / 2));
+  const scales = new Uint8Array((rows * K) / 32).fill(120);
+  const w = fill(new Uint8Array(rows * K * 2));
+  const x = new Float32Array(K).fill(0.01);
+  const out = new Float32Array(rows);
+  const reps = 2000;
+  await time(`MXFP4 GEMV in L2 x${reps}`, reps * (blocks.length + scales.length), reps * 2 * rows * K, async () => {
+    for (let i = 0; i < reps; i++) matmulSync({ x, tokens: 1, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out });
+  }, 1);
+  await time(`bf16 GEMV in L2 x${reps}`, reps * w.length, reps * 2 * rows * K, async () => {
+    for (let i = 0; i < reps; i++) matmulSync({ x, tokens: 1, weight: { format: 'bf16', data: w, rows, cols: K }, out });
+  }, 1);
 }

@@ -38,6 +38,7 @@ inline float load_f32(const uint8_t* p, size_t i) {
 // table below folds the factor 1/2 back in: value = FP4_X2[n] * kScaleHalf[s].
 extern const float kFp4x2[16];
 extern const int8_t kFp4x2i8[16];
+extern const uint16_t kFp4Bf16x2[32];  // kFp4x2 as bf16 bits, repeated twice (32-entry vpermw table)
 extern float kScaleHalf[256];  // 2^(s - 128), filled at load time
 
 enum DType : int { kBF16 = 0, kF32 = 1 };

@@ -43,6 +43,8 @@ struct S {
   }
   static bool bf16dot_enabled() { return false; }
   static void bf16dot(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
+  static void mxfp4dot(int, int, const uint8_t*, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*,
+                       int) {}
 };
 #include "kernels-impl.h"
 }  // namespace isa_avx2

@@ -88,6 +88,72 @@ struct S {
       default: bf16dot_nt<4>(nt, w, K, xsplit, xs, res, ldr); break;
     }
   }
+  // MXFP4 rows (NR) x tokens (NT). Per pair of blocks: 32 bytes -> 32 words (vpmovzxbw), low/high nibbles -> bf16
+  // by vpermw (the table repeats so the low nibble needs no mask), 4 bf16 dot products (x hi/lo), then the two
+  // block scales as one vector [sA x8, sB x8].
+  template <int NR, int NT>
+  static void mxfp4dot_tile(const uint8_t* blocks, const uint8_t* scales, int64_t G, const uint16_t* xsplit,
+                            const float* const* xs, float* res, int ldr) {
+    const int64_t K = G * 32, P = G / 2;
+    const __m512i lut = _mm512_loadu_si512(kFp4Bf16x2);
+    __m512 acc[NR][NT];
+    for (int r = 0; r < NR; r++)
+      for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < P; p++) {
+      for (int r = 0; r < NR; r++) {
+        const __m512i b = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks + (r * G + 2 * p) * 16)));
+        const __m512bh wl = (__m512bh)_mm512_permutexvar_epi16(b, lut);
+        const __m512bh wh = (__m512bh)_mm512_permutexvar_epi16(_mm512_srli_epi16(b, 4), lut);
+        const uint8_t* sc = scales + r * G + 2 * p;
+        const __m512 sv = _mm512_insertf32x8(_mm512_set1_ps(kScaleHalf[sc[0]]), _mm256_set1_ps(kScaleHalf[sc[1]]), 1);
+        for (int t = 0; t < NT; t++) {
+          const uint16_t* xh = xsplit + 2 * t * K + 64 * p;
+          const uint16_t* xl = xh + K;
+          __m512 d = _mm512_dpbf16_ps(_mm512_setzero_ps(), wl, (__m512bh)_mm512_loadu_si512(xh));
+          d = _mm512_dpbf16_ps(d, wh, (__m512bh)_mm512_loadu_si512(xh + 32));
+          d = _mm512_dpbf16_ps(d, wl, (__m512bh)_mm512_loadu_si512(xl));
+          d = _mm512_dpbf16_ps(d, wh, (__m512bh)_mm512_loadu_si512(xl + 32));
+          acc[r][t] = _mm512_fmadd_ps(d, sv, acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < NR; r++)
+      for (int t = 0; t < NT; t++) {
+        float sum = _mm512_reduce_add_ps(acc[r][t]);
+        if (G & 1) {  // odd block count: the last block in plain fp32 (x is deinterleaved: evens then odds)
+          const int64_t g = G - 1;
+          const uint8_t* bp = blocks + (r * G + g) * 16;
+          float part = 0.f;
+          for (int j = 0; j < 16; j++)
+            part += kFp4x2[bp[j] & 15] * xs[t][g * 32 + j] + kFp4x2[bp[j] >> 4] * xs[t][g * 32 + 16 + j];
+          sum += part * kScaleHalf[scales[r * G + g]];
+        }
+        res[t * ldr + r] = sum;
+      }
+  }
+  template <int NR>
+  static void mxfp4dot_nt(int nt, const uint8_t* blocks, const uint8_t* scales, int64_t G, const uint16_t* xsplit,
+                          const float* const* xs, float* res, int ldr) {
+    const int64_t K = G * 32;
+    for (int t = 0; t < nt; t += 4) {
+      const uint16_t* xp = xsplit + 2 * t * K;
+      switch (nt - t >= 4 ? 4 : nt - t) {
+        case 1: mxfp4dot_tile<NR, 1>(blocks, scales, G, xp, xs + t, res + t * ldr, ldr); break;
+        case 2: mxfp4dot_tile<NR, 2>(blocks, scales, G, xp, xs + t, res + t * ldr, ldr); break;
+        case 3: mxfp4dot_tile<NR, 3>(blocks, scales, G, xp, xs + t, res + t * ldr, ldr); break;
+        default: mxfp4dot_tile<NR, 4>(blocks, scales, G, xp, xs + t, res + t * ldr, ldr); break;
+      }
+    }
+  }
+  static void mxfp4dot(int nr, int nt, const uint8_t* blocks, const uint8_t* scales, int64_t G, const uint16_t* xsplit,
+                       const float* const* xs, float* res, int ldr) {
+    switch (nr) {
+      case 1: mxfp4dot_nt<1>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
+      case 2: mxfp4dot_nt<2>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
+      case 3: mxfp4dot_nt<3>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
+      default: mxfp4dot_nt<4>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
+    }
+  }
 };
 #include "kernels-impl.h"
 }  // namespace isa_avx512

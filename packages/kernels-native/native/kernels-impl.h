@@ -159,9 +159,33 @@ inline Scratch& scratch() {
   return s;
 }
 
+// Activations as bf16 hi + lo parts for the bf16 dot paths, per token [hi K][lo K]. bf16 weights: natural order.
+// MXFP4 weights (x deinterleaved): per pair of blocks [A even, B even, A odd, B odd], the order the nibbles decode in.
+inline void split_activations(int format, const float* x, int64_t ldx, int64_t T, int64_t K, uint16_t* out) {
+  for (int64_t t = 0; t < T; t++) {
+    uint16_t* hi = out + 2 * t * K;
+    const float* xr = x + t * ldx;
+    auto put = [&](int64_t dst, float v) {
+      const uint16_t h = gptoss::f32_to_bf16(v);
+      hi[dst] = h;
+      hi[K + dst] = gptoss::f32_to_bf16(v - gptoss::bf16_to_f32(h));
+    };
+    if (format == gptoss::kWMXFP4) {
+      const int64_t P = K / 64;
+      for (int64_t p = 0; p < P; p++) {
+        const float* src[4] = {xr + 64 * p, xr + 64 * p + 32, xr + 64 * p + 16, xr + 64 * p + 48};
+        for (int q = 0; q < 4; q++)
+          for (int j = 0; j < 16; j++) put(64 * p + 16 * q + j, src[q][j]);
+      }
+    } else {
+      for (int64_t k = 0; k < K; k++) put(k, xr[k]);
+    }
+  }
+}
+
 // Raw (no bias) dot products of rows [r0, r1) with all tokens, into res[t * (r1 - r0) + (r - r0)].
 inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t ldx, int64_t T, int64_t r0, int64_t r1,
-                              float* res) {
+                              float* res, const uint16_t* xsplit = nullptr) {
   Scratch& s = scratch();
   const int64_t n = r1 - r0;
   const int ldr = static_cast<int>(n);
@@ -177,23 +201,27 @@ inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t l
   } else if (w.format == gptoss::kWF32) {
     panel = reinterpret_cast<const float*>(w.data) + r0 * w.k;
   }
-  if (direct && w.format == gptoss::kWBF16 && S::bf16dot_enabled()) {
-    // bf16 x bf16 dot instructions on activations split into bf16 hi + lo parts: full fp32 accuracy (error ~2^-16),
-    // and weights go straight from memory into the multiplier without widening.
+  if (direct && S::bf16dot_enabled() && (w.format == gptoss::kWMXFP4 || w.format == gptoss::kWBF16)) {
     const int64_t K = w.k;
-    if (static_cast<int64_t>(s.xsplit.size()) < 2 * T * K) s.xsplit.resize(2 * T * K);
-    for (int64_t t = 0; t < T; t++) {
-      uint16_t* hi = s.xsplit.data() + 2 * t * K;
-      for (int64_t k = 0; k < K; k++) {
-        const float v = x[t * ldx + k];
-        hi[k] = gptoss::f32_to_bf16(v);
-        hi[K + k] = gptoss::f32_to_bf16(v - gptoss::bf16_to_f32(hi[k]));
-      }
+    const uint16_t* xsp = xsplit;
+    if (!xsp) {
+      if (static_cast<int64_t>(s.xsplit.size()) < 2 * T * K) s.xsplit.resize(2 * T * K);
+      split_activations(w.format, x, ldx, T, K, s.xsplit.data());
+      xsp = s.xsplit.data();
     }
     for (int64_t t = 0; t < T; t++) s.xs[t] = x + t * ldx;
-    for (int64_t r = 0; r < n; r += 4) {
-      const int nr = static_cast<int>(std::min<int64_t>(4, n - r));
-      S::bf16dot(nr, static_cast<int>(T), w.data + (r0 + r) * K * 2, K, s.xsplit.data(), s.xs.data(), res + r, ldr);
+    if (w.format == gptoss::kWMXFP4) {
+      const int64_t G = K / 32;
+      for (int64_t r = 0; r < n; r += 4) {
+        const int nr = static_cast<int>(std::min<int64_t>(4, n - r));
+        S::mxfp4dot(nr, static_cast<int>(T), w.data + (r0 + r) * G * 16, w.scales + (r0 + r) * G, G, xsp, s.xs.data(),
+                    res + r, ldr);
+      }
+    } else {
+      for (int64_t r = 0; r < n; r += 4) {
+        const int nr = static_cast<int>(std::min<int64_t>(4, n - r));
+        S::bf16dot(nr, static_cast<int>(T), w.data + (r0 + r) * K * 2, K, xsp, s.xs.data(), res + r, ldr);
+      }
     }
     return;
   }
@@ -222,6 +250,7 @@ struct Job {
   gptoss::MatmulArgs a;
   bool deint_out = false;  // swiglu output written block-deinterleaved (it feeds an MXFP4 matmul)
   int64_t chunk = 0, n_chunks = 0;
+  std::vector<uint16_t> xsplit;  // activations prepared once per job for the bf16 dot paths
 };
 
 // Runs several independent matmuls as one parallel job, so that a decode step's experts share one barrier.
@@ -243,6 +272,11 @@ inline void run_jobs(Job* jobs, int n_jobs) {
       chunk = std::min<int64_t>(chunk, 256);
     }
     chunk = (chunk + 1) & ~int64_t(1);  // even: SwiGLU pairs never straddle tasks
+    jb.xsplit.clear();
+    if (jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
+      jb.xsplit.resize(2 * jb.a.t * jb.a.w.k);
+      split_activations(jb.a.w.format, jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xsplit.data());
+    }
     jb.chunk = chunk;
     jb.n_chunks = (R + chunk - 1) / chunk;
     first[j + 1] = first[j] + jb.n_chunks;
@@ -257,7 +291,7 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     Scratch& s = scratch();
     if (static_cast<int64_t>(s.res.size()) < a.t * n) s.res.resize(a.t * n);
     float* res = s.res.data();
-    rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res);
+    rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res, jb.xsplit.empty() ? nullptr : jb.xsplit.data());
     for (int64_t t = 0; t < a.t; t++) {
       const float* h = res + t * n;
       float* o = a.out + t * a.ldo;
@@ -500,12 +534,17 @@ void unembed_topk(const gptoss::TopkArgs& a) {
   std::vector<Cand> lists(want_top ? static_cast<size_t>(threads) * T * k : 0);
   std::vector<int> lens(want_top ? static_cast<size_t>(threads) * T : 0, 0);
   const int64_t chunk = T > kDirectMaxT ? kPanelRows * 2 : 256;
+  std::vector<uint16_t> xsplit;
+  if (T <= kDirectMaxT && S::bf16dot_enabled()) {
+    xsplit.resize(2 * T * a.w.k);
+    split_activations(a.w.format, a.x, a.w.k, T, a.w.k, xsplit.data());
+  }
   const int64_t n_tasks = (V + chunk - 1) / chunk;
   gptoss::ThreadPool::instance().parallel_for(n_tasks, [&](int64_t task, int th) {
     const int64_t r0 = task * chunk, r1 = std::min(V, r0 + chunk), n = r1 - r0;
     thread_local std::vector<float> res;
     if (static_cast<int64_t>(res.size()) < T * n) res.resize(T * n);
-    rows_times_tokens(a.w, a.x, a.w.k, T, r0, r1, res.data());
+    rows_times_tokens(a.w, a.x, a.w.k, T, r0, r1, res.data(), xsplit.empty() ? nullptr : xsplit.data());
     for (int64_t t = 0; t < T; t++) {
       const float* lr = res.data() + t * n;
       if (a.logits) std::memcpy(a.logits + t * V + r0, lr, n * 4);

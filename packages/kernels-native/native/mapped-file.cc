@@ -1,6 +1,7 @@
 #include "mapped-file.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -46,6 +47,20 @@ void advise_willneed(void* addr, size_t size) {
   uintptr_t a = reinterpret_cast<uintptr_t>(addr) & ~(page - 1);
   size += reinterpret_cast<uintptr_t>(addr) - a;
   ::madvise(reinterpret_cast<void*>(a), size, MADV_WILLNEED);
+}
+
+void populate(const Mapping& m) {
+  if (!m.addr) return;
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+  if (::madvise(m.addr, m.size, MADV_POPULATE_READ) == 0) return;
+  // Older kernels: touch one byte per page.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  volatile const uint8_t* p = static_cast<const uint8_t*>(m.addr);
+  uint8_t sink = 0;
+  for (size_t i = 0; i < m.size; i += page) sink ^= p[i];
+  (void)sink;
 }
 
 }  // namespace gptoss

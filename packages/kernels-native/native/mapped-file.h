@@ -16,5 +16,7 @@ std::string map_file(const std::string& path, bool populate, Mapping* out);
 void unmap(const Mapping& m);
 // Asks the kernel to read a range ahead (MADV_WILLNEED); best effort.
 void advise_willneed(void* addr, size_t size);
+// Faults every page of the mapping in (reading from disk where needed), so that later steps take no page faults.
+void populate(const Mapping& m);
 
 }  // namespace gptoss

@@ -40,6 +40,23 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     for (auto& m : maps_) advise_willneed(m.addr, m.size);
     return info.Env().Undefined();
   }
+  // Promise: faults all mapped pages in on a worker thread (the model's load time).
+  Napi::Value Populate(const Napi::CallbackInfo& info) {
+    struct PopulateOp : Op {
+      std::vector<Mapping> maps;
+      void parse(Args&) override {}
+      void run() override {
+        for (auto& m : maps) populate(m);
+      }
+    };
+    auto op = std::make_unique<PopulateOp>();
+    op->maps = maps_;
+    op->keep.push_back(Napi::Persistent(info.This().As<Napi::Object>()));
+    auto* w = new OpWorker(info.Env(), std::move(op));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
   Napi::Value MappedBytes(const Napi::CallbackInfo& info) {
     double n = 0;
     for (auto& m : maps_) n += static_cast<double>(m.size);
@@ -94,6 +111,7 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                                   InstanceMethod("forwardSync", &ModelWrap::ForwardSync),
                                   InstanceMethod("prefetch", &ModelWrap::Prefetch),
                                   InstanceMethod("mappedBytes", &ModelWrap::MappedBytes),
+                                  InstanceMethod("populate", &ModelWrap::Populate),
                                   InstanceMethod("dispose", &ModelWrap::Dispose)});
   ctor = new Napi::FunctionReference(Napi::Persistent(f));
   return f;

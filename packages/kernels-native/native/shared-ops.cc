@@ -9,6 +9,10 @@ namespace gptoss {
 
 const float kFp4x2[16] = {0.f, 1.f, 2.f, 3.f, 4.f, 6.f, 8.f, 12.f, -0.f, -1.f, -2.f, -3.f, -4.f, -6.f, -8.f, -12.f};
 const int8_t kFp4x2i8[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+#define GPTOSS_FP4_BF16 0x0000, 0x3f80, 0x4000, 0x4040, 0x4080, 0x40c0, 0x4100, 0x4140, \
+                        0x8000, 0xbf80, 0xc000, 0xc040, 0xc080, 0xc0c0, 0xc100, 0xc140
+const uint16_t kFp4Bf16x2[32] = {GPTOSS_FP4_BF16, GPTOSS_FP4_BF16};
+#undef GPTOSS_FP4_BF16
 
 float kScaleHalf[256];
 namespace {

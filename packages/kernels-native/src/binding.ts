@@ -139,6 +139,8 @@ export interface NativeModel {
   forwardSync(...args: ForwardArgs): void;
   /** madvise(WILLNEED) on every mapped file. */
   prefetch(): void;
+  /** Faults every mapped page in (reads from disk where needed) on a worker thread. */
+  populate(): Promise<void>;
   mappedBytes(): number;
   dispose(): void;
 }

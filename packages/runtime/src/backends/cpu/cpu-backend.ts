@@ -190,6 +190,8 @@ export function cpuBackend(): Backend {
         initialContextLength: config.initialContextLength,
       };
       const native = new k.CpuModel(dims, files, tensors);
+      // Fault every weight page in now (reading from disk if needed), so decode steps never stall on page faults.
+      await native.populate();
       const maxContext = Math.min(options?.maxContext ?? Math.min(maxContextLength(config), 8192), maxContextLength(config));
       return new CpuLoadedModel(config, maxContext, native, {
         backend: 'cpu',

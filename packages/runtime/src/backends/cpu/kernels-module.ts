@@ -26,6 +26,7 @@ export interface NativeCpuModel {
     topK?: number;
   }): Promise<NativeForwardResult>;
   prefetch(): void;
+  populate(): Promise<void>;
   mappedBytes(): number;
   dispose(): void;
 }
