@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { startServer } from '@gptoss/server';
 import { Conversation, DeveloperContent, Message, SystemContent, type ReasoningEffort } from '@gptoss/harmony';
 import {
   BACKEND_NAMES,
@@ -17,7 +19,7 @@ import {
   type PresetName,
 } from '@gptoss/runtime';
 import { EventPrinter, bold, dim } from './render.js';
-import { parseFloatArg, parseIntArg, parseTokenList } from './options.js';
+import { parseFloatArg, parseIntArg, parsePort, parseTokenList } from './options.js';
 
 const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
 const err = (s: string) => process.stderr.write(s);
@@ -172,6 +174,44 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<
   }
 }
 
+interface ServeFlags {
+  port: number;
+  host: string;
+  modelId?: string;
+  maxOutputTokens: number;
+  context?: number;
+  backend: BackendName | 'auto';
+}
+
+/** Serves until SIGINT/SIGTERM, then stops accepting, lets requests in flight finish (briefly) and frees the model. */
+async function runServe(modelArg: string | undefined, o: ServeFlags): Promise<void> {
+  const model = await open(modelArg, o.backend, false, o.context);
+  let running;
+  try {
+    const modelId = o.modelId ?? (modelArg ? basename(resolve(modelArg).replace(/\/original\/?$/, '')) : 'gpt-oss-tiny-random');
+    running = await startServer(model, { modelId, port: o.port, host: o.host, maxOutputTokens: o.maxOutputTokens });
+    err(`serving ${modelId} on ${running.url}/v1 (Responses API, Chat Completions); Ctrl-C stops\n`);
+  } catch (e) {
+    await model.close();
+    throw e;
+  }
+  const server = running;
+  const signal = await new Promise<NodeJS.Signals>((res) => {
+    process.once('SIGINT', () => res('SIGINT'));
+    process.once('SIGTERM', () => res('SIGTERM'));
+  });
+  err(dim(color, `${signal}: closing the server\n`));
+  // Streams still open after a grace period are cut, so a stuck client cannot keep the process alive.
+  const force = setTimeout(() => (server.server as { closeAllConnections?: () => void }).closeAllConnections?.(), 5000);
+  try {
+    await server.close();
+  } finally {
+    clearTimeout(force);
+    await model.close();
+  }
+  err(dim(color, 'server closed\n'));
+}
+
 export function createProgram(): Command {
   const program = new Command('gptoss')
     .description('gpt-oss in TypeScript: run, chat with and inspect gpt-oss checkpoints (original/ or Hugging Face layout).')
@@ -196,6 +236,18 @@ export function createProgram(): Command {
       .argument('[model]', 'checkpoint folder (default: the built-in tiny random model)')
       .addOption(backendOption()),
   ).action(async (model: string | undefined, o: SamplingFlags) => runChat(model, o));
+
+  program
+    .command('serve')
+    .description('OpenAI-compatible HTTP server (Responses API, Chat Completions) for the openai client, Codex, agents')
+    .argument('[model]', 'checkpoint folder (default: the built-in tiny random model)')
+    .option('--port <n>', 'TCP port (0 picks a free one)', parsePort, 8000)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--model-id <name>', 'model name reported by the API (default: the folder name)')
+    .option('--max-output-tokens <n>', 'upper bound on generated tokens per request', parseIntArg('--max-output-tokens', 1), 4096)
+    .option('--context <n>', 'largest number of tokens per conversation (KV cache size)', parseIntArg('--context', 16))
+    .addOption(backendOption())
+    .action(async (modelArg: string | undefined, o: ServeFlags) => runServe(modelArg, o));
 
   program
     .command('logits')

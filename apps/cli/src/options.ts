@@ -26,3 +26,10 @@ export function parseTokenList(v: string): number[] {
     return n;
   });
 }
+
+/** A TCP port, 0..65535 (0: the system picks a free one). */
+export function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderArgError(`--port must be an integer in 0..65535, got "${v}"`);
+  return n;
+}
