@@ -1,0 +1,1 @@
+export { webgpuBackend } from './webgpu-backend.js';
