@@ -2,8 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { startServer } from '@gptoss/server';
-import { Conversation, DeveloperContent, Message, SystemContent, type ReasoningEffort } from '@gptoss/harmony';
+import { Conversation, Message, type ReasoningEffort } from '@gptoss/harmony';
 import {
   BACKEND_NAMES,
   DEFAULT_MODEL_NOTICE,
@@ -18,14 +17,16 @@ import {
   type Model,
   type PresetName,
 } from '@gptoss/runtime';
+import { runAgentTurn, startServer } from '@gptoss/server';
+import { chatPreamble, createChatTools, type ChatToolFlags, type ChatTools } from './chat-tools.js';
 import { EventPrinter, bold, dim } from './render.js';
 import { parseFloatArg, parseIntArg, parsePort, parseTokenList } from './options.js';
 
 const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
 const err = (s: string) => process.stderr.write(s);
 
-function backendOption(): Option {
-  return new Option('-b, --backend <name>', 'compute backend (default: the fastest available)').choices([...BACKEND_NAMES, 'auto']).default('auto');
+function backendOption(flags = '-b, --backend <name>'): Option {
+  return new Option(flags, 'compute backend (default: the fastest available)').choices([...BACKEND_NAMES, 'auto']).default('auto');
 }
 
 function samplingOptions(cmd: Command): Command {
@@ -39,6 +40,10 @@ function samplingOptions(cmd: Command): Command {
     .addOption(new Option('-r, --reasoning-effort <level>', 'reasoning effort in the system message').choices(['low', 'medium', 'high']).default('medium'))
     .option('-i, --instructions <text>', 'developer instructions (a developer message before the conversation)')
     .option('--context <n>', 'largest number of tokens per conversation (KV cache size)', parseIntArg('--context', 16));
+}
+
+interface ChatFlags extends ChatToolFlags {
+  showBrowserResults?: boolean;
 }
 
 interface SamplingFlags {
@@ -89,11 +94,8 @@ async function open(path: string | undefined, backend: BackendName | 'auto', qui
 }
 
 /** The conversation's opening: system message (reasoning effort, today's date) and optional developer instructions. */
-function preamble(o: SamplingFlags): Message[] {
-  const system = SystemContent.new().withReasoningEffort(o.reasoningEffort).withConversationStartDate(new Date().toISOString().slice(0, 10));
-  const out = [Message.fromRoleAndContent('system', system)];
-  if (o.instructions) out.push(Message.fromRoleAndContent('developer', DeveloperContent.new().withInstructions(o.instructions)));
-  return out;
+function preamble(o: SamplingFlags, tools?: ChatTools): Message[] {
+  return chatPreamble(o, tools);
 }
 
 async function runGenerate(modelArg: string | undefined, prompt: string, o: SamplingFlags & { stats?: boolean }, maxTokens = 256): Promise<void> {
@@ -108,11 +110,21 @@ async function runGenerate(modelArg: string | undefined, prompt: string, o: Samp
   }
 }
 
-async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<void> {
+async function runChat(modelArg: string | undefined, o: SamplingFlags & ChatFlags): Promise<void> {
   const model = await open(modelArg, o.backend, false, o.context);
+  let chatTools: ChatTools | undefined;
+  try {
+    chatTools = await createChatTools(o, { cwd: process.cwd() });
+  } catch (e) {
+    await model.close();
+    throw e;
+  }
+  const tools = chatTools;
+  const enabled = tools.tools.map((t) => t.name);
+  if (enabled.length) err(dim(color, `tools: ${enabled.join(', ')}${tools.applyPatch ? ` (apply_patch edits files under ${process.cwd()})` : ''}\n`));
   const interactive = Boolean(process.stdin.isTTY);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
-  let messages: Message[] = preamble(o);
+  let messages: Message[] = preamble(o, tools);
   let current: AbortController | undefined;
   rl.on('SIGINT', () => {
     if (current) current.abort(new Error('interrupted'));
@@ -129,7 +141,8 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<
       const text = line.trim();
       if (text === '/exit' || text === '/quit') break;
       if (text === '/reset') {
-        messages = preamble(o);
+        tools.resetBrowser();
+        messages = preamble(o, tools);
         err(dim(color, '(conversation cleared)\n'));
         ask();
         continue;
@@ -140,19 +153,27 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<
       }
       messages.push(Message.fromRoleAndContent('user', text));
       current = new AbortController();
-      const printer = new EventPrinter({ answer: process.stdout, side: process.stdout, color }, model.encoding.tokenizer);
+      const signal = current.signal;
+      const browser = tools.browser;
+      const printer = new EventPrinter({ answer: process.stdout, side: process.stdout, color }, model.encoding.tokenizer, 16, {
+        ...(browser ? { citations: () => browser.pageStack } : {}),
+        showBrowserResults: o.showBrowserResults,
+      });
       try {
-        for await (const ev of model.generate(Conversation.fromMessages(messages), { ...generateOptions(o, 512), signal: current.signal })) {
-          printer.on(ev);
-          if (ev.type === 'done') {
+        const turn = runAgentTurn(messages, { generate: (c) => model.generate(c, { ...generateOptions(o, 512), signal }), tools: tools.tools, signal });
+        for await (const ev of turn) {
+          printer.onAgent(ev);
+          if (ev.type === 'agent-done') {
             if (ev.stopReason === 'context-full') err(dim(color, '(the context is full: /reset, or restart with a larger --context)\n'));
+            if (ev.stopReason === 'function-call') err(dim(color, `(the model called ${ev.pendingCall?.recipient}, which no enabled tool handles)\n`));
+            if (ev.stopReason === 'tool-limit') err(dim(color, '(too many tool calls in one turn: stopped)\n'));
             const answers = ev.messages.filter((m) => m.author.role === 'assistant');
-            messages.push(...(answers.length ? answers : [Message.fromRoleAndContent('assistant', printer.answerText).withChannel('final')]));
+            messages.push(...(answers.length ? ev.messages : [Message.fromRoleAndContent('assistant', printer.answerText).withChannel('final')]));
           }
         }
         err(`${printer.summary(model.backend)}\n`);
       } catch (e) {
-        if (current.signal.aborted) {
+        if (signal.aborted) {
           process.stdout.write('\n');
           err(dim(color, '(stopped)\n'));
           messages.pop();
@@ -170,6 +191,7 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags): Promise<
     }
   } finally {
     rl.close();
+    await tools.close();
     await model.close();
   }
 }
@@ -232,10 +254,15 @@ export function createProgram(): Command {
   samplingOptions(
     program
       .command('chat')
-      .description('interactive chat, streaming; reasoning is shown dimmed apart from the answer')
+      .description('interactive chat, streaming; reasoning is shown dimmed apart from the answer; tools with -b, -p, -a')
       .argument('[model]', 'checkpoint folder (default: the built-in tiny random model)')
-      .addOption(backendOption()),
-  ).action(async (model: string | undefined, o: SamplingFlags) => runChat(model, o));
+      // -b is the browser here, as in the reference chat, so the backend has only its long name.
+      .addOption(backendOption('--backend <name>'))
+      .option('-b, --browser', 'browser tool (BROWSER_BACKEND: youcom, exa, or keyless local search of BROWSER_DOCS_DIR plus web pages)')
+      .option('--show-browser-results', 'print what the browser returns instead of [Search results fed to the model]')
+      .option('-p, --python', 'python tool (Pyodide sandbox: no files, no network)')
+      .option('-a, --apply-patch', 'apply_patch function: the model may edit files under the current directory'),
+  ).action(async (model: string | undefined, o: SamplingFlags & ChatFlags) => runChat(model, o));
 
   program
     .command('serve')

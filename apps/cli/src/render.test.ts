@@ -30,7 +30,7 @@ test('reasoning goes to the side stream, the final answer to the answer stream',
 
 test('tool calls are shown on the side with their recipient', () => {
   const r = run('<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city":"Paris"}<|call|>');
-  expect(r.side).toContain('[call functions.get_weather');
+  expect(r.side).toContain('Tool call to functions.get_weather: ');
   expect(r.side).toContain('{"city":"Paris"}');
   expect(r.answer).toBe('');
 });

@@ -1,5 +1,7 @@
 import type { GenerateEvent, GenerationStats } from '@gptoss/runtime';
-import type { Tokenizer } from '@gptoss/harmony';
+import type { Message, Tokenizer } from '@gptoss/harmony';
+import type { AgentEvent } from '@gptoss/server';
+import { CitationStream } from '@gptoss/tools';
 
 export interface Out {
   write(s: string): unknown;
@@ -11,6 +13,14 @@ export interface RenderTarget {
   /** Reasoning, tool calls, notices and stats: stderr for `generate`, the terminal for chat. */
   side: Out;
   color: boolean;
+}
+
+/** How tool activity is shown. */
+export interface ToolDisplay {
+  /** Page stack of the conversation's browser: final-channel citations `【3†L1】` become ` ([domain](url)) `. */
+  citations?: () => readonly string[];
+  /** Print what the browser returned instead of `[Search results fed to the model]`. */
+  showBrowserResults?: boolean;
 }
 
 const dim = (on: boolean, s: string) => (on ? `\x1b[2m${s}\x1b[22m` : s);
@@ -28,6 +38,7 @@ export class EventPrinter {
   #sawMessage = false;
   #channel: string | undefined;
   #lineOpen = false;
+  #cite: CitationStream | undefined;
   answerText = '';
   stats: GenerationStats | undefined;
 
@@ -35,7 +46,25 @@ export class EventPrinter {
     private readonly t: RenderTarget,
     private readonly tokenizer: Tokenizer,
     private readonly rawAfter = 16,
+    private readonly tools: ToolDisplay = {},
   ) {}
+
+  /** Shows one event of a turn with tools (`runAgentTurn`): generation events, tool calls and their results. */
+  onAgent(ev: AgentEvent): void {
+    const { t } = this;
+    if (ev.type === 'tool-call') return; // the call itself was shown as it streamed
+    if (ev.type === 'tool-result') {
+      const browser = ev.call.recipient?.startsWith('browser.') || ev.call.recipient?.startsWith('functions.browser.');
+      if (browser && !this.tools.showBrowserResults) {
+        t.side.write(dim(t.color, '[Search results fed to the model]\n'));
+        return;
+      }
+      for (const r of ev.replies) t.side.write(dim(t.color, `${r.author.name ?? 'tool'}: ${replyText(r).trimEnd()}\n`));
+      return;
+    }
+    if (ev.type === 'agent-done') return;
+    this.on(ev);
+  }
 
   on(ev: GenerateEvent): void {
     const { t } = this;
@@ -60,22 +89,32 @@ export class EventPrinter {
         this.#sawMessage = true;
         if (this.#raw) break;
         this.#channel = ev.channel;
-        if (ev.channel === 'analysis') t.side.write(dim(t.color, 'thinking: '));
-        else if (ev.recipient) t.side.write(dim(t.color, `[call ${ev.recipient}${ev.contentType ? ` ${ev.contentType}` : ''}] `));
+        this.#cite = this.tools.citations && (ev.channel === 'final' || ev.channel === undefined) && !ev.recipient ? new CitationStream(this.tools.citations) : undefined;
+        // A call is shown as a call even on the analysis channel (python and the browser are called from there).
+        if (ev.recipient && ev.recipient !== 'assistant' && ev.recipient !== 'all') t.side.write(dim(t.color, `Tool call to ${ev.recipient}: `));
+        else if (ev.channel === 'analysis') t.side.write(dim(t.color, 'thinking: '));
         else if (ev.channel && ev.channel !== 'final') t.side.write(dim(t.color, `[${ev.channel}] `));
         this.#lineOpen = true;
         break;
       case 'content-delta':
         if (this.#raw) break;
         if (this.#channel === 'final' || (this.#channel === undefined && !ev.recipient)) {
-          t.answer.write(ev.delta);
-          this.answerText += ev.delta;
+          // With the browser on, text is held back while it ends in an unfinished citation.
+          const shown = this.#cite ? this.#cite.push(ev.delta).delta : ev.delta;
+          t.answer.write(shown);
+          this.answerText += shown;
         } else {
           t.side.write(dim(t.color, ev.delta));
         }
         break;
       case 'message-end':
         if (this.#raw) break;
+        if (this.#cite) {
+          const rest = this.#cite.end().delta;
+          t.answer.write(rest);
+          this.answerText += rest;
+          this.#cite = undefined;
+        }
         if (this.#channel === 'final' || this.#channel === undefined) t.answer.write('\n');
         else t.side.write('\n');
         this.#lineOpen = false;
@@ -104,6 +143,11 @@ export class EventPrinter {
         `generated ${s.completionTokens} tok at ${s.decodeTokensPerSecond.toFixed(1)} tok/s`,
     );
   }
+}
+
+function replyText(m: Message): string {
+  const c = m.content[0] as { text?: unknown } | undefined;
+  return typeof c?.text === 'string' ? c.text : '';
 }
 
 export { bold, dim };

@@ -97,6 +97,13 @@ describe('gptoss CLI', () => {
     expect(lines[1]).toMatch(/\((?!0 cached)\d+ cached/);
   });
 
+  test('chat with tools (-b -p -a) names them and answers a piped turn', async () => {
+    const r = await cli(['chat', '-b', '-p', '-a', '-n', '4', '--seed', '4', '--backend', 'reference'], 'hi\n');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/tools: browser, python, apply_patch \(apply_patch edits files under .*gptoss-cli-/);
+    expect(r.stderr).toMatch(/^\[reference\] prompt \d+ tok/m);
+  });
+
   test('errors: bad arguments exit 2, a bad checkpoint exits 1 with an actionable message', async () => {
     const bad = await cli(['logits', join(dir, 'orig'), '--tokens', '1,x', '--out', join(dir, 'x.f32')]);
     expect(bad.code).toBe(2);
