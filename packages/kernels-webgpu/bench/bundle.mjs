@@ -8,17 +8,25 @@ import { spawnSync } from 'node:child_process';
 
 const argv = process.argv.slice(2);
 const outDir = resolve(argv[0] && !argv[0].startsWith('--') ? argv[0] : '../../.device');
-await build({
-  entryPoints: ['bench/run.ts'],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['webgpu'],
-  outfile: join(outDir, 'bench.mjs'),
-  conditions: ['@gptoss/source'],
-  logLevel: 'warning',
-});
+for (const [entry, out] of [
+  ['bench/run.ts', 'bench.mjs'],
+  ['bench/conformance.ts', 'conformance.mjs'],
+  ['src/index.ts', 'kernels-webgpu.mjs'],
+]) {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['webgpu'],
+    outfile: join(outDir, out),
+    conditions: ['@gptoss/source'],
+    // Bundled dependencies written as CommonJS (e.g. in the runtime's graph) need a require.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'warning',
+  });
+}
 const req = createRequire(import.meta.url);
 const wgDir = dirname(req.resolve('webgpu/package.json'));
 const dst = join(outDir, 'node_modules', 'webgpu');

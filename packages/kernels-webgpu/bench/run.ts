@@ -252,7 +252,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Pro
       `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches`,
     ]);
     log(rows[rows.length - 1].join(' | '));
-    if (c === contexts[Math.min(1, contexts.length - 1)] && ctx.profiler !== undefined && args.get('profile') !== '0') {
+    if (args.get('profile') !== '0') {
       try {
         ctx.enableProfiling();
         await m.decodeSample([{ sequence: seq, token: 1 }], { temperature: 0 });

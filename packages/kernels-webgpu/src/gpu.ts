@@ -477,7 +477,12 @@ export async function createNodeGpuContext(options: CreateGpuOptions = {}): Prom
       { cause: e },
     );
   }
-  const gpu = mod.create(options.dawnFlags ?? DEFAULT_DAWN_FLAGS);
+  const flags = options.dawnFlags ?? [
+    ...DEFAULT_DAWN_FLAGS,
+    // Profiling wants real timestamps, not ones rounded for fingerprinting protection.
+    ...(options.profile ? ['disable-dawn-features=timestamp_quantization'] : []),
+  ];
+  const gpu = mod.create(flags);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     throw new WebGpuUnavailableError(
