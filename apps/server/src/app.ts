@@ -1,4 +1,8 @@
-import type { Model } from '@gptoss/runtime';
+import type { Conversation } from '@gptoss/harmony';
+import type { GenerateEvent, Model } from '@gptoss/runtime';
+import { PythonTool, browserBackendFromEnv, type BrowserBackend, type Tool } from '@gptoss/tools';
+import { runAgentTurn } from './agent-loop.js';
+import { requestTools, type BuiltinToolSources } from './responses/builtin-tools.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
@@ -20,6 +24,13 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Upper bound on generated tokens per request (default 4096). */
   maxOutputTokens?: number;
+  /**
+   * Backend of the browser behind `web_search` tools, one browser per request (default: `browserBackendFromEnv()`,
+   * keyless local search unless BROWSER_BACKEND / API keys say otherwise).
+   */
+  browserBackend?: () => BrowserBackend;
+  /** The tool behind `code_interpreter` (default: one stateless Pyodide `PythonTool`, created on first use). */
+  pythonTool?: () => Tool;
 }
 
 async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
@@ -46,6 +57,11 @@ export function createApp(opts: AppOptions): Hono {
   const { model, modelId } = opts;
   const maxOut = opts.maxOutputTokens ?? 4096;
   const store = new ResponseStore();
+  let python: Tool | undefined;
+  const sources: BuiltinToolSources = {
+    browserBackend: opts.browserBackend ?? (() => browserBackendFromEnv()),
+    python: opts.pythonTool ?? (() => (python ??= new PythonTool())),
+  };
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -79,9 +95,20 @@ export function createApp(opts: AppOptions): Hono {
       input = [...prevInput, ...(outputToInput(prev.response.output) as InputItem[]), ...next];
       if (req.instructions == null && prev.instructions) req.instructions = prev.instructions;
     }
-    const conversation = buildConversation(req, input);
-    const generation = model.generate(conversation, responseGenerateOptions(req, maxOut, c.req.raw.signal));
-    const events = runResponse({ modelId, request: req, generation });
+    const tools = requestTools(req, sources);
+    const conversation = buildConversation(req, input, undefined, tools.namespaces);
+    const signal = c.req.raw.signal;
+    const options = responseGenerateOptions(req, maxOut, signal);
+    // max_output_tokens bounds the whole response, across the sampling rounds between tool calls.
+    let used = 0;
+    const generate = async function* (conv: Conversation): AsyncGenerator<GenerateEvent> {
+      for await (const e of model.generate(conv, { ...options, maxTokens: Math.max(0, (options.maxTokens ?? maxOut) - used) })) {
+        if (e.type === 'done') used += e.tokens.length;
+        yield e;
+      }
+    };
+    const generation = runAgentTurn(conversation, { generate, tools: tools.tools, route: tools.route, signal });
+    const events = runResponse({ modelId, request: req, generation, builtin: tools.builtin, ...(tools.browser ? { browser: tools.browser } : {}) });
     const remember = (last: ResponseEvent) => {
       if (req.store) store.set(finalResponse(last).id, { input, instructions: req.instructions, response: finalResponse(last) });
     };

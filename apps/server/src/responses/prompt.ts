@@ -1,6 +1,7 @@
-import { Author, Conversation, DeveloperContent, Message, ToolDescription, type ReasoningEffort } from '@gptoss/harmony';
+import { Author, Conversation, DeveloperContent, Message, ToolDescription, type ReasoningEffort, type ToolNamespaceConfig } from '@gptoss/harmony';
 import { ApiError } from '../errors.js';
 import { systemMessage } from '../system-prompt.js';
+import { builtinNamespaces } from './builtin-tools.js';
 import type { InputItem, ResponsesRequest } from './request.js';
 
 type FunctionTool = { type: 'function'; name: string; description?: string | null; parameters?: Record<string, unknown> | null };
@@ -15,11 +16,17 @@ function partsText(content: string | { text: string }[]): string[] {
 
 /**
  * Builds the harmony conversation for a Responses request (SPEC §6.2 "Prompt construction"): system message,
- * developer message (instructions + function tools) and the input items.
+ * developer message (instructions + function tools) and the input items. Built-in tools (`web_search`,
+ * `code_interpreter`) add the browser and python namespaces to the system message.
  */
-export function buildConversation(req: ResponsesRequest, input: InputItem[] | string, now?: Date): Conversation {
+export function buildConversation(
+  req: ResponsesRequest,
+  input: InputItem[] | string,
+  now?: Date,
+  namespaces: readonly ToolNamespaceConfig[] = builtinNamespaces(req),
+): Conversation {
   const effort: ReasoningEffort = req.reasoning?.effort ?? 'low';
-  const messages: Message[] = [systemMessage(effort, now)];
+  const messages: Message[] = [systemMessage(effort, now, namespaces)];
   const fns = functionTools(req);
   if (req.instructions || fns.length > 0) {
     let dev = DeveloperContent.new();
