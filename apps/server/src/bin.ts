@@ -31,8 +31,22 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer in 0..65535, got "${values.port}"`);
   const model = await loadModel(dir, { backend: values.backend as 'auto' });
   const modelId = values['model-id'] ?? basename(dir.replace(/\/original\/?$/, ''));
-  const { url } = await startServer(model, { modelId, port, host: values.host, maxOutputTokens: Number(values['max-output-tokens']) });
-  console.error(`gptoss-server: ${modelId} on the ${model.backend} backend, listening on ${url}/v1`);
+  const running = await startServer(model, { modelId, port, host: values.host, maxOutputTokens: Number(values['max-output-tokens']) });
+  console.error(`gptoss-server: ${modelId} on the ${model.backend} backend, listening on ${running.url}/v1`);
+  // Graceful stop: no new connections, requests in flight get a few seconds, then the model is freed. A second
+  // signal kills the process at once (the handlers are gone by then).
+  const signal = await new Promise<string>((res) => {
+    process.once('SIGINT', () => res('SIGINT'));
+    process.once('SIGTERM', () => res('SIGTERM'));
+  });
+  console.error(`gptoss-server: ${signal}, closing`);
+  const force = setTimeout(() => (running.server as { closeAllConnections?: () => void }).closeAllConnections?.(), 5000);
+  try {
+    await running.close();
+  } finally {
+    clearTimeout(force);
+    await model.close();
+  }
 }
 
 main().catch((e: unknown) => {
