@@ -59,6 +59,15 @@ describe('gptoss serve', () => {
     expect(stderr()).toContain('server closed');
   });
 
+  test('SIGINT (Ctrl-C) closes it too, and the port is free again', async () => {
+    const { url, p } = await serve(['--port', '0', '--backend', 'reference']);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const exit = new Promise<number | null>((res) => p.on('exit', res));
+    p.kill('SIGINT');
+    expect(await exit).toBe(0);
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+
   test('a port out of range is a usage error (exit 2)', async () => {
     const p = spawn(process.execPath, [bin, 'serve', '--port', '70000'], { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
     let stderr = '';
