@@ -28,15 +28,23 @@ async function timed(fn) {
 
 const HEAVY = 'print(sum(i * i for i in range(1_000_000)))';
 
-// Cold start: a fresh worker until Pyodide has loaded and the sandbox is locked down, then the first call.
-const cold = [];
-const firstCall = [];
-for (let i = 0; i < 3; i++) {
-  const b = new PyodideBackend();
-  cold.push(await timed(() => b.warmUp()));
-  firstCall.push(await timed(() => b.execute('print(1)')));
-  await b.close();
+// Cold start: a fresh worker until Pyodide has loaded and the sandbox is locked down, then the first call. Without
+// the boot snapshot every start is a full boot; with it, the first worker of the process boots, snapshots and
+// re-boots from the snapshot, and every later one boots from the snapshot.
+async function coldStarts(n, opts) {
+  const cold = [];
+  const first = [];
+  for (let i = 0; i < n; i++) {
+    const b = new PyodideBackend(opts);
+    cold.push(await timed(() => b.warmUp()));
+    first.push(await timed(() => b.execute('print(1)')));
+    await b.close();
+  }
+  return { cold, first };
 }
+const plain = await coldStarts(3, { snapshot: false });
+const firstWithSnapshot = await coldStarts(1, {});
+const fromSnapshot = await coldStarts(5, {});
 
 const nativeSpawn = [];
 const nativeHeavy = [];
@@ -48,8 +56,10 @@ if (havePython) {
 }
 const peer = (xs) => (xs.length ? `${fmt(stats(xs).median)} (native CPython subprocess)` : 'n/a');
 
-row('cold start (worker + Pyodide load + lockdown)', cold);
-row('first call after cold start: `print(1)`', firstCall);
+row('cold start, no snapshot (worker + Pyodide boot + lockdown)', plain.cold);
+row('cold start, first in process: boot, make snapshot, boot from it', firstWithSnapshot.cold);
+row('cold start from the boot snapshot (default after the first)', fromSnapshot.cold);
+row('first call after a cold start: `print(1)`', [...plain.first, ...fromSnapshot.first]);
 
 const stateless = new PyodideBackend();
 await stateless.warmUp();
@@ -89,7 +99,7 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`Date: ${new Date().toISOString()}`);
 console.log(`Peer: ${havePython ? spawnSync(PY, ['--version']).stdout.toString().trim() + ' at ' + PY : 'none'}`);
-console.log(`Calls per row: ${N} (5 for CPU-bound, 3 for cold start and runaway rows)\n`);
+console.log(`Calls per row: ${N} (cold starts: 3 / 1 / 5; CPU-bound 5; runaway rows 3)\n`);
 console.log('| operation | median (ms) | p90 (ms) | min (ms) | peer, same run: median (ms) |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(r);
