@@ -64,7 +64,8 @@ describe('formatPythonResult', () => {
 
 describe('PythonTool over Pyodide', () => {
   const stateless = new PythonTool({ timeoutMs: 2000, interruptGraceMs: 500 });
-  const stateful = new PythonTool({ stateful: true, timeoutMs: 2000, interruptGraceMs: 500 });
+  // Booted without the snapshot, so the plain boot path is covered too.
+  const stateful = new PythonTool({ stateful: true, timeoutMs: 2000, interruptGraceMs: 500, snapshot: false });
   afterAll(() => Promise.all([stateless.close(), stateful.close()]));
 
   test('one reply from python to assistant on the caller\'s channel', async () => {
