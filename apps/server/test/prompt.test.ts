@@ -87,3 +87,67 @@ describe('Chat messages → harmony', () => {
     `);
   });
 });
+
+describe('built-in tools → system namespaces', () => {
+  test('web_search adds the browser namespace, code_interpreter the stateless python one', () => {
+    const req = responsesRequest.parse({ input: 'Hi', tools: [{ type: 'web_search_preview' }, { type: 'code_interpreter', container: { type: 'auto' } }] });
+    expect(render(buildConversation(req, req.input, now))).toMatchInlineSnapshot(`
+      "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.
+      Knowledge cutoff: 2024-06
+      Current date: 2025-08-05
+
+      Reasoning: low
+
+      # Tools
+
+      ## browser
+
+      // Tool for browsing.
+      // The \`cursor\` appears in brackets before each browsing display: \`[{cursor}]\`.
+      // Cite information from the tool using the following format:
+      // \`【{cursor}†L{line_start}(-L{line_end})?】\`, for example: \`【6†L9-L11】\` or \`【8†L3】\`.
+      // Do not quote more than 10 words directly from the tool output.
+      // sources=web
+      namespace browser {
+
+      // Searches for information related to \`query\` and displays \`topn\` results.
+      type search = (_: {
+      query: string,
+      topn?: number, // default: 10
+      source?: string,
+      }) => any;
+
+      // Opens the link \`id\` from the page indicated by \`cursor\` starting at line number \`loc\`, showing \`num_lines\` lines.
+      // Valid link ids are displayed with the formatting: \`【{id}†.*】\`.
+      // If \`cursor\` is not provided, the most recent page is implied.
+      // If \`id\` is a string, it is treated as a fully qualified URL associated with \`source\`.
+      // If \`loc\` is not provided, the viewport will be positioned at the beginning of the document or centered on the most relevant passage, if available.
+      // Use this function without \`id\` to scroll to a new location of an opened page.
+      type open = (_: {
+      id?: number | string, // default: -1
+      cursor?: number, // default: -1
+      loc?: number, // default: -1
+      num_lines?: number, // default: -1
+      view_source?: boolean, // default: false
+      source?: string,
+      }) => any;
+
+      // Finds exact matches of \`pattern\` in the current page, or the page given by \`cursor\`.
+      type find = (_: {
+      pattern: string,
+      cursor?: number, // default: -1
+      }) => any;
+
+      } // namespace browser
+
+      ## python
+
+      Use this tool to execute STATELESS Python code in your chain of thought. The code will not be shown to the user. This tool should be used for internal reasoning, but not for code that is intended to be visible to the user (e.g. when creating plots, tables, or files).
+      When you send a message containing python code to python, it will be executed in a stateless docker container, and the stdout of that process will be returned to you. You have to use print statements to access the output.
+
+      IMPORTANT: Your python environment is not shared between calls. You will have to pass your entire code each time.
+
+      # Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|><|start|>user<|message|>Hi<|end|><|start|>assistant"
+    `);
+  });
+});
