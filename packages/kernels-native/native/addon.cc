@@ -29,6 +29,18 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), cpu_features().describe());
 }
 
+Napi::Value PrefillPrecision(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), prefill_bf16() ? "bf16" : "fp32");
+}
+
+Napi::Value SetPrefillPrecision(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "setPrefillPrecision('fp32' | 'bf16')");
+  const std::string v = info[0].As<Napi::String>().Utf8Value();
+  if (v != "fp32" && v != "bf16") throw Napi::TypeError::New(info.Env(), "setPrefillPrecision: expected 'fp32' or 'bf16', got '" + v + "'");
+  set_prefill_bf16(v == "bf16");
+  return info.Env().Undefined();
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -46,6 +58,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas, "supportedIsas"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs, "cpuFeatures"));
+  exports.Set("prefillPrecision", Napi::Function::New(env, PrefillPrecision, "prefillPrecision"));
+  exports.Set("setPrefillPrecision", Napi::Function::New(env, SetPrefillPrecision, "setPrefillPrecision"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   register_ops(env, exports);

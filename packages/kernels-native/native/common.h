@@ -75,6 +75,8 @@ struct MatmulArgs {
   int epilogue = kStore;
   float swiglu_limit = 7.0f;
   float swiglu_alpha = 1.702f;
+  // Always fp32 activations, even when prefill_bf16() is on: the router, whose top-k choice is discontinuous.
+  bool exact = false;
 };
 
 struct RopeParams {
@@ -145,6 +147,11 @@ struct KernelTable {
   void (*moe)(const MoeArgs& a);
   void (*unembed_topk)(const TopkArgs& a);
 };
+
+// Prefill precision: false = fp32 activations (default, matches the reference to ~1e-6); true = activations rounded
+// to bf16 for the many-token GEMMs only (AVX-512 BF16 dot products, twice the FLOP rate; ~1e-3 relative error).
+bool prefill_bf16();
+void set_prefill_bf16(bool on);
 
 const KernelTable* kernels_scalar();
 const KernelTable* kernels_avx2();

@@ -40,6 +40,18 @@ static const KernelTable* initial() {
 
 static std::atomic<const KernelTable*> g_table{nullptr};
 
+static std::atomic<int> g_prefill_bf16{-1};
+bool prefill_bf16() {
+  int v = g_prefill_bf16.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* e = std::getenv("GPTOSS_CPU_PREFILL");
+    v = (e && std::string(e) == "bf16") ? 1 : 0;
+    g_prefill_bf16.store(v);
+  }
+  return v == 1;
+}
+void set_prefill_bf16(bool on) { g_prefill_bf16.store(on ? 1 : 0); }
+
 const KernelTable& kernels() {
   const KernelTable* t = g_table.load(std::memory_order_acquire);
   if (!t) {

@@ -45,6 +45,8 @@ struct S {
   static void bf16dot(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
   static void mxfp4dot(int, int, const uint8_t*, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*,
                        int) {}
+  static void bf16gemm(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
+  static void widen_block_bf16(const uint8_t*, float, uint16_t*) {}
 };
 #include "kernels-impl.h"
 }  // namespace isa_avx2

@@ -154,6 +154,60 @@ struct S {
       default: mxfp4dot_nt<4>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
     }
   }
+  // One MXFP4 block -> 32 bf16 (even values, then odd), scaled; exact since the products are powers of two times e2m1.
+  static void widen_block_bf16(const uint8_t* p, float scale, uint16_t* out) {
+    F v[2];
+    fp4_block(p, v);
+    const F sc = _mm512_set1_ps(scale);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(v[0], sc)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(v[1], sc)));
+  }
+  // bf16 prefill GEMM: NR weight rows (bf16, row stride K) x NT tokens (bf16 activations [T][K]).
+  template <int NR, int NT>
+  static void bf16gemm_tile(const uint8_t* w, int64_t K, const uint16_t* xb, const float* const* xs, float* res,
+                            int ldr) {
+    const int64_t K32 = K & ~int64_t(31);
+    __m512 acc[NR][NT];
+    for (int r = 0; r < NR; r++)
+      for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K32; k += 32) {
+      __m512bh wv[NR];
+      for (int r = 0; r < NR; r++) wv[r] = (__m512bh)_mm512_loadu_si512(w + (r * K + k) * 2);
+      for (int t = 0; t < NT; t++) {
+        const __m512bh xv = (__m512bh)_mm512_loadu_si512(xb + t * K + k);
+        for (int r = 0; r < NR; r++) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], wv[r], xv);
+      }
+    }
+    for (int r = 0; r < NR; r++)
+      for (int t = 0; t < NT; t++) {
+        float sum = _mm512_reduce_add_ps(acc[r][t]);
+        for (int64_t k = K32; k < K; k++) sum += gptoss::load_bf16(w + r * K * 2, k) * xs[t][k];
+        res[t * ldr + r] = sum;
+      }
+  }
+  template <int NR>
+  static void bf16gemm_nt(int nt, const uint8_t* w, int64_t K, const uint16_t* xb, const float* const* xs, float* res,
+                          int ldr) {
+    int t = 0;
+    for (; t + 4 <= nt; t += 4) bf16gemm_tile<NR, 4>(w, K, xb + t * K, xs + t, res + t * ldr, ldr);
+    switch (nt - t) {
+      case 1: bf16gemm_tile<NR, 1>(w, K, xb + t * K, xs + t, res + t * ldr, ldr); break;
+      case 2: bf16gemm_tile<NR, 2>(w, K, xb + t * K, xs + t, res + t * ldr, ldr); break;
+      case 3: bf16gemm_tile<NR, 3>(w, K, xb + t * K, xs + t, res + t * ldr, ldr); break;
+      default: break;
+    }
+  }
+  static void bf16gemm(int n, int nt, const uint8_t* w, int64_t K, const uint16_t* xb, const float* const* xs,
+                       float* res, int ldr) {
+    int r = 0;
+    for (; r + 4 <= n; r += 4) bf16gemm_nt<4>(nt, w + r * K * 2, K, xb, xs, res + r, ldr);
+    switch (n - r) {
+      case 1: bf16gemm_nt<1>(nt, w + r * K * 2, K, xb, xs, res + r, ldr); break;
+      case 2: bf16gemm_nt<2>(nt, w + r * K * 2, K, xb, xs, res + r, ldr); break;
+      case 3: bf16gemm_nt<3>(nt, w + r * K * 2, K, xb, xs, res + r, ldr); break;
+      default: break;
+    }
+  }
 };
 #include "kernels-impl.h"
 }  // namespace isa_avx512

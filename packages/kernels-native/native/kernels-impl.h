@@ -149,8 +149,21 @@ inline void widen_rows(const gptoss::Weight& w, int64_t r0, int64_t nr, float* d
   }
 }
 
+// MXFP4 rows -> bf16 (deinterleaved order); exact, since e2m1 values times a power of two fit bf16.
+inline void widen_rows_bf16(const gptoss::Weight& w, int64_t r0, int64_t nr, uint16_t* dst) {
+  const int64_t K = w.k, G = K / 32;
+  for (int64_t r = 0; r < nr; r++)
+    for (int64_t g = 0; g < G; g++) {
+      const uint8_t* b = w.data + ((r0 + r) * G + g) * 16;
+      const float sc = gptoss::kScaleHalf[w.scales[(r0 + r) * G + g]];
+      uint16_t* o = dst + r * K + g * 32;
+      S::widen_block_bf16(b, sc, o);
+    }
+}
+
 struct Scratch {
   std::vector<float> panel, res;
+  std::vector<uint16_t> panel16;
   std::vector<uint16_t> xsplit;
   std::vector<const float*> xs;
 };
@@ -185,7 +198,7 @@ inline void split_activations(int format, const float* x, int64_t ldx, int64_t T
 
 // Raw (no bias) dot products of rows [r0, r1) with all tokens, into res[t * (r1 - r0) + (r - r0)].
 inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t ldx, int64_t T, int64_t r0, int64_t r1,
-                              float* res, const uint16_t* xsplit = nullptr) {
+                              float* res, const uint16_t* xsplit = nullptr, const uint16_t* xbf16 = nullptr) {
   Scratch& s = scratch();
   const int64_t n = r1 - r0;
   const int ldr = static_cast<int>(n);
@@ -194,6 +207,21 @@ inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t l
   const bool direct = T <= kDirectMaxT || w.format == gptoss::kWF32;
   const float* panel = nullptr;
   int64_t ldp = w.k;
+  if (!direct && xbf16) {
+    // bf16 prefill: bf16 weight rows are used in place; MXFP4 rows are widened to (exact) bf16 once per panel.
+    const int64_t K = w.k;
+    const uint8_t* rows = nullptr;
+    if (w.format == gptoss::kWMXFP4) {
+      if (static_cast<int64_t>(s.panel16.size()) < n * K) s.panel16.resize(n * K);
+      widen_rows_bf16(w, r0, n, s.panel16.data());
+      rows = reinterpret_cast<const uint8_t*>(s.panel16.data());
+    } else {
+      rows = w.data + r0 * K * 2;
+    }
+    for (int64_t t = 0; t < T; t++) s.xs[t] = x + t * ldx;
+    S::bf16gemm(static_cast<int>(n), static_cast<int>(T), rows, K, xbf16, s.xs.data(), res, ldr);
+    return;
+  }
   if (!direct) {
     if (static_cast<int64_t>(s.panel.size()) < n * w.k) s.panel.resize(n * w.k);
     widen_rows(w, r0, n, s.panel.data());
@@ -251,6 +279,7 @@ struct Job {
   bool deint_out = false;  // swiglu output written block-deinterleaved (it feeds an MXFP4 matmul)
   int64_t chunk = 0, n_chunks = 0;
   std::vector<uint16_t> xsplit;  // activations prepared once per job for the bf16 dot paths
+  std::vector<uint16_t> xbf16;   // bf16 prefill: activations rounded to bf16, [T][K]
 };
 
 // Runs several independent matmuls as one parallel job, so that a decode step's experts share one barrier.
@@ -273,6 +302,14 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     }
     chunk = (chunk + 1) & ~int64_t(1);  // even: SwiGLU pairs never straddle tasks
     jb.xsplit.clear();
+    jb.xbf16.clear();
+    if (jb.a.t > kDirectMaxT && S::bf16dot_enabled() && gptoss::prefill_bf16() && jb.a.w.format != gptoss::kWF32 &&
+        !jb.a.exact) {
+      const int64_t K = jb.a.w.k;
+      jb.xbf16.resize(jb.a.t * K);
+      for (int64_t t = 0; t < jb.a.t; t++)
+        for (int64_t k = 0; k < K; k++) jb.xbf16[t * K + k] = gptoss::f32_to_bf16(jb.a.x[t * jb.a.ldx + k]);
+    }
     if (jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
       jb.xsplit.resize(2 * jb.a.t * jb.a.w.k);
       split_activations(jb.a.w.format, jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xsplit.data());
@@ -291,7 +328,8 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     Scratch& s = scratch();
     if (static_cast<int64_t>(s.res.size()) < a.t * n) s.res.resize(a.t * n);
     float* res = s.res.data();
-    rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res, jb.xsplit.empty() ? nullptr : jb.xsplit.data());
+    rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res, jb.xsplit.empty() ? nullptr : jb.xsplit.data(),
+                      jb.xbf16.empty() ? nullptr : jb.xbf16.data());
     for (int64_t t = 0; t < a.t; t++) {
       const float* h = res + t * n;
       float* o = a.out + t * a.ldo;

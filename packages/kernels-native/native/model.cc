@@ -76,6 +76,7 @@ void forward(const ModelDims& d, const ModelWeights& w, const ForwardRequest& r)
     K.rmsnorm(x.data(), T, H, L.mlp_norm, d.eps, t.data());
     m = MatmulArgs();
     m.x = t.data(); m.ldx = H; m.t = T; m.w = L.gate; m.bias = L.gate_b; m.out = gl.data(); m.ldo = d.experts;
+    m.exact = true;
     K.matmul(m);
     router_topk(gl.data(), T, d.experts, d.top_k, ids.data(), gw.data());
     MoeArgs e;

@@ -155,6 +155,8 @@ export interface NativeAddon {
   setIsa(name: string): void;
   supportedIsas(): string[];
   cpuFeatures(): string;
+  prefillPrecision(): 'fp32' | 'bf16';
+  setPrefillPrecision(p: 'fp32' | 'bf16'): void;
   threads(): number;
   setThreads(n: number): void;
   matmul: Async<MatmulArgs>;

@@ -6,6 +6,8 @@ export {
   cpuFeatures,
   getThreads,
   setThreads,
+  getPrefillPrecision,
+  setPrefillPrecision,
   matmul,
   matmulSync,
   rmsnorm,

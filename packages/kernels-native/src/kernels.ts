@@ -34,6 +34,19 @@ export function supportedIsas(): Isa[] {
 export function cpuFeatures(): string[] {
   return addon().cpuFeatures().split(' ').filter(Boolean);
 }
+/**
+ * Activation precision of the many-token GEMMs (prefill, large expert groups). `'fp32'` (default) keeps the
+ * reference's accuracy (~1e-6); `'bf16'` rounds those GEMMs' activations to bf16 and uses the AVX-512 BF16 dot
+ * instructions, about twice the FLOP rate, at ~1e-3 relative error (the runtime's bf16 tolerance class, 2e-2).
+ * Decode (≤ 4 tokens per weight) is always fp32-accurate. Also set by `GPTOSS_CPU_PREFILL=bf16`.
+ * No effect on CPUs without AVX-512 BF16.
+ */
+export function setPrefillPrecision(p: 'fp32' | 'bf16'): void {
+  addon().setPrefillPrecision(p);
+}
+export function getPrefillPrecision(): 'fp32' | 'bf16' {
+  return addon().prefillPrecision();
+}
 /** Threads in the pool (default: all cores, or `GPTOSS_THREADS`). */
 export function getThreads(): number {
   return addon().threads();

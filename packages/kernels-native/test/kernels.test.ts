@@ -4,6 +4,7 @@ import {
   attention,
   embedSync,
   getIsa,
+  getPrefillPrecision,
   isAvailable,
   matmul,
   matmulSync,
@@ -12,6 +13,7 @@ import {
   routerTopkSync,
   ropeSync,
   setIsa,
+  setPrefillPrecision,
   supportedIsas,
   unembedTopkSync,
   type Isa,
@@ -221,6 +223,36 @@ describe.each(supportedIsas() as Isa[])('isa %s', (isa) => {
     embedSync(table, 33, ids, out);
     const f = bf16Array(table);
     expect(Array.from(out)).toEqual([...ids].flatMap((i) => Array.from(f.subarray(i * 33, (i + 1) * 33))));
+  });
+});
+
+describe('bf16 prefill precision', () => {
+  it.each([
+    ['bf16', 9, 37, 70],
+    ['mxfp4', 13, 34, 96],
+  ] as const)('%s GEMM with bf16 activations stays within 1e-2 and leaves decode exact', (format, t, rows, k) => {
+    const r = rng(t * rows);
+    const x = randomF32(t * k, r);
+    const w = randomBf16(rows * k, r);
+    const mx = randomMxfp4(rows, k, r);
+    const weight =
+      format === 'bf16'
+        ? ({ format, data: w, rows, cols: k } as const)
+        : ({ format, blocks: mx.blocks, scales: mx.scales, rows, cols: k } as const);
+    const wf = format === 'bf16' ? bf16Array(w) : dequantMxfp4(mx.blocks, mx.scales, rows, k);
+    const want = matmulRef(x, t, wf, rows, k);
+    setPrefillPrecision('bf16');
+    try {
+      expect(getPrefillPrecision()).toBe('bf16');
+      const out = poisoned(t * rows);
+      matmulSync({ x, tokens: t, weight, out });
+      expect(relErr(out, want)).toBeLessThan(1e-2);
+      const one = poisoned(rows);
+      matmulSync({ x, tokens: 1, weight, out: one });
+      expect(relErr(one, want.subarray(0, rows))).toBeLessThan(TOL);
+    } finally {
+      setPrefillPrecision('fp32');
+    }
   });
 });
 

@@ -198,7 +198,7 @@ export function cpuBackend(): Backend {
         isa: k.getIsa(),
         threads: String(k.getThreads()),
         weights: `mmap (${files.length} file${files.length === 1 ? '' : 's'})`,
-        activations: 'fp32',
+        activations: k.getPrefillPrecision?.() === 'bf16' ? 'fp32 (bf16 in prefill GEMMs)' : 'fp32',
         kvCache: 'fp32',
       });
     },

@@ -42,6 +42,8 @@ export interface KernelsNativeModule {
   getThreads(): number;
   setIsa(isa: string): void;
   supportedIsas(): string[];
+  setPrefillPrecision?(p: 'fp32' | 'bf16'): void;
+  getPrefillPrecision?(): 'fp32' | 'bf16';
   CpuModel: new (dims: Record<string, number>, files: string[], tensors: Record<string, NativeTensorRef>) => NativeCpuModel;
 }
 
