@@ -63,10 +63,20 @@ function workerScript(): URL {
 // The flag is raised only while sandbox workers are being created, so the host process keeps `eval` while
 // the worker's realm never has it; a JsProxy's `.constructor.constructor(...)` then cannot become arbitrary JS.
 let workersStarting = 0;
+let hostAllowsCodegen = true;
 function withCodegenDisallowed<T>(start: () => T, online: Promise<unknown>): T {
-  if (workersStarting++ === 0) v8.setFlagsFromString('--disallow-code-generation-from-strings');
+  if (workersStarting++ === 0) {
+    // A host started with the flag (or otherwise without eval) keeps it: never switch code generation on for it.
+    try {
+      new Function('');
+      hostAllowsCodegen = true;
+    } catch {
+      hostAllowsCodegen = false;
+    }
+    v8.setFlagsFromString('--disallow-code-generation-from-strings');
+  }
   const release = () => {
-    if (--workersStarting === 0) v8.setFlagsFromString('--no-disallow-code-generation-from-strings');
+    if (--workersStarting === 0 && hostAllowsCodegen) v8.setFlagsFromString('--no-disallow-code-generation-from-strings');
   };
   try {
     const result = start();
