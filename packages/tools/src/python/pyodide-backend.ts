@@ -277,7 +277,8 @@ export class PyodideBackend implements PythonBackend {
           return;
         }
         let status: PythonRunStatus;
-        if (m.status === 'interrupted') status = stopReason ?? 'aborted';
+        // A KeyboardInterrupt nobody asked for was raised by the code itself: an ordinary exception.
+        if (m.status === 'interrupted') status = stopReason ?? 'ok';
         else if (m.status === 'memory') status = 'memory';
         else status = 'ok';
         done({ status, output: m.output, droppedChars: m.dropped, stateReset: false });

@@ -144,7 +144,9 @@ def __gptoss_setup():
 
     # The JS bridges. Only the modules themselves go: Pyodide's own Python modules stay loaded (they hold no
     # reference to the API object once it is unregistered, and reloading them would break Pyodide internals).
-    _blocked = {"js", "pyodide_js", "micropip"}
+    # ctypes can read and write the interpreter's WASM memory; blocking the import is only a speed bump (the JS
+    # side does not rely on it), but it keeps the easy path to forging Pyodide internals closed.
+    _blocked = {"js", "pyodide_js", "micropip", "ctypes", "_ctypes"}
     for _name in list(sys.modules):
         if _name.split(".")[0] in _blocked:
             del sys.modules[_name]
@@ -250,8 +252,10 @@ def __gptoss_setup():
         except SystemExit as exc:
             if exc.code is not None and exc.code != 0:
                 print(exc.code, file=_stderr)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            # Usually the parent's SIGINT at the time limit; the traceback shows where the code was.
             status = "interrupted"
+            _print_exception(exc)
         except MemoryError as exc:
             status = "memory"
             _print_exception(exc)
@@ -300,6 +304,24 @@ enforceRequireAllowlist = true;
 if (py.FS.filesystems) {
   delete py.FS.filesystems.NODEFS;
   delete py.FS.filesystems.NODERAWFS;
+}
+// Nothing Python can legitimately reach holds these objects any more; drop the remaining handles to the host file
+// system types and to the loaders anyway, so that even a forged reference (ctypes can write WASM memory) finds
+// nothing to mount or fetch with. (Only properties nothing reads after start-up: the socket and file syscalls still
+// look up SOCKFS and FS.)
+for (const key of ['NODEFS', 'NODERAWFS', 'IDBFS', 'WORKERFS', 'PROXYFS']) {
+  try {
+    delete py._module[key];
+  } catch {
+    // non-configurable: leave it
+  }
+}
+for (const key of ['mountNodeFS', 'mountNativeFS', 'loadPackage', 'loadPackagesFromImports', 'registerJsModule', 'FS']) {
+  try {
+    Object.defineProperty(py, key, { value: undefined, writable: false, configurable: false });
+  } catch {
+    // non-configurable: leave it
+  }
 }
 
 // Layer 2 (in-realm half): replace every code-generating constructor reachable from an object.

@@ -141,6 +141,7 @@ describe('pyodide sandbox: no network', () => {
   test('no bridge to JavaScript: js, pyodide_js, run_js, JsProxy constructors', async () => {
     expect(await ok('import js')).toContain("No module named 'js'");
     expect(await ok('import pyodide_js')).toContain("No module named 'pyodide_js'");
+    expect(await ok('import ctypes')).toContain("No module named 'ctypes'");
     expect(await ok('import sys\nsys.meta_path.pop(0)\nimport pyodide_js')).toContain("No module named 'pyodide_js'");
     expect(await ok('from pyodide.code import run_js\nrun_js("1")')).toContain('Error');
     const escape = await ok(

@@ -87,17 +87,20 @@ describe('PythonTool over Pyodide', () => {
 
   test('sandbox errors reach the model as text and the next call works', async () => {
     expect(messageText(await ask(stateless, "open('/etc/passwd')"))).toContain('FileNotFoundError');
-    expect(messageText(await ask(stateless, 'while True: pass'))).toBe(
-      '[ERROR] Execution timed out after 2 seconds and was stopped.',
+    // The traceback (where the code was when stopped), then the error line.
+    expect(messageText(await ask(stateless, 'while True: pass'))).toMatch(
+      /^Traceback \(most recent call last\):\n {2}File "<stdin>", line 1, in <module>\n[\s\S]*\nKeyboardInterrupt\n\[ERROR\] Execution timed out after 2 seconds and was stopped\.$/,
     );
+    // A KeyboardInterrupt the code raises itself is just an exception.
+    expect(messageText(await ask(stateless, 'raise KeyboardInterrupt'))).toMatch(/\nKeyboardInterrupt\n$/);
     expect(messageText(await ask(stateless, 'print("ok")'))).toBe('ok\n');
   });
 
   test('stateful: variables persist; a timeout says whether they survived', async () => {
     expect(messageText(await ask(stateful, 'total = 40'))).toBe(NO_OUTPUT_WARNING);
     expect(messageText(await ask(stateful, 'total + 2'))).toBe('42\n');
-    expect(messageText(await ask(stateful, 'while True: pass'))).toBe(
-      '[ERROR] Execution timed out after 2 seconds and was stopped. Variables from earlier calls are kept.',
+    expect(messageText(await ask(stateful, 'while True: pass'))).toMatch(
+      /\nKeyboardInterrupt\n\[ERROR\] Execution timed out after 2 seconds and was stopped\. Variables from earlier calls are kept\.$/,
     );
     expect(messageText(await ask(stateful, 'total'))).toBe('40\n');
   });
