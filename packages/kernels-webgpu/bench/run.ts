@@ -41,8 +41,15 @@ function relL2(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(n / d);
 }
 
-async function tinyCheck(fast: boolean): Promise<void> {
-  const ctx = await createNodeGpuContext({ fast });
+async function tinyCheck(fast: boolean, f16 = true): Promise<boolean> {
+  let ctx: GpuContext;
+  try {
+    ctx = await createNodeGpuContext({ fast, f16 });
+  } catch (e) {
+    rows.push([`tiny correctness fast=${fast} f16=${f16}`, 'ERROR', String(e).slice(0, 300)]);
+    return false;
+  }
+  try {
   const w = tinyWeights(TINY, 11);
   const tokens = Array.from({ length: 40 }, (_, i) => (i * 131 + 7) % TINY.vocabSize);
   const want = refForward(TINY, w.values, tokens);
@@ -55,10 +62,21 @@ async function tinyCheck(fast: boolean): Promise<void> {
     const d = await m.decode([{ sequence: s, token: tokens[t] }]);
     worst = Math.max(worst, relL2(d, want.subarray(t * V, (t + 1) * V)));
   }
-  log(`tiny check ${ctx.caps.description}: rel L2 ${worst.toExponential(2)}`);
-  rows.push([`tiny correctness (${fast ? 'fast' : 'portable'} path)`, `rel L2 ${worst.toExponential(2)}`, worst < 1e-3 ? 'PASS (<=1e-3)' : 'FAIL']);
+  log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
+  const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
+  rows.push([
+    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'})`,
+    `rel L2 ${worst.toExponential(2)}`,
+    worst <= tol ? `PASS (<=${tol})` : 'FAIL',
+  ]);
   m.dispose();
   ctx.destroy();
+  return worst <= tol;
+  } catch (e) {
+    rows.push([`tiny correctness fast=${fast} f16=${f16}`, 'ERROR', String(e).slice(0, 300)]);
+    ctx.destroy();
+    return false;
+  }
 }
 
 /** A random full-size checkpoint, made on the fly tensor by tensor from a shared random pool. */
@@ -298,11 +316,13 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Pro
 }
 
 async function main(): Promise<void> {
+  let f16ok = args.get('f16') !== '0';
   if (!args.has('skip-check')) {
-    await tinyCheck(true);
+    f16ok = (await tinyCheck(true, true)) && f16ok;
+    await tinyCheck(true, false);
     await tinyCheck(false);
   }
-  const ctx = await createNodeGpuContext({ fast: args.get('portable') !== '1', profile: true });
+  const ctx = await createNodeGpuContext({ fast: args.get('portable') !== '1', profile: true, f16: f16ok });
   ctx.profiler = null;
   log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}`);
   if (!args.has('skip-micro')) await microbench(ctx);

@@ -408,6 +408,11 @@ export interface CreateGpuOptions {
    * and workgroup-cooperative ones on GPUs; `'gpu'` / `'cpu'` force one (tests run both on SwiftShader).
    */
   kernelShapes?: 'auto' | 'gpu' | 'cpu';
+  /**
+   * Use shader-f16 where the fast path has it (MXFP4 weights decoded and multiplied in f16 pairs, f32 accumulation).
+   * Default true; false keeps every kernel in f32.
+   */
+  f16?: boolean;
   /** Request `timestamp-query` and time every dispatch (one compute pass each); see GpuContext.readProfile. */
   profile?: boolean;
   /** Dawn toggles for Node (`webgpu`'s create()). Default: unlock f16/subgroup matrices on NVIDIA. */
@@ -426,7 +431,7 @@ export async function createGpuContextFromAdapter(
   const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const sg32 = adapter.features.has('subgroups') && info.subgroupMinSize === 32 && info.subgroupMaxSize === 32;
   if (fast && sg32) features.push('subgroups' as GPUFeatureName);
-  const f16 = fast && adapter.features.has('shader-f16');
+  const f16 = fast && (options.f16 ?? true) && adapter.features.has('shader-f16');
   if (f16) features.push('shader-f16');
   const profile = !!options.profile && adapter.features.has('timestamp-query');
   if (profile) features.push('timestamp-query');

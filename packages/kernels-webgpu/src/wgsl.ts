@@ -68,14 +68,42 @@ export function partLoader(P: number): string {
   return `fn loadBlock(part: u32, idx: u32) -> vec4<u32> { ${cases} return blocks${P - 1}[idx]; }`;
 }
 
+/**
+ * MXFP4 decode with f16 bit tricks (fast path, `enable f16`): the 3 magnitude bits of an e2m1 nibble placed at f16
+ * bits 9..11 and its sign at bit 15 give exactly value·2^-14 (e2m1's subnormal 0.5 lands on an f16 subnormal), two
+ * nibbles per u32 half-pair, rescaled by 2^15 (twice the value, like fp4x2, so e8m0Half applies) and multiplied in pairs (vec2<f16>): ~3 instructions per weight instead of
+ * ~8 for the f32 table. Pair k of a word holds values (k, k+4); x pairs must be arranged the same way (x8h).
+ */
+export const MXFP4_F16_HELPERS = /* wgsl */ `
+fn fp4h(bits: u32) -> vec2<f16> {
+  return bitcast<vec2<f16>>(bits) * vec2<f16>(32768.0h, 32768.0h);
+}
+fn fp4dot8h(w: u32, x: array<vec2<f16>, 4>) -> f32 {
+  let a = w & 0x77777777u;
+  let s = w & 0x88888888u;
+  var acc = fp4h(((a << 9u) & 0x0E000E00u) | ((s << 12u) & 0x80008000u)) * x[0];
+  acc = fma(fp4h(((a << 5u) & 0x0E000E00u) | ((s << 8u) & 0x80008000u)), x[1], acc);
+  acc = fma(fp4h(((a << 1u) & 0x0E000E00u) | ((s << 4u) & 0x80008000u)), x[2], acc);
+  acc = fma(fp4h(((a >> 3u) & 0x0E000E00u) | (s & 0x80008000u)), x[3], acc);
+  return f32(acc.x) + f32(acc.y);
+}
+fn x8h(a: vec4f, b: vec4f) -> array<vec2<f16>, 4> {
+  let ah = vec4<f16>(a);
+  let bh = vec4<f16>(b);
+  return array<vec2<f16>, 4>(vec2<f16>(ah.x, bh.x), vec2<f16>(ah.y, bh.y), vec2<f16>(ah.z, bh.z), vec2<f16>(ah.w, bh.w));
+}
+`;
+
 /** Linear workgroup index for dispatches folded into y (see StepRecorder.dispatch). */
 export const WG_INDEX = /* wgsl */ `
 fn wgIndex(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }
 `;
 
 /** Enables for the fast path. */
-export function enables(caps: GpuCaps): string[] {
-  return caps.subgroups32 ? ['subgroups'] : [];
+export function enables(caps: GpuCaps, f16 = false): string[] {
+  const e = caps.subgroups32 ? ['subgroups'] : [];
+  if (f16 && caps.f16) e.push('f16');
+  return e;
 }
 
 /**
@@ -125,6 +153,27 @@ fn ${fnName}(v: ptr<function, array<f32, ${n}>>, lid: u32) {
  * workgroup memory `inv_rms`, every invocation taking part.
  */
 export function rmsPrologue(caps: GpuCaps, M: number, K: number, xName: string): string {
+  if (caps.subgroups32) {
+    // One subgroupAdd per row, then the 8 subgroup partials: two barriers instead of a 256-wide tree.
+    return /* wgsl */ `
+var<workgroup> inv_rms: array<f32, ${M}>;
+var<workgroup> rms_part: array<f32, ${8 * M}>;
+fn computeInvRms(lid: u32, xrow0: u32, eps: f32) {
+  for (var m = 0u; m < ${M}u; m++) {
+    var a = 0.0;
+    for (var c = lid; c < ${K / 4}u; c += 256u) { let v = ${xName}[(xrow0 + m) * ${K / 4}u + c]; a += dot(v, v); }
+    a = subgroupAdd(a);
+    if ((lid & 31u) == 0u) { rms_part[m * 8u + (lid >> 5u)] = a; }
+  }
+  workgroupBarrier();
+  if (lid < ${M}u) {
+    var t = 0.0;
+    for (var i = 0u; i < 8u; i++) { t += rms_part[lid * 8u + i]; }
+    inv_rms[lid] = inverseSqrt(t / ${K}.0 + eps);
+  }
+  workgroupBarrier();
+}`;
+  }
   return /* wgsl */ `
 var<workgroup> inv_rms: array<f32, ${M}>;
 ${groupReduce(caps, 'rms_sum', M, 256, 'add')}

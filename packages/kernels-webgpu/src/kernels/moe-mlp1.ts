@@ -1,6 +1,6 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { enables, groupReduce, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
+import { enables, groupReduce, MXFP4_F16_HELPERS, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
 
 export interface MoeShape {
   /** Hidden size (mlp1 input, mlp2 output); a multiple of 32. */
@@ -98,12 +98,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   const NB = Math.ceil(GB / 32);
   return {
     name: 'moe_mlp1',
-    cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}`,
+    cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}`,
     bindings,
-    enables: enables(caps),
+    enables: enables(caps, true),
     params,
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
+${caps.f16 ? MXFP4_F16_HELPERS : ''}
 ${partLoader(P)}
 ${routePrologue(E, k)}
 ${groupReduce(caps, 'pair_sum', 2 * RP, 32, 'add')}
@@ -136,10 +137,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let xb = xrow * ${H / 4}u + 8u * g;
       let x0 = xn[xb]; let x1 = xn[xb + 1u]; let x2 = xn[xb + 2u]; let x3 = xn[xb + 3u];
       let x4 = xn[xb + 4u]; let x5 = xn[xb + 5u]; let x6 = xn[xb + 6u]; let x7 = xn[xb + 7u];
+      ${
+        caps.f16
+          ? `let h0 = x8h(x0, x1); let h1 = x8h(x2, x3); let h2 = x8h(x4, x5); let h3 = x8h(x6, x7);
       for (var r = 0u; r < ${2 * RP}u; r++) {
+        let w = wv[j * ${2 * RP}u + r];
+        acc[r] += ws[j * ${2 * RP}u + r] * (fp4dot8h(w.x, h0) + fp4dot8h(w.y, h1) + fp4dot8h(w.z, h2) + fp4dot8h(w.w, h3));
+      }`
+          : `for (var r = 0u; r < ${2 * RP}u; r++) {
         let w = wv[j * ${2 * RP}u + r];
         acc[r] += ws[j * ${2 * RP}u + r] * (fp4dot8(w.x, x0, x1) + fp4dot8(w.y, x2, x3) +
           fp4dot8(w.z, x4, x5) + fp4dot8(w.w, x6, x7));
+      }`
       }
     }
   }

@@ -1,5 +1,6 @@
+import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { enables, groupReduce, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
+import { enables, groupReduce, MXFP4_F16_HELPERS, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
 import { checkMoeShape, type MoeArgs, type MoeShape } from './moe-mlp1.js';
 
 /**
@@ -8,7 +9,7 @@ import { checkMoeShape, type MoeArgs, type MoeShape } from './moe-mlp1.js';
  * the same workgroup, so the sum stays in registers (no atomics, no extra pass).
  */
 /** Output rows per 32-invocation group in the GPU shape. */
-const RH = 1;
+const RH = 4;
 
 export function moeMlp2Program(caps: GpuCaps, s: MoeShape): KernelProgram {
   const P = checkMoeShape(s);
@@ -65,64 +66,78 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     };
   }
   const NB = Math.ceil(GI / 32);
+  if (k > 8) throw new KernelShapeError(`moeMlp2: at most 8 experts per token in the GPU shape, got ${k}`);
+  // Subgroup s works on expert slot s % k for RH rows of row group s / k: act loads (and f16 conversions) are shared
+  // by RH rows, every weight load of an invocation is issued before any decoding, and the k expert partials meet in
+  // workgroup memory.
+  const RG = Math.floor(8 / k);
   return {
     name: 'moe_mlp2',
-    cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}`,
+    cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}`,
     bindings,
-    enables: enables(caps),
+    enables: enables(caps, true),
     params: [['xRow0', 'u32']],
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
+${caps.f16 ? MXFP4_F16_HELPERS : ''}
 ${partLoader(P)}
 ${routePrologue(E, k)}
 ${groupReduce(caps, 'row_sum', RH, 32, 'add')}
+var<workgroup> partial: array<f32, ${8 * RH}>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let tok = wid.y;
   let xrow = p.xRow0 + tok;
   route(lid, xrow);
   let lane = lid & 31u;
-  let h0 = (wid.x * 8u + (lid >> 5u)) * ${RH}u;
-  // Every weight load of this invocation (k experts x RH rows x NB blocks) is issued before any decoding.
-  var wv: array<vec4<u32>, ${k * RH * NB}>;
-  var ws: array<f32, ${k * RH * NB}>;
-  for (var sl = 0u; sl < ${k}u; sl++) {
-    let e = sel[sl];
-    let part = e / ${s.expertsPerPart}u;
-    for (var j = 0u; j < ${NB}u; j++) {
-      let g = min(lane + 32u * j, ${GI - 1}u);
-      for (var r = 0u; r < ${RH}u; r++) {
-        let hh = min(h0 + r, ${H - 1}u);
-        let q = (sl * ${NB}u + j) * ${RH}u + r;
-        wv[q] = loadBlock(part, ((e % ${s.expertsPerPart}u) * ${H}u + hh) * ${GI}u + g);
-        ws[q] = selw[sl] * scaleAt((e * ${H}u + hh) * ${GI}u + g);
-      }
+  let sg = lid >> 5u;
+  let busy = sg < ${RG * k}u;
+  let sl = min(sg % ${k}u, ${k - 1}u);
+  let h0 = (wid.x * ${RG}u + sg / ${k}u) * ${RH}u;
+  let e = sel[sl];
+  let part = e / ${s.expertsPerPart}u;
+  var wv: array<vec4<u32>, ${NB * RH}>;
+  var ws: array<f32, ${NB * RH}>;
+  for (var j = 0u; j < ${NB}u; j++) {
+    let g = min(lane + 32u * j, ${GI - 1}u);
+    for (var r = 0u; r < ${RH}u; r++) {
+      let hh = min(h0 + r, ${H - 1}u);
+      wv[j * ${RH}u + r] = loadBlock(part, ((e % ${s.expertsPerPart}u) * ${H}u + hh) * ${GI}u + g);
+      ws[j * ${RH}u + r] = scaleAt((e * ${H}u + hh) * ${GI}u + g);
     }
   }
   var acc: array<f32, ${RH}>;
-  for (var sl = 0u; sl < ${k}u; sl++) {
-    let ab = (tok * ${k}u + sl) * ${I / 4}u;
-    for (var j = 0u; j < ${NB}u; j++) {
-      let g = lane + 32u * j;
-      if (g < ${GI}u) {
-        let b = ab + 8u * g;
-        let a0 = act[b]; let a1 = act[b + 1u]; let a2 = act[b + 2u]; let a3 = act[b + 3u];
-        let a4 = act[b + 4u]; let a5 = act[b + 5u]; let a6 = act[b + 6u]; let a7 = act[b + 7u];
-        for (var r = 0u; r < ${RH}u; r++) {
-          let q = (sl * ${NB}u + j) * ${RH}u + r;
-          let w = wv[q];
-          acc[r] += ws[q] * (fp4dot8(w.x, a0, a1) + fp4dot8(w.y, a2, a3) + fp4dot8(w.z, a4, a5) + fp4dot8(w.w, a6, a7));
+  let ab = (tok * ${k}u + sl) * ${I / 4}u;
+  for (var j = 0u; j < ${NB}u; j++) {
+    let g = lane + 32u * j;
+    if (g < ${GI}u && busy) {
+      let b = ab + 8u * g;
+      let a0 = act[b]; let a1 = act[b + 1u]; let a2 = act[b + 2u]; let a3 = act[b + 3u];
+      let a4 = act[b + 4u]; let a5 = act[b + 5u]; let a6 = act[b + 6u]; let a7 = act[b + 7u];
+      ${caps.f16 ? 'let q0 = x8h(a0, a1); let q1 = x8h(a2, a3); let q2 = x8h(a4, a5); let q3 = x8h(a6, a7);' : ''}
+      for (var r = 0u; r < ${RH}u; r++) {
+        let w = wv[j * ${RH}u + r];
+        ${
+          caps.f16
+            ? 'acc[r] += ws[j * ' + RH + 'u + r] * (fp4dot8h(w.x, q0) + fp4dot8h(w.y, q1) + fp4dot8h(w.z, q2) + fp4dot8h(w.w, q3));'
+            : 'acc[r] += ws[j * ' + RH + 'u + r] * (fp4dot8(w.x, a0, a1) + fp4dot8(w.y, a2, a3) + fp4dot8(w.z, a4, a5) + fp4dot8(w.w, a6, a7));'
         }
       }
     }
   }
   row_sum(&acc, lid);
-  if (lane < ${RH}u) {
-    let h = h0 + lane;
+  if (lane == 0u) {
+    for (var r = 0u; r < ${RH}u; r++) { partial[sg * ${RH}u + r] = select(0.0, selw[sl] * acc[r], busy); }
+  }
+  workgroupBarrier();
+  if (lid < ${RG * RH}u) {
+    let rg = lid / ${RH}u;
+    let h = (wid.x * ${RG}u + rg) * ${RH}u + lid % ${RH}u;
     if (h < ${H}u) {
-      var y = acc[0];
-      for (var r = 1u; r < ${RH}u; r++) { if (lane == r) { y = acc[r]; } }
-      for (var sl = 0u; sl < ${k}u; sl++) { y += selw[sl] * bias[sel[sl] * ${H}u + h]; }
+      var y = 0.0;
+      for (var q = 0u; q < ${k}u; q++) {
+        y += partial[(rg * ${k}u + q) * ${RH}u + lid % ${RH}u] + selw[q] * bias[sel[q] * ${H}u + h];
+      }
       x[xrow * ${H}u + h] += y;
     }
   }
@@ -137,7 +152,7 @@ export function moeMlp2(
   a: MoeArgs & { act: BufferRef; x: BufferRef },
 ): void {
   rec.dispatch(program, [...a.blocks, a.scales, a.bias, a.act, a.logits, a.x], { xRow0: a.xRow0 ?? 0 }, [
-    Math.ceil(s.H / (program.name === 'moe_mlp2_rowwise' ? 64 : 8 * RH)),
+    Math.ceil(s.H / (program.name === 'moe_mlp2_rowwise' ? 64 : Math.floor(8 / s.k) * RH)),
     a.tokens,
   ]);
 }
