@@ -57,6 +57,8 @@ export interface KernelProgram {
   body(): string;
   /** `enable` directives (e.g. `subgroups`, `f16`). */
   enables?: string[];
+  /** Shape facts the recording helper needs (e.g. workgroups per KV head). */
+  meta?: Record<string, number>;
 }
 
 export type BufferRef = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };

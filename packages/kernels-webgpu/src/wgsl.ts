@@ -126,6 +126,26 @@ fn ${fnName}(v: ptr<function, array<f32, ${n}>>, lid: u32) {
   for (var i = 0u; i < ${n}u; i++) { (*v)[i] = ${sg}((*v)[i]); }
 }`;
   }
+  if (caps.subgroups32 && group % 32 === 0 && group <= wg) {
+    // Subgroup op, then the group's subgroup partials through workgroup memory: two barriers.
+    const sg = op === 'add' ? 'subgroupAdd' : 'subgroupMax';
+    const S = wg / 32;
+    const per = group / 32;
+    return /* wgsl */ `
+var<workgroup> ${fnName}_buf: array<f32, ${S * n}>;
+fn ${fnName}(v: ptr<function, array<f32, ${n}>>, lid: u32) {
+  for (var i = 0u; i < ${n}u; i++) { (*v)[i] = ${sg}((*v)[i]); }
+  if ((lid & 31u) == 0u) { for (var i = 0u; i < ${n}u; i++) { ${fnName}_buf[i * ${S}u + (lid >> 5u)] = (*v)[i]; } }
+  workgroupBarrier();
+  let base = (lid / ${group}u) * ${per}u;
+  for (var i = 0u; i < ${n}u; i++) {
+    var a = ${fnName}_buf[i * ${S}u + base];
+    for (var s = 1u; s < ${per}u; s++) { a = ${op === 'add' ? 'a + ' : 'max(a, '}${fnName}_buf[i * ${S}u + base + s]${op === 'add' ? '' : ')'}; }
+    (*v)[i] = a;
+  }
+  workgroupBarrier();
+}`;
+  }
   const comb = op === 'add' ? 'a + b' : 'max(a, b)';
   return /* wgsl */ `
 var<workgroup> ${fnName}_buf: array<f32, ${wg * n}>;

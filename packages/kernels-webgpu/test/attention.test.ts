@@ -20,8 +20,8 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
     { NQ: 6, NKV: 3, D: 32, pos0: 250, tokens: 11, window: 0, label: 'prefill chunk across a split edge' },
     { NQ: 8, NKV: 1, D: 64, pos0: 0, tokens: 9, window: 4, label: 'prefill from 0, tiny window' },
   ];
-  for (const shape of SHAPES) for (const c of cases) {
-    test(`[${shape}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
+  for (const shape of SHAPES) for (const narrow of shape === 'gpu' ? [false, true] : [false]) for (const c of cases) {
+    test(`[${shape}${narrow ? ', 1 head per workgroup' : ''}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.pos0 + c.tokens * 31 + c.D);
@@ -72,7 +72,13 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
       if (!decode) {
         ropeKv(rec, ropeKvProgram(s), { qkv: qkvB, kv, rope: ropeB, cap, row0: rowsBefore, pos0: c.pos0, tokens: c.tokens });
       }
-      attention(rec, { attention: attentionProgram(ctx.caps, s), combine: attentionCombineProgram(s), ropeKv: ropeKvProgram(s) }, s, {
+      const progs = {
+        attention: attentionProgram(ctx.caps, s),
+        combine: attentionCombineProgram(s),
+        ropeKv: ropeKvProgram(s),
+        attentionNarrow: narrow ? attentionProgram(ctx.caps, s, 1) : undefined,
+      };
+      attention(rec, progs, s, {
         qkv: qkvB,
         kv,
         cap,

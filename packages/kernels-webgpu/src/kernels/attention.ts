@@ -38,10 +38,15 @@ export function attentionSplits(pos: number, window: number): number {
  * partials for attentionCombine. With `writeKV` the workgroup that owns position `pos` also rotates the new key and
  * stores K/V into the cache first (decode: saves a dispatch). The cache is `[2][capacity][NKV][D]` f32 (K then V).
  */
-export function attentionProgram(caps: GpuCaps, s: AttentionShape): KernelProgram {
-  const G = checkAttentionShape(s);
+export function attentionProgram(caps: GpuCaps, s: AttentionShape, headsPerWorkgroup?: number): KernelProgram {
+  const G0 = checkAttentionShape(s);
   if (caps.cpuLike) return attentionRowwiseProgram(s);
   const { NQ, NKV, D } = s;
+  // G query heads per workgroup (a divisor of the GQA group): fewer heads per workgroup = more workgroups when the
+  // keys alone give too few (short contexts), at the price of re-reading each K/V row once per workgroup.
+  const G = headsPerWorkgroup ?? G0;
+  if (G0 % G !== 0) throw new KernelShapeError(`attention: heads per workgroup ${G} must divide ${G0}`);
+  const HG = G0 / G;
   const D4 = D / 4;
   const HALF = D / 2;
   const QKVW = (NQ + 2 * NKV) * D;
@@ -50,7 +55,8 @@ export function attentionProgram(caps: GpuCaps, s: AttentionShape): KernelProgra
   const KS = 256 / GD4;
   return {
     name: 'attention',
-    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:sg${+caps.subgroups32}`,
+    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}`,
+    meta: { workgroupsPerKvHead: HG },
     bindings: [
       { name: 'qkv', type: 'array<f32>', access: 'read' },
       { name: 'kv', type: 'array<vec4f>', access: 'read_write' },
@@ -76,6 +82,8 @@ var<workgroup> ps: array<f32, ${G * ATTN_CHUNK}>;
 var<workgroup> mh: array<f32, ${G}>;
 var<workgroup> lh: array<f32, ${G}>;
 var<workgroup> pv: array<vec4f, 256>;
+var<workgroup> kself: array<vec4f, ${D4}>;
+var<workgroup> vself: array<vec4f, ${D4}>;
 ${groupReduce(caps, 'hmax', 1, TPH, 'max')}
 ${groupReduce(caps, 'hsum', 1, TPH, 'add')}
 fn rot(x1: vec4f, x2: vec4f, pos: u32, i4: u32) -> array<vec4f, 2> {
@@ -86,12 +94,14 @@ fn rot(x1: vec4f, x2: vec4f, pos: u32, i4: u32) -> array<vec4f, 2> {
   return array<vec4f, 2>(x1 * c - x2 * s, x2 * c + x1 * s);
 }
 fn ld4(i: u32) -> vec4f { return vec4f(qkv[i], qkv[i + 1u], qkv[i + 2u], qkv[i + 3u]); }
+fn vat(vb: u32, j: u32, pown: u32, d4: u32) -> vec4f { return select(kv[vb + j * ${NKV * D4}u], vself[d4], j == pown); }
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let tok = wid.z;
   let row = p.row0 + tok;
   let pos = p.pos0 + tok;
-  let g = wid.y;
+  let g = wid.y / ${HG}u;
+  let h0 = g * ${G0}u + (wid.y % ${HG}u) * ${G}u;
   let split = wid.x;
   let start = select(0u, pos + 1u - p.window, p.window > 0u && pos + 1u > p.window);
   let ns = (pos + 1u - start + CH - 1u) / CH;
@@ -102,32 +112,39 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var t = lid; t < ${G * (D4 / 2)}u; t += 256u) {
     let hh = t / ${D4 / 2}u;
     let i4 = t % ${D4 / 2}u;
-    let qi = row * ${QKVW}u + (g * ${G}u + hh) * ${D}u + 4u * i4;
+    let qi = row * ${QKVW}u + (h0 + hh) * ${D}u + 4u * i4;
     let r = rot(ld4(qi), ld4(qi + ${HALF}u), pos, i4);
     qs[hh * ${D4}u + i4] = r[0] * scale;
     qs[hh * ${D4}u + i4 + ${D4 / 2}u] = r[1] * scale;
   }
   let VOFF = p.cap * ${NKV * D4}u;
-  if (p.writeKV == 1u && c1 == pos + 1u) {
+  // Decode: the workgroups whose chunk holds the new position take its K/V from qkv (the cache write by the first
+  // of them may not be visible to the others yet); the first one also stores them.
+  let own = p.writeKV == 1u && c1 == pos + 1u;
+  if (own) {
     let kb = (pos * ${NKV}u + g) * ${D4}u;
+    let first = wid.y % ${HG}u == 0u;
     for (var t = lid; t < ${D4 / 2}u; t += 256u) {
       let ki = row * ${QKVW}u + ${NQ * D}u + g * ${D}u + 4u * t;
       let r = rot(ld4(ki), ld4(ki + ${HALF}u), pos, t);
-      kv[kb + t] = r[0];
-      kv[kb + t + ${D4 / 2}u] = r[1];
+      kself[t] = r[0];
+      kself[t + ${D4 / 2}u] = r[1];
+      if (first) { kv[kb + t] = r[0]; kv[kb + t + ${D4 / 2}u] = r[1]; }
     }
     for (var t = lid; t < ${D4}u; t += 256u) {
-      kv[VOFF + kb + t] = ld4(row * ${QKVW}u + ${(NQ + NKV) * D}u + g * ${D}u + 4u * t);
+      let v = ld4(row * ${QKVW}u + ${(NQ + NKV) * D}u + g * ${D}u + 4u * t);
+      vself[t] = v;
+      if (first) { kv[VOFF + kb + t] = v; }
     }
   }
-  storageBarrier();
   workgroupBarrier();
   let j = c0 + lid;
   if (j < c1) {
     var sc: array<f32, ${G}>;
     let kb = (j * ${NKV}u + g) * ${D4}u;
+    let mine = own && j == pos;
     for (var d = 0u; d < ${D4}u; d++) {
-      let k4 = kv[kb + d];
+      let k4 = select(kv[kb + d], kself[d], mine);
       for (var hh = 0u; hh < ${G}u; hh++) { sc[hh] += dot(qs[hh * ${D4}u + d], k4); }
     }
     for (var hh = 0u; hh < ${G}u; hh++) { ps[hh * CH + lid] = sc[hh]; }
@@ -162,21 +179,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var a2 = vec4f(0.0);
   var a3 = vec4f(0.0);
   let vb = VOFF + g * ${D4}u + d4;
+  let pown = select(0xffffffffu, pos, own);
   var t = slice;
   for (; t + ${3 * KS}u < n; t += ${4 * KS}u) {
     let j0 = c0 + t;
-    a0 += ps[oh * CH + t] * kv[vb + j0 * ${NKV * D4}u];
-    a1 += ps[oh * CH + t + ${KS}u] * kv[vb + (j0 + ${KS}u) * ${NKV * D4}u];
-    a2 += ps[oh * CH + t + ${2 * KS}u] * kv[vb + (j0 + ${2 * KS}u) * ${NKV * D4}u];
-    a3 += ps[oh * CH + t + ${3 * KS}u] * kv[vb + (j0 + ${3 * KS}u) * ${NKV * D4}u];
+    a0 += ps[oh * CH + t] * vat(vb, j0, pown, d4);
+    a1 += ps[oh * CH + t + ${KS}u] * vat(vb, j0 + ${KS}u, pown, d4);
+    a2 += ps[oh * CH + t + ${2 * KS}u] * vat(vb, j0 + ${2 * KS}u, pown, d4);
+    a3 += ps[oh * CH + t + ${3 * KS}u] * vat(vb, j0 + ${3 * KS}u, pown, d4);
   }
-  for (; t < n; t += ${KS}u) { a0 += ps[oh * CH + t] * kv[vb + (c0 + t) * ${NKV * D4}u]; }
+  for (; t < n; t += ${KS}u) { a0 += ps[oh * CH + t] * vat(vb, c0 + t, pown, d4); }
   pv[lid] = (a0 + a1) + (a2 + a3);
   workgroupBarrier();
   if (lid < ${GD4}u) {
     var acc = pv[lid];
     for (var s = 1u; s < ${KS}u; s++) { acc += pv[s * ${GD4}u + lid]; }
-    let head = g * ${G}u + oh;
+    let head = h0 + oh;
     if (ns == 1u) {
       let sink = sinks[head];
       let mm = max(mh[oh], sink);
@@ -371,7 +389,13 @@ export interface AttentionArgs {
 /** Records attention (and the combine pass when some token needs several splits). */
 export function attention(
   rec: StepRecorder,
-  progs: { attention: KernelProgram; combine: KernelProgram; ropeKv?: KernelProgram },
+  progs: {
+    attention: KernelProgram;
+    combine: KernelProgram;
+    ropeKv?: KernelProgram;
+    /** Variant with fewer heads per workgroup, used when the keys alone give fewer than 64 workgroups. */
+    attentionNarrow?: KernelProgram;
+  },
   s: AttentionShape,
   a: AttentionArgs,
 ): void {
@@ -390,11 +414,12 @@ export function attention(
     return;
   }
   const nsplit = attentionSplits(a.pos0 + a.tokens - 1, a.window);
+  const prog = progs.attentionNarrow && nsplit * s.NKV * a.tokens < 64 ? progs.attentionNarrow : progs.attention;
   rec.dispatch(
-    progs.attention,
+    prog,
     [a.qkv, a.kv, a.rope, a.sinks, a.out, a.part],
     { row0: a.row0, pos0: a.pos0, cap: a.cap, window: a.window, nsplit, writeKV: a.writeKV ? 1 : 0 },
-    [nsplit, s.NKV, a.tokens],
+    [nsplit, s.NKV * (prog.meta?.workgroupsPerKvHead ?? 1), a.tokens],
   );
   if (nsplit > 1) {
     rec.dispatch(

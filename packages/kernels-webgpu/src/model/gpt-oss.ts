@@ -417,6 +417,10 @@ export class GptOssGpu {
     const s = this.attnShape;
     return {
       attention: this.p('attn', () => attentionProgram(this.ctx.caps, s)),
+      attentionNarrow: this.p('attn-narrow', () => {
+        const G = s.NQ / s.NKV;
+        return attentionProgram(this.ctx.caps, s, Math.max(1, G / 8));
+      }),
       combine: this.p('attn-combine', () => attentionCombineProgram(s)),
       ropeKv: this.p('rope-kv', () => ropeKvProgram(s)),
     };
