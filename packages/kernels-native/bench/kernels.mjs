@@ -73,14 +73,14 @@ if (run('gemm')) {
     matmul({ x: x2, tokens: T2, weight: { format: 'bf16', data: w, rows: 5120, cols: K }, out: out2 }), 2);
 }
 if (run('l2')) {
-  // Weights that stay in L2: the compute ceiling of the decode kernels, without DRAM.
-  const rows = 128;
+  // Weights that stay in L2/L3: the compute ceiling of the decode kernels, without DRAM.
+  const rows = 512;
   const blocks = fill(new Uint8Array((rows * K) / 2));
   const scales = new Uint8Array((rows * K) / 32).fill(120);
   const w = fill(new Uint8Array(rows * K * 2));
   const x = new Float32Array(K).fill(0.01);
   const out = new Float32Array(rows);
-  const reps = 2000;
+  const reps = 500;
   await time(`MXFP4 GEMV in L2 x${reps}`, reps * (blocks.length + scales.length), reps * 2 * rows * K, async () => {
     for (let i = 0; i < reps; i++) matmulSync({ x, tokens: 1, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out });
   }, 1);
