@@ -1,7 +1,6 @@
 import { Conversation, Message, StreamableParser, loadHarmonyEncoding } from '@gptoss/harmony';
 import type { GenerateEvent } from '@gptoss/runtime';
-import { runAgentTurn } from '@gptoss/server';
-import { LocalBackend } from '@gptoss/tools';
+import { LocalBackend, runAgentTurn } from '@gptoss/tools';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -17,9 +17,11 @@ import {
   type Model,
   type PresetName,
 } from '@gptoss/runtime';
-import { runAgentTurn, startServer } from '@gptoss/server';
+import { startServer } from '@gptoss/server';
+import { runAgentTurn } from '@gptoss/tools';
 import { chatPreamble, createChatTools, type ChatToolFlags, type ChatTools } from './chat-tools.js';
-import { EventPrinter, bold, dim } from './render.js';
+import { historyPath, loadHistory, saveHistory, HISTORY_SIZE } from './history.js';
+import { EventPrinter, RawPrinter, bold, dim } from './render.js';
 import { parseFloatArg, parseIntArg, parsePort, parseTokenList } from './options.js';
 
 const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
@@ -44,6 +46,7 @@ function samplingOptions(cmd: Command): Command {
 
 interface ChatFlags extends ChatToolFlags {
   showBrowserResults?: boolean;
+  raw?: boolean;
 }
 
 interface SamplingFlags {
@@ -123,8 +126,29 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags & ChatFlag
   const enabled = tools.tools.map((t) => t.name);
   if (enabled.length) err(dim(color, `tools: ${enabled.join(', ')}${tools.applyPatch ? ` (apply_patch edits files under ${process.cwd()})` : ''}\n`));
   const interactive = Boolean(process.stdin.isTTY);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+  // Input history (Up/Down) survives sessions, as in the reference chat; readline keeps it for terminals only.
+  const histFile = historyPath();
+  let historyBroken = false;
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: interactive,
+    ...(interactive ? { history: loadHistory(histFile), historySize: HISTORY_SIZE } : {}),
+  });
+  if (interactive) {
+    rl.on('history', (history: string[]) => {
+      if (historyBroken) return;
+      try {
+        saveHistory(histFile, history);
+      } catch (e) {
+        historyBroken = true;
+        err(dim(color, `(chat history not saved: ${(e as Error).message})\n`));
+      }
+    });
+  }
+  const raw = o.raw ? new RawPrinter(process.stdout, model.encoding, color) : undefined;
   let messages: Message[] = preamble(o, tools);
+  raw?.messages(messages);
   let current: AbortController | undefined;
   rl.on('SIGINT', () => {
     if (current) current.abort(new Error('interrupted'));
@@ -132,7 +156,7 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags & ChatFlag
   });
   if (interactive) err(dim(color, 'Type a message; /reset starts over, /exit or Ctrl-D quits, Ctrl-C stops an answer.\n'));
   const ask = () => {
-    if (interactive) rl.setPrompt(bold(color, '> '));
+    if (interactive) rl.setPrompt(raw ? raw.userStart : bold(color, '> '));
     if (interactive) rl.prompt();
   };
   try {
@@ -144,6 +168,7 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags & ChatFlag
         tools.resetBrowser();
         messages = preamble(o, tools);
         err(dim(color, '(conversation cleared)\n'));
+        raw?.messages(messages);
         ask();
         continue;
       }
@@ -152,10 +177,11 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags & ChatFlag
         continue;
       }
       messages.push(Message.fromRoleAndContent('user', text));
+      raw?.user(text, interactive);
       current = new AbortController();
       const signal = current.signal;
       const browser = tools.browser;
-      const printer = new EventPrinter({ answer: process.stdout, side: process.stdout, color }, model.encoding.tokenizer, 16, {
+      const printer = raw ?? new EventPrinter({ answer: process.stdout, side: process.stdout, color }, model.encoding.tokenizer, 16, {
         ...(browser ? { citations: () => browser.pageStack } : {}),
         showBrowserResults: o.showBrowserResults,
       });
@@ -171,7 +197,8 @@ async function runChat(modelArg: string | undefined, o: SamplingFlags & ChatFlag
             messages.push(...(answers.length ? ev.messages : [Message.fromRoleAndContent('assistant', printer.answerText).withChannel('final')]));
           }
         }
-        err(`${printer.summary(model.backend)}\n`);
+        // Raw text has no line ends of its own; on a terminal the stats line goes below it, not glued to it.
+        err(`${raw && interactive ? '\n' : ''}${printer.summary(model.backend)}\n`);
       } catch (e) {
         if (signal.aborted) {
           process.stdout.write('\n');
@@ -261,7 +288,8 @@ export function createProgram(): Command {
       .option('-b, --browser', 'browser tool (BROWSER_BACKEND: youcom, exa, or keyless local search of BROWSER_DOCS_DIR plus web pages)')
       .option('--show-browser-results', 'print what the browser returns instead of [Search results fed to the model]')
       .option('-p, --python', 'python tool (Pyodide sandbox: no files, no network)')
-      .option('-a, --apply-patch', 'apply_patch function: the model may edit files under the current directory'),
+      .option('-a, --apply-patch', 'apply_patch function: the model may edit files under the current directory')
+      .option('--raw', 'print the raw harmony text (special tokens included) instead of rendering it'),
   ).action(async (model: string | undefined, o: SamplingFlags & ChatFlags) => runChat(model, o));
 
   program

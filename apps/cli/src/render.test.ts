@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
-import { StreamableParser, loadHarmonyEncoding } from '@gptoss/harmony';
+import { Author, Message, StreamableParser, SystemContent, loadHarmonyEncoding } from '@gptoss/harmony';
 import type { GenerateEvent } from '@gptoss/runtime';
-import { EventPrinter } from './render.js';
+import { EventPrinter, RawPrinter } from './render.js';
 
 const enc = loadHarmonyEncoding('HarmonyGptOss');
 
@@ -39,4 +39,38 @@ test('output that never becomes a harmony message is shown raw', () => {
   const r = run('just some words that the random model produced without any header at all, on and on and on', 4);
   expect(r.side).toContain('not in harmony format');
   expect(r.answer.trim()).toBe('just some words that the random model produced without any header at all, on and on and on');
+});
+
+test('--raw: the exact harmony text of preamble, user turns, completions (specials included) and tool replies', () => {
+  let out = '';
+  const raw = new RawPrinter({ write: (x: string) => (out += x) }, enc);
+  const stats = { promptTokens: 10, cachedTokens: 0, completionTokens: 1, prefillMs: 1, decodeMs: 1, prefillTokensPerSecond: 1, decodeTokensPerSecond: 1 };
+  const stream = (completion: string) => {
+    const tokens = enc.tokenizer.encode(completion, { allowedSpecial: 'all' });
+    for (const t of tokens) {
+      raw.onAgent({ type: 'token', token: t, logprob: 0 });
+      // A multi-byte character split across tokens is held back until it is whole.
+      expect(out).not.toContain('\uFFFD');
+    }
+    raw.onAgent({ type: 'done', messages: [], tokens, stopReason: 'stop-token', stats });
+  };
+  const system = Message.fromRoleAndContent('system', SystemContent.new().withConversationStartDate('2026-01-01'));
+  raw.messages([system]);
+  expect(raw.userStart).toBe('<|start|>user<|message|>');
+  raw.user('héllo 🌍', false);
+  stream('<|channel|>analysis to=python code<|message|>print("🌍")<|call|>');
+  const reply = Message.fromAuthorAndContent(new Author('tool', 'python'), '🌍').withRecipient('assistant').withChannel('analysis');
+  raw.onAgent({ type: 'tool-result', tool: { name: 'python' } as never, call: reply, replies: [reply] });
+  stream('<|channel|>final<|message|>Done.<|return|>');
+  raw.user('typed', true);
+  expect(out).toBe(
+    enc.tokenizer.decodeUtf8(enc.renderConversation([system])) +
+      '<|start|>user<|message|>héllo 🌍<|end|>' +
+      '<|start|>assistant<|channel|>analysis to=python code<|message|>print("🌍")<|call|>' +
+      '<|start|>python to=assistant<|channel|>analysis<|message|>🌍<|end|>' +
+      '<|start|>assistant<|channel|>final<|message|>Done.<|return|>' +
+      '<|end|>',
+  );
+  expect(raw.answerText).toBe('<|channel|>final<|message|>Done.<|return|>');
+  expect(raw.summary('cpu')).toMatch(/^\[cpu\] prompt 10 tok/);
 });

@@ -1,7 +1,6 @@
 import type { GenerateEvent, GenerationStats } from '@gptoss/runtime';
-import type { Message, Tokenizer } from '@gptoss/harmony';
-import type { AgentEvent } from '@gptoss/server';
-import { CitationStream } from '@gptoss/tools';
+import { Conversation, Message, type HarmonyEncoding, type Tokenizer } from '@gptoss/harmony';
+import { CitationStream, type AgentEvent } from '@gptoss/tools';
 
 export interface Out {
   write(s: string): unknown;
@@ -50,7 +49,7 @@ export class EventPrinter {
   ) {}
 
   /** Shows one event of a turn with tools (`runAgentTurn`): generation events, tool calls and their results. */
-  onAgent(ev: AgentEvent): void {
+  onAgent(ev: AgentEvent<GenerateEvent>): void {
     const { t } = this;
     if (ev.type === 'tool-call') return; // the call itself was shown as it streamed
     if (ev.type === 'tool-result') {
@@ -134,14 +133,100 @@ export class EventPrinter {
 
   /** One line: prompt/prefill and decode speed. */
   summary(backend: string): string {
-    const s = this.stats;
-    if (!s) return '';
-    const prefilled = s.promptTokens - s.cachedTokens;
-    return dim(
-      this.t.color,
-      `[${backend}] prompt ${s.promptTokens} tok (${s.cachedTokens} cached, ${prefilled} prefilled at ${s.prefillTokensPerSecond.toFixed(1)} tok/s), ` +
-        `generated ${s.completionTokens} tok at ${s.decodeTokensPerSecond.toFixed(1)} tok/s`,
-    );
+    return statsLine(this.t.color, backend, this.stats);
+  }
+}
+
+function statsLine(color: boolean, backend: string, s: GenerationStats | undefined): string {
+  if (!s) return '';
+  const prefilled = s.promptTokens - s.cachedTokens;
+  return dim(
+    color,
+    `[${backend}] prompt ${s.promptTokens} tok (${s.cachedTokens} cached, ${prefilled} prefilled at ${s.prefillTokensPerSecond.toFixed(1)} tok/s), ` +
+      `generated ${s.completionTokens} tok at ${s.decodeTokensPerSecond.toFixed(1)} tok/s`,
+  );
+}
+
+/**
+ * `chat --raw`: the harmony text itself, as the reference chat prints it: the rendered system/developer messages,
+ * each user message, `<|start|>assistant` and every sampled token decoded (special tokens included), and the
+ * rendered tool replies. Nothing else goes to `out`, so it reads as the exact text the model sees and writes.
+ */
+export class RawPrinter {
+  #tokens: number[] = [];
+  #shown = '';
+  #inRound = false;
+  readonly #assistantStart: string;
+  readonly #userStart: string;
+  readonly #userEnd: string;
+  /** The decoded text of the last sampling round (what the turn said when it formed no harmony message). */
+  answerText = '';
+  stats: GenerationStats | undefined;
+
+  constructor(
+    private readonly out: Out,
+    private readonly encoding: HarmonyEncoding,
+    private readonly color = false,
+  ) {
+    const prompt = encoding.renderConversationForCompletion(Conversation.fromMessages([Message.fromRoleAndContent('user', '')]), 'assistant');
+    this.#assistantStart = encoding.decode(prompt.slice(-2));
+    const user = encoding.render(Message.fromRoleAndContent('user', ''));
+    this.#userStart = encoding.decode(user.slice(0, -1));
+    this.#userEnd = encoding.decode(user.slice(-1));
+  }
+
+  /** `<|start|>user<|message|>`: the prompt an interactive chat shows, so the typed text lands inside the message. */
+  get userStart(): string {
+    return this.#userStart;
+  }
+
+  /** The rendered messages (the preamble at start and after /reset). */
+  messages(messages: readonly Message[]): void {
+    this.out.write(this.encoding.decode(this.encoding.renderConversation(Conversation.fromMessages([...messages]))));
+  }
+
+  /** A user message: its end only when the terminal already showed {@link userStart} and the typed text. */
+  user(text: string, prompted: boolean): void {
+    this.#inRound = false; // a turn stopped with Ctrl-C never saw its done event
+    this.out.write(prompted ? this.#userEnd : `${this.#userStart}${text}${this.#userEnd}`);
+  }
+
+  onAgent(ev: AgentEvent<GenerateEvent>): void {
+    switch (ev.type) {
+      case 'tool-call':
+      case 'agent-done':
+        return;
+      case 'tool-result':
+        this.messages(ev.replies);
+        return;
+    }
+    if (!this.#inRound) {
+      this.#inRound = true;
+      this.#tokens = [];
+      this.#shown = '';
+      this.out.write(this.#assistantStart);
+    }
+    if (ev.type === 'token') {
+      this.#tokens.push(ev.token);
+      const text = this.encoding.decode(this.#tokens);
+      // Only print what is stable: a trailing U+FFFD may be half of a multi-byte character.
+      this.#write(text.endsWith('\uFFFD') ? text.slice(0, -1) : text);
+    } else if (ev.type === 'done') {
+      this.#write(this.encoding.decode(this.#tokens));
+      this.answerText = this.#shown;
+      this.stats = ev.stats;
+      this.#inRound = false;
+    }
+  }
+
+  #write(text: string): void {
+    if (!text.startsWith(this.#shown)) return;
+    this.out.write(text.slice(this.#shown.length));
+    this.#shown = text;
+  }
+
+  summary(backend: string): string {
+    return statsLine(this.color, backend, this.stats);
   }
 }
 

@@ -2,9 +2,9 @@
 // `pnpm exec turbo run build --filter=@gptoss/cli...` once.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
@@ -21,9 +21,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [bin, ...args], { env, cwd: dir });
+    const p = spawn(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, cwd: dir });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -104,6 +104,18 @@ describe('gptoss CLI', () => {
     expect(r.stderr).toMatch(/^\[reference\] prompt \d+ tok/m);
   });
 
+  test('chat --raw prints the harmony text of the conversation and of each completion; piped input keeps no history', async () => {
+    const home = join(dir, 'raw-home');
+    const r = await cli(['chat', '--raw', '-n', '4', '--seed', '4', '--backend', 'reference'], 'hi\nagain\n', { HOME: home, XDG_STATE_HOME: '' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^<\|start\|>system<\|message\|>You are ChatGPT, a large language model trained by OpenAI\.\n/);
+    expect(r.stdout).toContain('# Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|><|start|>user<|message|>hi<|end|><|start|>assistant');
+    expect(r.stdout).toContain('<|start|>user<|message|>again<|end|><|start|>assistant');
+    expect(r.stdout).not.toMatch(/thinking:|\[reference\]/);
+    expect(r.stderr.match(/^\[reference\] prompt \d+ tok/gm)).toHaveLength(2);
+    expect(existsSync(join(home, '.gptoss', 'chat_history'))).toBe(false);
+  });
+
   test('errors: bad arguments exit 2, a bad checkpoint exits 1 with an actionable message', async () => {
     const bad = await cli(['logits', join(dir, 'orig'), '--tokens', '1,x', '--out', join(dir, 'x.f32')]);
     expect(bad.code).toBe(2);
@@ -139,7 +151,8 @@ describe('gptoss CLI', () => {
   test.skipIf(!hasTmux)('interactive chat in a terminal (tmux): streams, shows stats, quits on /exit', async () => {
     const session = `gptoss-e2e-${process.pid}`;
     const tmux = (...a: string[]) => execFileSync('tmux', a, { env, encoding: 'utf8' });
-    const cmd = `XDG_CACHE_HOME=${env.XDG_CACHE_HOME} NO_COLOR=1 ${process.execPath} ${bin} chat -n 8 --seed 3; echo EXITED=$?; sleep 30`;
+    const home = join(dir, 'tty-home');
+    const cmd = `env -u XDG_STATE_HOME HOME=${home} XDG_CACHE_HOME=${env.XDG_CACHE_HOME} NO_COLOR=1 ${process.execPath} ${bin} chat -n 8 --seed 3; echo EXITED=$?; sleep 30`;
     tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', cmd);
     const screen = () => tmux('capture-pane', '-p', '-t', session, '-S', '-200');
     const waitFor = async (re: RegExp, ms = 30_000) => {
@@ -159,6 +172,47 @@ describe('gptoss CLI', () => {
       tmux('send-keys', '-t', session, '/exit', 'Enter');
       const s = await waitFor(/EXITED=\d+/);
       expect(s).toContain('EXITED=0');
+      // Input history is kept in ~/.gptoss/chat_history, one line per entry, oldest first.
+      expect(await readFile(join(home, '.gptoss', 'chat_history'), 'utf8')).toBe('Hello model\n/exit\n');
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
+  });
+
+  test.skipIf(!hasTmux)('chat history: Up recalls the last session\'s input from $XDG_STATE_HOME/gptoss, bounded to 1000 lines', async () => {
+    const session = `gptoss-e2e-hist-${process.pid}`;
+    const tmux = (...a: string[]) => execFileSync('tmux', a, { env, encoding: 'utf8' });
+    const state = join(dir, 'state');
+    const file = join(state, 'gptoss', 'chat_history');
+    await mkdir(dirname(file), { recursive: true });
+    const old = Array.from({ length: 1005 }, (_, i) => `old ${i}`);
+    await writeFile(file, `${[...old, 'earlier question'].join('\n')}\n`);
+    const cmd = `XDG_STATE_HOME=${state} XDG_CACHE_HOME=${env.XDG_CACHE_HOME} NO_COLOR=1 ${process.execPath} ${bin} chat --raw -n 4 --seed 3; echo EXITED=$?; sleep 30`;
+    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', cmd);
+    const screen = () => tmux('capture-pane', '-p', '-t', session, '-S', '-200');
+    const waitFor = async (re: RegExp, ms = 30_000) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        const s = screen();
+        if (re.test(s)) return s;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`timed out waiting for ${re}; screen:\n${screen()}`);
+    };
+    try {
+      // --raw: the prompt is the user message's start, so the typed text lands inside it.
+      await waitFor(/<\|start\|>user<\|message\|>$/m);
+      tmux('send-keys', '-t', session, 'Up');
+      await waitFor(/<\|start\|>user<\|message\|>earlier question$/m);
+      tmux('send-keys', '-t', session, ' again', 'Enter');
+      await waitFor(/generated \d+ tok at/);
+      tmux('send-keys', '-t', session, '/exit', 'Enter');
+      expect(await waitFor(/EXITED=\d+/)).toContain('EXITED=0');
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines).toHaveLength(1000);
+      expect(lines.slice(-3)).toEqual(['earlier question', 'earlier question again', '/exit']);
+      expect(lines[0]).toBe('old 8');
     } finally {
       spawnSync('tmux', ['kill-session', '-t', session]);
     }

@@ -1,7 +1,6 @@
 import type { Conversation } from '@gptoss/harmony';
 import type { GenerateEvent, Model } from '@gptoss/runtime';
-import { PythonTool, browserBackendFromEnv, type BrowserBackend, type Tool } from '@gptoss/tools';
-import { runAgentTurn } from './agent-loop.js';
+import { PythonTool, browserBackendFromEnv, runAgentTurn, type BrowserBackend, type Tool } from '@gptoss/tools';
 import { requestTools, type BuiltinToolSources } from './responses/builtin-tools.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';

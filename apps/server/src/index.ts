@@ -9,15 +9,3 @@ export { runResponse, responseGenerateOptions } from './responses/run.js';
 export type { ResponseObject, OutputItem, ResponseEvent, Usage } from './responses/run.js';
 export { runChat, collectChat, chatGenerateOptions } from './chat/run.js';
 export type { ChatChunk } from './chat/run.js';
-export { runAgentTurn, defaultToolRouter } from './agent-loop.js';
-export type {
-  AgentLoopOptions,
-  AgentEvent,
-  AgentDoneEvent,
-  AgentStopReason,
-  GenerateFn,
-  ToolCallEvent,
-  ToolResultEvent,
-  ToolRoute,
-  ToolRouter,
-} from './agent-loop.js';

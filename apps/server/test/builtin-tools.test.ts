@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runAgentTurn } from '../src/agent-loop.js';
+import { runAgentTurn } from '@gptoss/tools';
 import { startServer, type RunningServer } from '../src/index.js';
 import { requestTools } from '../src/responses/builtin-tools.js';
 import { buildConversation } from '../src/responses/prompt.js';

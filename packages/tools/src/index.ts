@@ -11,6 +11,25 @@ export {
 export type { Tool, ToolProcessOptions } from './tool.js';
 export { BaseTool, toolMessage, withCallerChannel, messageText, errorText } from './tool.js';
 
+// The tool-calling loop: sample, run the called tool, sample again (SPEC §5.1)
+export { runAgentTurn, defaultToolRouter } from './agent-loop.js';
+export type {
+  AgentLoopOptions,
+  AgentEvent,
+  AgentDoneEvent,
+  AgentStopReason,
+  AgentGenerateEvent,
+  AgentGenerateDoneEvent,
+  AgentGenerateStopReason,
+  AgentGenerationStats,
+  AgentTokenEvent,
+  GenerateFn,
+  ToolCallEvent,
+  ToolResultEvent,
+  ToolRoute,
+  ToolRouter,
+} from './agent-loop.js';
+
 // python (SPEC §5.3)
 export type {
   PythonBackend,

@@ -1,6 +1,5 @@
 import { ToolNamespaceConfig, type Message } from '@gptoss/harmony';
-import { BrowserTool, STATELESS_PYTHON_DESCRIPTION, browserToolConfig, type BrowserBackend, type Tool } from '@gptoss/tools';
-import type { ToolRoute, ToolRouter } from '../agent-loop.js';
+import { BrowserTool, STATELESS_PYTHON_DESCRIPTION, browserToolConfig, type BrowserBackend, type Tool, type ToolRoute, type ToolRouter } from '@gptoss/tools';
 import type { ResponsesRequest } from './request.js';
 
 const BROWSER_TYPES = new Set(['web_search', 'web_search_preview', 'browser_search']);

@@ -1,7 +1,6 @@
 import type { HarmonyEvent, Message } from '@gptoss/harmony';
 import type { GenerateEvent, GenerateOptions } from '@gptoss/runtime';
-import { CitationStream, type BrowserTool, type UrlCitation } from '@gptoss/tools';
-import type { AgentEvent } from '../agent-loop.js';
+import { CitationStream, type AgentEvent, type BrowserTool, type UrlCitation } from '@gptoss/tools';
 import { browserAction } from './builtin-tools.js';
 import { newId } from '../ids.js';
 import type { ResponsesRequest } from './request.js';
@@ -78,7 +77,7 @@ export interface RunContext {
    * The generation to report: `model.generate(conversation, responseGenerateOptions(request, cap))`, or a turn with
    * built-in tools from `runAgentTurn` (several sampling rounds, with tool-call/tool-result events between them).
    */
-  generation: AsyncIterable<AgentEvent>;
+  generation: AsyncIterable<AgentEvent<GenerateEvent>>;
   /** Which calls are built-in tools (their messages become web_search_call / code_interpreter_call items). */
   builtin?: (recipient: string) => 'browser' | 'python' | undefined;
   /** The request's browser: final-text citations become url_citation annotations, and call actions name URLs. */

@@ -1,9 +1,48 @@
-import { Conversation, type Message } from '@gptoss/harmony';
-import type { GenerateEvent, StopReason } from '@gptoss/runtime';
-import type { Tool } from '@gptoss/tools';
+import { Conversation, type HarmonyEvent, type Message } from '@gptoss/harmony';
+import type { Tool } from './tool.js';
+
+// The loop only needs harmony, the Tool interface and something that samples a completion. The generation events
+// are described here structurally (the consumer owns the contract, DESIGN §2) so that @gptoss/runtime's
+// `Model.generate` / `Session.generate` satisfy them without this package depending on the runtime.
+
+/** One sampled token (the runtime adds `logprob` and `topLogprobs`). */
+export interface AgentTokenEvent {
+  type: 'token';
+  token: number;
+}
+
+/** Why one sampling round stopped: a stop token, the token budget, or the context window. */
+export type AgentGenerateStopReason = 'stop-token' | 'max-tokens' | 'context-full';
+
+/** Timing and token counts of one sampling round, when the generator reports them. */
+export interface AgentGenerationStats {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens?: number;
+  prefillMs?: number;
+  decodeMs?: number;
+  prefillTokensPerSecond?: number;
+  decodeTokensPerSecond?: number;
+}
+
+/** The last event of one sampling round. */
+export interface AgentGenerateDoneEvent {
+  type: 'done';
+  /** Messages parsed from the completion. */
+  messages: Message[];
+  tokens: number[];
+  stopReason: AgentGenerateStopReason;
+  stats?: AgentGenerationStats;
+}
+
+/**
+ * What a generate function may yield: tokens, harmony parser events and a final `done`. The runtime's
+ * `GenerateEvent` is assignable to it.
+ */
+export type AgentGenerateEvent = AgentTokenEvent | HarmonyEvent | AgentGenerateDoneEvent;
 
 /** Samples one assistant completion of a conversation, e.g. `(c) => model.generate(c, options)`. */
-export type GenerateFn = (conversation: Conversation) => AsyncIterable<GenerateEvent>;
+export type GenerateFn<E extends AgentGenerateEvent = AgentGenerateEvent> = (conversation: Conversation) => AsyncIterable<E>;
 
 /** A call the loop will run: the tool and the message to hand it (its recipient may be rewritten, see route). */
 export interface ToolRoute {
@@ -14,8 +53,8 @@ export interface ToolRoute {
 /** Picks the tool for an assistant message addressed to `recipient`; undefined leaves the call to the caller. */
 export type ToolRouter = (call: Message) => ToolRoute | undefined;
 
-export interface AgentLoopOptions {
-  generate: GenerateFn;
+export interface AgentLoopOptions<E extends AgentGenerateEvent = AgentGenerateEvent> {
+  generate: GenerateFn<E>;
   tools: readonly Tool[];
   /** Default {@link defaultToolRouter} over `tools`. */
   route?: ToolRouter;
@@ -59,7 +98,8 @@ export interface AgentDoneEvent {
   pendingCall?: Message;
 }
 
-export type AgentEvent = GenerateEvent | ToolCallEvent | ToolResultEvent | AgentDoneEvent;
+/** Everything a turn yields: the generator's own events (type `E`), tool calls and results, and `agent-done`. */
+export type AgentEvent<E extends AgentGenerateEvent = AgentGenerateEvent> = E | ToolCallEvent | ToolResultEvent | AgentDoneEvent;
 
 /**
  * The usual routing (SPEC §5.1): `browser.*` → the tool named `browser`, `python…` → `python`,
@@ -78,7 +118,7 @@ export function defaultToolRouter(tools: readonly Tool[]): ToolRouter {
   };
 }
 
-function endReason(stop: StopReason): AgentStopReason | undefined {
+function endReason(stop: AgentGenerateStopReason): AgentStopReason | undefined {
   return stop === 'max-tokens' ? 'max-tokens' : stop === 'context-full' ? 'context-full' : undefined;
 }
 
@@ -89,20 +129,26 @@ function endReason(stop: StopReason): AgentStopReason | undefined {
  * a `tool-call`/`tool-result` pair around each tool run, and finally `agent-done` with the new messages.
  *
  * @example
+ * ```ts
  * for await (const ev of runAgentTurn(conversation, { generate: (c) => model.generate(c), tools: [python] })) {
  *   if (ev.type === 'agent-done') conversation.messages.push(...ev.messages);
  * }
+ * ```
  */
-export async function* runAgentTurn(input: Conversation | readonly Message[], opts: AgentLoopOptions): AsyncGenerator<AgentEvent> {
+export async function* runAgentTurn<E extends AgentGenerateEvent = AgentGenerateEvent>(
+  input: Conversation | readonly Message[],
+  opts: AgentLoopOptions<E>,
+): AsyncGenerator<AgentEvent<E>> {
   const base = input instanceof Conversation ? input.messages : input;
   const route = opts.route ?? defaultToolRouter(opts.tools);
   const maxCalls = opts.maxToolCalls ?? 16;
   const added: Message[] = [];
   let calls = 0;
   for (;;) {
-    let done: Extract<GenerateEvent, { type: 'done' }> | undefined;
+    let done: AgentGenerateDoneEvent | undefined;
     for await (const ev of opts.generate(Conversation.fromMessages([...base, ...added]))) {
-      if (ev.type === 'done') done = ev;
+      const e: AgentGenerateEvent = ev;
+      if (e.type === 'done') done = e;
       yield ev;
     }
     const produced = done?.messages ?? [];

@@ -1,10 +1,12 @@
 import { Conversation, Message, SystemContent } from '@gptoss/harmony';
-import { ApplyPatchTool, BrowserTool, LocalBackend, PythonTool } from '@gptoss/tools';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runAgentTurn, type AgentEvent } from '../src/agent-loop.js';
+import { runAgentTurn, type AgentEvent } from '../../src/agent-loop.js';
+import { ApplyPatchTool } from '../../src/apply-patch/index.js';
+import { BrowserTool, LocalBackend } from '../../src/browser/index.js';
+import { PythonTool } from '../../src/python/index.js';
 import { scripted } from './replay.js';
 
 // The loop with the real tools, driven by scripted model turns (real harmony tokens through the real parser).
