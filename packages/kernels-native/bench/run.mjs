@@ -18,6 +18,7 @@ const { values: o } = parseArgs({
     repeat: { type: 'string', default: '2' },
     isa: { type: 'string' },
     chunk: { type: 'string', default: '512' },
+    weights: { type: 'string', default: 'mmap' },
   },
 });
 setThreads(Number(o.threads));
@@ -28,9 +29,9 @@ const chunk = Number(o.chunk);
 const now = () => performance.now();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-console.log(`model ${o.model}; isa ${getIsa()}; threads ${getThreads()}; load avg ${load()}`);
+console.log(`model ${o.model} (weights: ${o.weights}); isa ${getIsa()}; threads ${getThreads()}; load avg ${load()}`);
 let t0 = now();
-const model = CpuModel.openOriginalCheckpoint(o.model);
+const model = CpuModel.openOriginalCheckpoint(o.model, { weights: o.weights });
 const openMs = now() - t0;
 const d = model.dims;
 

@@ -1,5 +1,6 @@
 // NativeModel and KvCache classes: the whole forward pass behind one Promise per prefill/decode step.
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,22 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     struct PopulateOp : Op {
       std::vector<Mapping> maps;
       void parse(Args&) override {}
+      ModelWrap* model = nullptr;
       void run() override {
-        for (auto& m : maps) populate(m);
+        for (auto& m : maps) {
+          if (m.anonymous) {
+            std::string err = read_into(m);
+            if (!err.empty()) throw std::runtime_error(err);
+          } else {
+            populate(m);
+          }
+        }
+        model->filled_ = true;
       }
     };
     auto op = std::make_unique<PopulateOp>();
     op->maps = maps_;
+    op->model = this;
     op->keep.push_back(Napi::Persistent(info.This().As<Napi::Object>()));
     auto* w = new OpWorker(info.Env(), std::move(op));
     Napi::Promise p = w->promise();
@@ -70,6 +81,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
   std::vector<Mapping> maps_;
   std::vector<Napi::ObjectReference> keep_;
+
+ public:
+  bool read_mode_ = false;
+  bool filled_ = false;
 };
 
 class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
@@ -152,9 +167,11 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     throw Napi::RangeError::New(env, "NativeModel: hidden/intermediate sizes must be multiples of 32 and heads a multiple of KV heads");
 
   Napi::Array files = info[1].As<Napi::Array>();
+  read_mode_ = info.Length() > 3 && info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "read";
   for (uint32_t i = 0; i < files.Length(); i++) {
     Mapping m;
-    std::string err = map_file(files.Get(i).As<Napi::String>().Utf8Value(), false, &m);
+    const std::string path = files.Get(i).As<Napi::String>().Utf8Value();
+    std::string err = read_mode_ ? alloc_for_file(path, &m) : map_file(path, false, &m);
     if (!err.empty()) {
       release();
       throw Napi::Error::New(env, err);
@@ -252,6 +269,7 @@ struct ForwardOp : Op {
 Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   if (disposed) throw Napi::Error::New(env, "NativeModel: used after dispose()");
+  if (read_mode_ && !filled_) throw Napi::Error::New(env, "NativeModel: weights not read yet (await populate() first)");
   auto op = std::make_unique<ForwardOp>();
   op->model = this;
   Args a(info, async ? &op->keep : nullptr);

@@ -175,6 +175,11 @@ export interface NativeAddon {
   unembedTopkSync: Sync<UnembedArgs>;
   embed: Async<EmbedArgs>;
   embedSync: Sync<EmbedArgs>;
-  NativeModel: new (dims: NativeModelDims, files: string[], tensors: Record<string, NativeTensorRef>) => NativeModel;
+  NativeModel: new (
+    dims: NativeModelDims,
+    files: string[],
+    tensors: Record<string, NativeTensorRef>,
+    weights?: 'mmap' | 'read',
+  ) => NativeModel;
   KvCache: new (model: NativeModel, capacity: number) => NativeKvCache;
 }

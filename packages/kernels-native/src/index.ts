@@ -36,5 +36,5 @@ export type {
   UnembedParams,
 } from './kernels.js';
 export { CpuModel } from './model.js';
-export type { KvCacheHandle, ForwardParams, ForwardResult, NativeModelDims, NativeTensorRef } from './model.js';
+export type { CpuModelOptions, KvCacheHandle, ForwardParams, ForwardResult, NativeModelDims, NativeTensorRef } from './model.js';
 export { GptossError, NativeAddonUnavailableError, KernelArgumentError } from './errors.js';

@@ -36,6 +36,15 @@ export interface ForwardResult {
 
 const native = new WeakMap<KvCacheHandle, NativeKvCache>();
 
+export interface CpuModelOptions {
+  /**
+   * `'mmap'` (default): weights are used in place from the page cache (shared, evictable, instant open).
+   * `'read'`: `populate()` reads the files once into private memory on 2 MiB pages (the page-cache copy is dropped
+   * as it goes), which streams faster; `forward()` refuses to run before that read.
+   */
+  weights?: 'mmap' | 'read';
+}
+
 /**
  * The gpt-oss forward pass in C++ over weights read in place (memory-mapped safetensors). One call runs every layer
  * for a batch of tokens from one or more sequences: prefill (many tokens, one sequence), decode and batched decode.
@@ -48,13 +57,13 @@ export class CpuModel {
   readonly dims: NativeModelDims;
   private readonly model: NativeModel;
 
-  constructor(dims: NativeModelDims, files: string[], tensors: Record<string, NativeTensorRef>) {
+  constructor(dims: NativeModelDims, files: string[], tensors: Record<string, NativeTensorRef>, options?: CpuModelOptions) {
     this.dims = dims;
-    this.model = new (addon().NativeModel)(dims, files, tensors);
+    this.model = new (addon().NativeModel)(dims, files, tensors, options?.weights ?? 'mmap');
   }
 
   /** Opens an original/-layout directory (config.json + *.safetensors) without reading tensor data. */
-  static openOriginalCheckpoint(dir: string): CpuModel {
+  static openOriginalCheckpoint(dir: string, options?: CpuModelOptions): CpuModel {
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, number>;
     const dims: NativeModelDims = {
       numHiddenLayers: cfg.num_hidden_layers,
@@ -86,7 +95,7 @@ export class CpuModel {
         tensors[t.name] = { file: i, offset: t.fileOffset, bytes: t.byteLength, dtype: t.dtype as 'BF16' | 'F32' | 'U8' };
       }
     });
-    return new CpuModel(dims, files, tensors);
+    return new CpuModel(dims, files, tensors, options);
   }
 
   createCache(capacity: number): KvCacheHandle {
