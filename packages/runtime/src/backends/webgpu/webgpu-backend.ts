@@ -1,3 +1,4 @@
+import type * as KernelsWebGpuModule from '@gptoss/kernels-webgpu';
 import type { GptOssGpu, GpuContext, GpuSequence, TensorSource } from '@gptoss/kernels-webgpu';
 import { maxContextLength, type ModelConfig } from '../../config.js';
 import { BackendUnavailableError, InvalidArgumentError } from '../../errors.js';
@@ -12,7 +13,7 @@ import type {
   Sequence,
 } from '../../backend/types.js';
 
-type KernelsWebGpu = typeof import('@gptoss/kernels-webgpu');
+type KernelsWebGpu = typeof KernelsWebGpuModule;
 
 const SPECIFIER = '@gptoss/kernels-webgpu';
 let loading: Promise<KernelsWebGpu | string> | undefined;
