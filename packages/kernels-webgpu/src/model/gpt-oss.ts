@@ -56,6 +56,8 @@ export interface LoadGptOssOptions {
   /** Tokens per prefill pass (activations are sized for it). Default 128. */
   prefillChunk?: number;
   onProgress?: (loadedBytes: number, tensor: string) => void;
+  /** @internal Cap on tokens per prefill attention dispatch (normally sized from a 256 MiB partials buffer). */
+  attentionTokens?: number;
 }
 
 interface Layer {
@@ -138,6 +140,7 @@ export class GptOssGpu {
   private readonly router: GPUBuffer;
   private readonly act: GPUBuffer;
   private readonly part: GPUBuffer;
+  private readonly partTokens: number;
   private readonly logits: GPUBuffer;
   private readonly tokenOut: GPUBuffer;
   private readonly logitRows: number;
@@ -148,7 +151,7 @@ export class GptOssGpu {
   private constructor(
     ctx: GpuContext,
     config: GptOssConfig,
-    o: Required<Omit<LoadGptOssOptions, 'onProgress'>>,
+    o: Required<Omit<LoadGptOssOptions, 'onProgress' | 'attentionTokens'>> & { attentionTokens?: number },
     w: { layers: Layer[]; finalNorm: GPUBuffer; unembed: WeightPart[]; embedding: WeightPart[]; moe: MoeShape },
   ) {
     this.ctx = ctx;
@@ -174,8 +177,12 @@ export class GptOssGpu {
     this.attn = ctx.createBuffer(R * c.numAttentionHeads * c.headDim * 4, 'attn');
     this.router = ctx.createBuffer(R * c.numExperts * 4, 'router');
     this.act = ctx.createBuffer(R * c.expertsPerToken * c.intermediateSize * 4, 'act');
+    // Split-K partials: sized for as many tokens as fit in 256 MiB; longer prefill chunks attend in token groups.
     const maxSplits = Math.ceil(o.maxContext / ATTN_CHUNK);
-    this.part = ctx.createBuffer(R * c.numAttentionHeads * maxSplits * (c.headDim + 4) * 4, 'attn-partials');
+    const perToken = c.numAttentionHeads * maxSplits * (c.headDim + 4) * 4;
+    const budget = Math.min(256 << 20, ctx.caps.maxStorageBindingSize, ctx.caps.maxBufferSize);
+    this.partTokens = Math.max(1, Math.min(R, o.attentionTokens ?? R, Math.floor(budget / perToken)));
+    this.part = ctx.createBuffer(this.partTokens * perToken, 'attn-partials');
     // Logits for up to `logitRows` rows at once (prefill 'all' is done in slices of this many rows).
     this.logitRows = Math.max(1, Math.min(R, Math.floor(ctx.caps.maxStorageBindingSize / (c.vocabSize * 4))));
     this.logits = ctx.createBuffer(this.logitRows * c.vocabSize * 4, 'logits');
@@ -282,6 +289,7 @@ export class GptOssGpu {
         maxContext: options.maxContext,
         maxBatch: options.maxBatch ?? 1,
         prefillChunk: options.prefillChunk ?? 128,
+        attentionTokens: options.attentionTokens,
       },
       { layers, finalNorm, unembed, embedding, moe },
     );
@@ -636,20 +644,22 @@ export class GptOssGpu {
           pos0,
           tokens: n,
         });
-        attention(r, progs, this.attnShape, {
-          qkv: this.qkv,
-          kv: seq.kv[l],
-          cap: seq.capacity,
-          rope: this.rope,
-          sinks: this.layers[l].sinks,
-          out: this.attn,
-          part: this.part,
-          row0: 0,
-          pos0,
-          tokens: n,
-          window: this.windowOf(l),
-          writeKV: false,
-        });
+        for (let g0 = 0; g0 < n; g0 += this.partTokens) {
+          attention(r, progs, this.attnShape, {
+            qkv: this.qkv,
+            kv: seq.kv[l],
+            cap: seq.capacity,
+            rope: this.rope,
+            sinks: this.layers[l].sinks,
+            out: this.attn,
+            part: this.part,
+            row0: g0,
+            pos0: pos0 + g0,
+            tokens: Math.min(this.partTokens, n - g0),
+            window: this.windowOf(l),
+            writeKV: false,
+          });
+        }
       });
       const isLast = t0 + n === tokens.length;
       if (mode === 'all') {
