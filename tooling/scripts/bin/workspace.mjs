@@ -65,6 +65,8 @@ function gpuEnv() {
     env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
     env.LD_LIBRARY_PATH = ['/usr/lib/chromium', env.LD_LIBRARY_PATH].filter(Boolean).join(delimiter);
   }
+  // With a Vulkan driver present, a WebGPU suite that finds no adapter is a failure, not a skip.
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) env.GPTOSS_REQUIRE_WEBGPU ??= '1';
   env.XDG_RUNTIME_DIR ??= '/tmp';
 }
 
