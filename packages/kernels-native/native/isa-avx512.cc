@@ -34,6 +34,13 @@ struct S {
     out[0] = _mm512_permutexvar_ps(b, lut);
     out[1] = _mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), lut);
   }
+  static bool bf16_row_mode() {
+    static const bool on = [] {
+      const char* e = std::getenv("GPTOSS_CPU_BF16ROW");
+      return !(e && e[0] == '0');
+    }();
+    return on;
+  }
   static bool bf16dot_enabled() {
     static const bool on = [] {
       const char* e = std::getenv("GPTOSS_CPU_BF16DOT");
@@ -79,8 +86,37 @@ struct S {
       }
     }
   }
+  // One row, one token, four independent accumulators: a single sequential stream for the prefetchers.
+  static void bf16dot_row(const uint8_t* w, int64_t K, const uint16_t* xsplit, const float* x, float* res) {
+    const int64_t K128 = K & ~int64_t(127), K32 = K & ~int64_t(31);
+    const uint16_t* hi = xsplit;
+    const uint16_t* lo = xsplit + K;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t k = 0;
+    for (; k < K128; k += 128) {
+      const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + k * 2);
+      const __m512bh w1 = (__m512bh)_mm512_loadu_si512(w + k * 2 + 64);
+      const __m512bh w2 = (__m512bh)_mm512_loadu_si512(w + k * 2 + 128);
+      const __m512bh w3 = (__m512bh)_mm512_loadu_si512(w + k * 2 + 192);
+      a0 = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(hi + k)), w0, (__m512bh)_mm512_loadu_si512(lo + k));
+      a1 = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a1, w1, (__m512bh)_mm512_loadu_si512(hi + k + 32)), w1, (__m512bh)_mm512_loadu_si512(lo + k + 32));
+      a2 = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a2, w2, (__m512bh)_mm512_loadu_si512(hi + k + 64)), w2, (__m512bh)_mm512_loadu_si512(lo + k + 64));
+      a3 = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a3, w3, (__m512bh)_mm512_loadu_si512(hi + k + 96)), w3, (__m512bh)_mm512_loadu_si512(lo + k + 96));
+    }
+    for (; k < K32; k += 32) {
+      const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + k * 2);
+      a0 = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(hi + k)), w0, (__m512bh)_mm512_loadu_si512(lo + k));
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; k < K; k++) sum += gptoss::load_bf16(w, k) * x[k];
+    *res = sum;
+  }
   static void bf16dot(int nr, int nt, const uint8_t* w, int64_t K, const uint16_t* xsplit, const float* const* xs,
                       float* res, int ldr) {
+    if (nt == 1 && bf16_row_mode()) {
+      for (int r = 0; r < nr; r++) bf16dot_row(w + r * K * 2, K, xsplit, xs[0], res + r);
+      return;
+    }
     switch (nr) {
       case 1: bf16dot_nt<1>(nt, w, K, xsplit, xs, res, ldr); break;
       case 2: bf16dot_nt<2>(nt, w, K, xsplit, xs, res, ldr); break;
