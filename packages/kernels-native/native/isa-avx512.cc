@@ -187,8 +187,48 @@ struct S {
       }
     }
   }
+  // One row, one token: a single sequential stream of blocks, two accumulators.
+  static void mxfp4dot_row(const uint8_t* blocks, const uint8_t* scales, int64_t G, const uint16_t* xsplit,
+                           const float* x, float* res) {
+    const int64_t K = G * 32, P = G / 2;
+    const __m512i lut = _mm512_loadu_si512(kFp4Bf16x2);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    auto pair = [&](int64_t p, __m512& acc) {
+      const __m512i b = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks + p * 32)));
+      const __m512bh wl = (__m512bh)_mm512_permutexvar_epi16(b, lut);
+      const __m512bh wh = (__m512bh)_mm512_permutexvar_epi16(_mm512_srli_epi16(b, 4), lut);
+      const __m512 sv = _mm512_insertf32x8(_mm512_set1_ps(kScaleHalf[scales[2 * p]]), _mm256_set1_ps(kScaleHalf[scales[2 * p + 1]]), 1);
+      const uint16_t* xh = xsplit + 64 * p;
+      const uint16_t* xl = xh + K;
+      __m512 d0 = _mm512_dpbf16_ps(_mm512_setzero_ps(), wl, (__m512bh)_mm512_loadu_si512(xh));
+      __m512 d1 = _mm512_dpbf16_ps(_mm512_setzero_ps(), wh, (__m512bh)_mm512_loadu_si512(xh + 32));
+      d0 = _mm512_dpbf16_ps(d0, wl, (__m512bh)_mm512_loadu_si512(xl));
+      d1 = _mm512_dpbf16_ps(d1, wh, (__m512bh)_mm512_loadu_si512(xl + 32));
+      acc = _mm512_fmadd_ps(_mm512_add_ps(d0, d1), sv, acc);
+    };
+    int64_t p = 0;
+    for (; p + 2 <= P; p += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(blocks + p * 32 + 2048), _MM_HINT_T0);
+      pair(p, acc0);
+      pair(p + 1, acc1);
+    }
+    if (p < P) pair(p, acc0);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    if (G & 1) {
+      const int64_t g = G - 1;
+      const uint8_t* bp = blocks + g * 16;
+      float part = 0.f;
+      for (int j = 0; j < 16; j++) part += kFp4x2[bp[j] & 15] * x[g * 32 + j] + kFp4x2[bp[j] >> 4] * x[g * 32 + 16 + j];
+      sum += part * kScaleHalf[scales[g]];
+    }
+    *res = sum;
+  }
   static void mxfp4dot(int nr, int nt, const uint8_t* blocks, const uint8_t* scales, int64_t G, const uint16_t* xsplit,
                        const float* const* xs, float* res, int ldr) {
+    if (nt == 1 && bf16_row_mode()) {
+      for (int r = 0; r < nr; r++) mxfp4dot_row(blocks + r * G * 16, scales + r * G, G, xsplit, xs[0], res + r);
+      return;
+    }
     switch (nr) {
       case 1: mxfp4dot_nt<1>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
       case 2: mxfp4dot_nt<2>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;

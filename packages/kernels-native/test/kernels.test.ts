@@ -48,6 +48,7 @@ describe.each(supportedIsas() as Isa[])('isa %s', (isa) => {
   // Token counts cover the direct path (1..4 tokens, incl. partial register tiles) and the widened-panel path.
   it.each([
     [1, 37, 75],
+    [1, 9, 300],
     [2, 16, 33],
     [3, 101, 70],
     [5, 19, 129],
