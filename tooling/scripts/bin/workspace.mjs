@@ -89,7 +89,8 @@ if (job === 'test') {
   install();
   gpuEnv();
   run('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=@gptoss/cli...']);
-  run('node', [join(root, 'apps/cli/dist/bin.js'), 'start', ...rest]);
+  // `npm start` alone runs the CLI's `start` job; `npm start -- <command> …` runs that command instead.
+  run('node', [join(root, 'apps/cli/dist/bin.js'), ...(rest.length > 0 ? rest : ['start'])]);
 } else {
   console.error(`unknown job "${job}": expected "test" or "start"`);
   process.exit(2);
