@@ -7,7 +7,7 @@
  */
 import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
-import { moeMlp1, moeMlp1Program } from '../src/kernels/moe-mlp1.js';
+import { moeMlp1, moeMlp1Program, type MoeProgramOptions } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
 import { GptOssGpu, type GptOssConfig, type TensorSource } from '../src/model/gpt-oss.js';
 import { refForward, TINY, tinyWeights } from '../test/tiny-model.js';
@@ -41,10 +41,12 @@ function relL2(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(n / d);
 }
 
-async function tinyCheck(fast: boolean, f16 = true): Promise<boolean> {
+const NO_ROBUSTNESS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,disable_robustness'];
+
+async function tinyCheck(fast: boolean, f16 = true, dawnFlags?: string[]): Promise<boolean> {
   let ctx: GpuContext;
   try {
-    ctx = await createNodeGpuContext({ fast, f16 });
+    ctx = await createNodeGpuContext({ fast, f16, dawnFlags });
   } catch (e) {
     rows.push([`tiny correctness fast=${fast} f16=${f16}`, 'ERROR', String(e).slice(0, 300)]);
     return false;
@@ -65,7 +67,7 @@ async function tinyCheck(fast: boolean, f16 = true): Promise<boolean> {
   log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
   const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
   rows.push([
-    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'})`,
+    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''})`,
     `rel L2 ${worst.toExponential(2)}`,
     worst <= tol ? `PASS (<=${tol})` : 'FAIL',
   ]);
@@ -172,7 +174,7 @@ async function timeSteps(ctx: GpuContext, n: number, record: () => void): Promis
   return (performance.now() - t) / n;
 }
 
-async function microbench(ctx: GpuContext): Promise<void> {
+async function microbench(ctx: GpuContext, label = ''): Promise<void> {
   // Unembedding-sized bf16 GEMV: 201088 x 2880 (1.16 GB).
   const N = 201088;
   const K = 2880;
@@ -187,7 +189,7 @@ async function microbench(ctx: GpuContext): Promise<void> {
       rec.submit();
     });
     const gbs = (N * K * 2) / (ms / 1000) / 1e9;
-    rows.push([`GEMV bf16 ${N}x${K} M=${M}`, `${(ms * 1000).toFixed(0)} us`, `${gbs.toFixed(0)} GB/s`]);
+    rows.push([`${label}GEMV bf16 ${N}x${K} M=${M}`, `${(ms * 1000).toFixed(0)} us`, `${gbs.toFixed(0)} GB/s`]);
   }
   w.destroy();
   // MoE decode, 20b layer shapes, 4 experts: mlp1 + mlp2.
@@ -201,36 +203,57 @@ async function microbench(ctx: GpuContext): Promise<void> {
   const logits = ctx.upload(new Float32Array(32).map((_, i) => (i * 7) % 5));
   const act = ctx.createBuffer(4 * 2880 * 4);
   const xs = ctx.upload(new Float32Array(K).fill(0.5));
-  const p1 = moeMlp1Program(ctx.caps, s);
-  const p2 = moeMlp2Program(ctx.caps, s);
   const common = { logits, tokens: 1 };
-  const t1 = await timeSteps(ctx, 50, () => {
-    const rec = ctx.begin();
-    moeMlp1(rec, p1, s, { ...common, blocks: [b1], scales: s1, bias: bias1, xn: xs, act, limit: 7 });
-    rec.submit();
-  });
-  const t2 = await timeSteps(ctx, 50, () => {
-    const rec = ctx.begin();
-    moeMlp2(rec, p2, s, { ...common, blocks: [b2], scales: s2, bias: bias2, act, x: xs });
-    rec.submit();
-  });
   const by1 = 4 * 5760 * (1440 + 90);
   const by2 = 4 * 2880 * (1440 + 90);
-  rows.push(['MoE mlp1 (MXFP4, 4 experts, 20b)', `${(t1 * 1000).toFixed(0)} us`, `${(by1 / t1 / 1e6).toFixed(0)} GB/s`]);
-  rows.push(['MoE mlp2 (MXFP4, 4 experts, 20b)', `${(t2 * 1000).toFixed(0)} us`, `${(by2 / t2 / 1e6).toFixed(0)} GB/s`]);
-  // Empty-ish dispatch cost: 100 tiny dispatches in one pass.
+  const variants: [string, MoeProgramOptions][] = [
+    ['loop form (previous)', { legacy: true }],
+    ['unrolled 4/4 (default)', {}],
+    ['unrolled 2/2', { pairsPerGroup: 2, rowsPerGroup: 2 }],
+    ['unrolled 3/6', { pairsPerGroup: 3, rowsPerGroup: 6 }],
+    ['unrolled 5/8', { pairsPerGroup: 5, rowsPerGroup: 8 }],
+  ];
+  for (const [vn, vo] of variants) {
+    const p1 = moeMlp1Program(ctx.caps, s, vo);
+    const p2 = moeMlp2Program(ctx.caps, s, vo);
+    // 10 back-to-back dispatches per submit so that submit latency is amortised.
+    const t1 = (await timeSteps(ctx, 20, () => {
+      const rec = ctx.begin();
+      for (let i = 0; i < 10; i++) moeMlp1(rec, p1, s, { ...common, blocks: [b1], scales: s1, bias: bias1, xn: xs, act, limit: 7 });
+      rec.submit();
+    })) / 10;
+    const t2 = (await timeSteps(ctx, 20, () => {
+      const rec = ctx.begin();
+      for (let i = 0; i < 10; i++) moeMlp2(rec, p2, s, { ...common, blocks: [b2], scales: s2, bias: bias2, act, x: xs });
+      rec.submit();
+    })) / 10;
+    rows.push([`${label}MoE mlp1+mlp2 ${vn} (MXFP4, 4 experts, 20b)`, `${(t1 * 1000).toFixed(1)} + ${(t2 * 1000).toFixed(1)} us`, `${(by1 / t1 / 1e6).toFixed(0)} + ${(by2 / t2 / 1e6).toFixed(0)} GB/s (x10 per submit, dependent)`]);
+    log(rows[rows.length - 1].join(' | '));
+  }
+  // Dispatch cost: 100 tiny dispatches per submit, dependent (same output) in one pass, dependent one pass each,
+  // independent (own outputs) in one pass; and the CPU time to record them.
   const tiny = gemvBf16Program(ctx.caps, { K: 8, M: 1 });
   const tw = ctx.createBuffer(64 * 16);
-  const td = await timeSteps(ctx, 10, () => {
-    const rec = ctx.begin();
-    for (let i = 0; i < 100; i++) gemvBf16(rec, tiny, { parts: [{ buffer: tw, rowStart: 0, rows: 8 }], x, out, outStride: 8 });
-    rec.submit();
-  });
-  rows.push(['dependent dispatch overhead', `${((td / 100) * 1000).toFixed(1)} us/dispatch`, '']);
+  const outs = Array.from({ length: 100 }, () => ctx.createBuffer(64));
+  for (const mode of ['dependent, one pass', 'dependent, pass each', 'independent, one pass'] as const) {
+    let cpu = 0;
+    const td = await timeSteps(ctx, 10, () => {
+      const tc = performance.now();
+      const rec = ctx.begin();
+      for (let i = 0; i < 100; i++) {
+        if (mode === 'dependent, pass each') rec.breakPass();
+        gemvBf16(rec, tiny, { parts: [{ buffer: tw, rowStart: 0, rows: 8 }], x, out: mode.startsWith('independent') ? outs[i] : out, outStride: 8 });
+      }
+      rec.submit();
+      cpu += performance.now() - tc;
+    });
+    rows.push([`${label}dispatch cost (${mode})`, `${((td / 100) * 1000).toFixed(1)} us/dispatch`, `CPU record+submit ${((cpu / 11 / 100) * 1000).toFixed(1)} us/dispatch`]);
+    log(rows[rows.length - 1].join(' | '));
+  }
   for (const b of [b1, s1, bias1, b2, s2, bias2]) b.destroy();
 }
 
-async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Promise<void> {
+async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, onlyDecode = false): Promise<void> {
   const maxCtx = Math.max(...contexts, prefillTokens) + 3 * steps + 32;
   log(`loading random ${name} (maxContext ${maxCtx})`);
   const tl = performance.now();
@@ -238,7 +261,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Pro
   await m.sync();
   log(`loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s`);
   const weightBytes = m.decodeWeightBytes();
-  for (const c of contexts) {
+  for (const c of onlyDecode ? contexts.slice(0, 1) : contexts) {
     const seq = m.createSequence();
     for (let i = 0; i < c - 1; i++) seq.tokens.push(0);
     let tok = 1;
@@ -267,8 +290,31 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Pro
     rows.push([
       `${name} decode @ctx ${c}`,
       `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms; ${(1 / dtSync).toFixed(1)} tok/s with a host round trip per step)`,
-      `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches`,
+      `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches; CPU record ${m.lastRecordMs.toFixed(2)} ms/step`,
     ]);
+    if (c === contexts[0] && args.get('variants') !== '0') {
+      // Same step with the other MoE kernel variants (default restored after).
+      const vs: [string, MoeProgramOptions][] = [
+        ['loop-form MoE (previous)', { legacy: true }],
+        ['MoE rows 2/4 (first unrolled)', { pairsPerGroup: 2, rowsPerGroup: 4 }],
+        ['MoE rows 3/6', { pairsPerGroup: 3, rowsPerGroup: 6 }],
+        ['MoE rows 5/8', { pairsPerGroup: 5, rowsPerGroup: 8 }],
+      ];
+      for (const [vn, vo] of vs) {
+        m.setMoeVariant(vo);
+        for await (const id of m.generate(seq, 1, 3, { temperature: 0 })) void id;
+        const tv = performance.now();
+        let cv = 0;
+        for await (const id of m.generate(seq, 1, steps, { temperature: 0 })) {
+          void id;
+          cv++;
+        }
+        const dv = (performance.now() - tv) / 1000 / cv;
+        rows.push([`${name} decode @ctx ${c} with ${vn}`, `${(1 / dv).toFixed(1)} tok/s (${(dv * 1000).toFixed(2)} ms)`, '']);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.setMoeVariant({});
+    }
     log(rows[rows.length - 1].join(' | '));
     if (args.get('profile') !== '0') {
       try {
@@ -287,6 +333,10 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig): Pro
       }
     }
     seq.dispose();
+  }
+  if (onlyDecode) {
+    m.dispose();
+    return;
   }
   // batched decode: 4 sequences at ctx 128
   {
@@ -334,9 +384,24 @@ async function main(): Promise<void> {
       rows.push([`gpt-oss-${name}`, 'ERROR', String((e as Error).message).slice(0, 200)]);
     }
   }
+  ctx.destroy();
+  if (args.has('robustness-ab')) {
+    // Same kernels with Dawn's robust buffer access off (index clamping removed from every load).
+    const ok = await tinyCheck(true, true, NO_ROBUSTNESS);
+    const c2 = await createNodeGpuContext({ profile: true, f16: f16ok, dawnFlags: NO_ROBUSTNESS });
+    c2.profiler = null;
+    await microbench(c2, 'robustness off: ');
+    if (ok && args.has('robustness-decode')) {
+      try {
+        await modelBench(c2, 'gpt-oss-20b (robustness off)', FULL, true);
+      } catch (e) {
+        rows.push(['robustness off decode', 'ERROR', String((e as Error).message).slice(0, 200)]);
+      }
+    }
+    c2.destroy();
+  }
   console.log('\n| what | figure | detail |\n|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  ctx.destroy();
 }
 
 await main();

@@ -381,6 +381,11 @@ export class StepRecorder {
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
 
+  /** Ends the current compute pass; the next dispatch starts a new one (benchmarks compare the two). */
+  breakPass(): void {
+    this.endPass();
+  }
+
   private endPass(): void {
     if (this.pass) {
       this.pass.end();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { moeMlp1, moeMlp1Program, type MoeShape } from '../src/kernels/moe-mlp1.js';
+import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
 import { gpu, SHAPES, maxAbsDiff, poison, randn, relL2, rng } from './helpers.js';
 import { randomMxfp4, refRmsNorm, refSwiglu, refTopk } from './reference.js';
@@ -9,8 +9,15 @@ describe('MoE decode kernels (MXFP4)', () => {
     { H: 64, I: 96, E: 7, k: 4, expertsPerPart: 7, tokens: 1, xRow0: 0 },
     { H: 96, I: 64, E: 9, k: 3, expertsPerPart: 4, tokens: 3, xRow0: 1 },
   ];
-  for (const shape of SHAPES) for (const c of cases) {
-    test(`[${shape}] H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
+  // GPU-shape variants the benchmark compares (rows per group, the loop-form kernel); the CPU shape has none.
+  const variants: { name: string; shape: 'gpu' | 'cpu'; opts: MoeProgramOptions }[] = [
+    ...SHAPES.map((shape) => ({ name: '', shape, opts: {} })),
+    { name: ' rows 1/2', shape: 'gpu', opts: { pairsPerGroup: 1, rowsPerGroup: 2 } },
+    { name: ' rows 2/8', shape: 'gpu', opts: { pairsPerGroup: 2, rowsPerGroup: 8 } },
+    { name: ' legacy', shape: 'gpu', opts: { legacy: true } },
+  ];
+  for (const { name, shape, opts } of variants) for (const c of cases) {
+    test(`[${shape}${name}] H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.H + c.E);
@@ -64,7 +71,7 @@ describe('MoE decode kernels (MXFP4)', () => {
       const act = ctx.upload(poison(c.tokens * c.k * c.I));
       const lBuf = ctx.upload(logits);
       const rec = ctx.begin();
-      moeMlp1(rec, moeMlp1Program(ctx.caps, c), c, {
+      moeMlp1(rec, moeMlp1Program(ctx.caps, c, opts), c, {
         blocks: split(W1.blocks, 2 * c.I * (c.H / 2)),
         scales: ctx.upload(W1.scales),
         bias: ctx.upload(b1),
@@ -75,7 +82,7 @@ describe('MoE decode kernels (MXFP4)', () => {
         act,
         limit,
       });
-      moeMlp2(rec, moeMlp2Program(ctx.caps, c), c, {
+      moeMlp2(rec, moeMlp2Program(ctx.caps, c, opts), c, {
         blocks: split(W2.blocks, c.H * (c.I / 2)),
         scales: ctx.upload(W2.scales),
         bias: ctx.upload(b2),

@@ -24,7 +24,7 @@ export function checkMoeShape(s: MoeShape): number {
 }
 
 /** Row pairs (gate, linear) per 32-invocation group in the GPU shape. */
-const PAIRS_PER_GROUP = 2;
+const PAIRS_PER_GROUP = 4;
 
 /**
  * Decode MoE up-projection: for each (token, selected expert) pair, h = W1[e]·xn + b1[e] with W1 in MXFP4 and xn the
@@ -33,7 +33,16 @@ const PAIRS_PER_GROUP = 2;
  * logits, saving a dispatch. GPU shape: 32 invocations per 2 row pairs, 16 pairs per workgroup; loads of one step
  * are issued together and x blocks are reused across the pairs.
  */
-export function moeMlp1Program(caps: GpuCaps, s: MoeShape): KernelProgram {
+/** Variants of the GPU shape (benchmarks compare them; the defaults are what the model uses). */
+export interface MoeProgramOptions {
+  /** The loop-form kernel of the previous release instead of the unrolled one. */
+  legacy?: boolean;
+  /** mlp1: row pairs per 32-invocation group (default 2). mlp2: output rows per group (default 4). */
+  pairsPerGroup?: number;
+  rowsPerGroup?: number;
+}
+
+export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptions = {}): KernelProgram {
   const P = checkMoeShape(s);
   const { H, I, E, k } = s;
   const GB = H / 32;
@@ -94,14 +103,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }`,
     };
   }
-  const RP = PAIRS_PER_GROUP;
+  const RP = opts.pairsPerGroup ?? PAIRS_PER_GROUP;
   const NB = Math.ceil(GB / 32);
+  if (!opts.legacy) return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu);
   return {
     name: 'moe_mlp1',
-    cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}`,
+    cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy`,
     bindings,
     enables: enables(caps, true),
     params,
+    meta: { pairsPerWorkgroup: 8 * RP },
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
@@ -167,6 +178,111 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   };
 }
 
+/**
+ * The GPU shape written out as straight-line WGSL: every loop over blocks and rows is unrolled in TypeScript, so no
+ * function-scope array is indexed dynamically (drivers may place such arrays in local memory) and every weight load
+ * of an invocation is a separate statement issued before any decoding.
+ */
+function moeMlp1Unrolled(
+  caps: GpuCaps,
+  s: MoeShape,
+  P: number,
+  RP: number,
+  bindings: BindingDecl[],
+  params: KernelProgram['params'],
+  swiglu: (g: string, l: string) => string,
+): KernelProgram {
+  const { H, I, E, k } = s;
+  const GB = H / 32;
+  const NB = Math.ceil(GB / 32);
+  const R = 2 * RP;
+  const lines: string[] = [];
+  for (let r = 0; r < R; r++) {
+    lines.push(`let row${r} = 2u * min(i0 + ${r >> 1}u, ${I - 1}u) + ${r & 1}u;`);
+  }
+  for (let j = 0; j < NB; j++) {
+    const partial = 32 * (j + 1) > GB;
+    lines.push(`let g${j} = ${partial ? `min(lane + ${32 * j}u, ${GB - 1}u)` : `lane + ${32 * j}u`};`);
+    for (let r = 0; r < R; r++) {
+      lines.push(`let w${r}_${j} = loadBlock(part, (lbase + row${r}) * ${GB}u + g${j});`);
+    }
+  }
+  for (let j = 0; j < NB; j++) {
+    const partial = 32 * (j + 1) > GB;
+    for (let r = 0; r < R; r++) {
+      const sc = `scaleAt((sbase + row${r}) * ${GB}u + g${j})`;
+      lines.push(`let s${r}_${j} = ${partial ? `select(0.0, ${sc}, lane + ${32 * j}u < ${GB}u)` : sc};`);
+    }
+  }
+  for (let r = 0; r < R; r++) lines.push(`var a${r} = 0.0;`);
+  for (let j = 0; j < NB; j++) {
+    lines.push('{');
+    lines.push(`let xb = xrow * ${H / 4}u + 8u * g${j};`);
+    for (let q = 0; q < 8; q++) lines.push(`let x${q} = xn[xb + ${q}u];`);
+    if (caps.f16) {
+      for (let q = 0; q < 4; q++) lines.push(`let h${q} = x8h(x${2 * q}, x${2 * q + 1});`);
+      for (let r = 0; r < R; r++) {
+        lines.push(
+          `a${r} += s${r}_${j} * (fp4dot8h(w${r}_${j}.x, h0) + fp4dot8h(w${r}_${j}.y, h1) + fp4dot8h(w${r}_${j}.z, h2) + fp4dot8h(w${r}_${j}.w, h3));`,
+        );
+      }
+    } else {
+      for (let r = 0; r < R; r++) {
+        lines.push(
+          `a${r} += s${r}_${j} * (fp4dot8(w${r}_${j}.x, x0, x1) + fp4dot8(w${r}_${j}.y, x2, x3) + fp4dot8(w${r}_${j}.z, x4, x5) + fp4dot8(w${r}_${j}.w, x6, x7));`,
+        );
+      }
+    }
+    lines.push('}');
+  }
+  lines.push(`var acc: array<f32, ${R}>;`);
+  for (let r = 0; r < R; r++) lines.push(`acc[${r}] = a${r};`);
+  let ga = 'acc[0]';
+  let la = 'acc[1]';
+  for (let q = 1; q < RP; q++) {
+    ga = `select(${ga}, acc[${2 * q}], lane == ${q}u)`;
+    la = `select(${la}, acc[${2 * q + 1}], lane == ${q}u)`;
+  }
+  return {
+    name: 'moe_mlp1',
+    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}`,
+    bindings,
+    enables: enables(caps, true),
+    params,
+    meta: { pairsPerWorkgroup: 8 * RP },
+    body: () => /* wgsl */ `
+${MXFP4_HELPERS}
+${caps.f16 ? MXFP4_F16_HELPERS : ''}
+${partLoader(P)}
+${routePrologue(E, k)}
+${groupReduce(caps, 'pair_sum', R, 32, 'add')}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let tok = wid.y / ${k}u;
+  let slot = wid.y % ${k}u;
+  let xrow = p.xRow0 + tok;
+  route(lid, xrow);
+  let e = sel[slot];
+  let part = e / ${s.expertsPerPart}u;
+  let lbase = (e % ${s.expertsPerPart}u) * ${2 * I}u;
+  let sbase = e * ${2 * I}u;
+  let lane = lid & 31u;
+  let i0 = (wid.x * 8u + (lid >> 5u)) * ${RP}u;
+  ${lines.join('\n  ')}
+  pair_sum(&acc, lid);
+  if (lane < ${RP}u) {
+    let i = i0 + lane;
+    if (i < ${I}u) {
+      let rowG = e * ${2 * I}u + 2u * i;
+      let ga = ${ga};
+      let la = ${la};
+      ${swiglu('ga + bias[rowG]', 'la + bias[rowG + 1u]')}
+    }
+  }
+}`,
+  };
+}
+
 export interface MoeArgs {
   /** Expert-range parts of the MXFP4 blocks tensor ([E, rows, G, 16] bytes), in expert order. */
   blocks: readonly GPUBuffer[];
@@ -190,6 +306,6 @@ export function moeMlp1(
     program,
     [...a.blocks, a.scales, a.bias, a.xn, a.logits, a.act],
     { xRow0: a.xRow0 ?? 0, limit: a.limit, alpha: 1.702 },
-    [Math.ceil(s.I / (program.name === 'moe_mlp1_rowwise' ? 64 : 8 * PAIRS_PER_GROUP)), a.tokens * s.k],
+    [Math.ceil(s.I / (program.name === 'moe_mlp1_rowwise' ? 64 : (program.meta?.pairsPerWorkgroup ?? 8 * PAIRS_PER_GROUP))), a.tokens * s.k],
   );
 }

@@ -1,7 +1,7 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
 import { enables, groupReduce, MXFP4_F16_HELPERS, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
-import { checkMoeShape, type MoeArgs, type MoeShape } from './moe-mlp1.js';
+import { checkMoeShape, type MoeArgs, type MoeProgramOptions, type MoeShape } from './moe-mlp1.js';
 
 /**
  * Decode MoE down-projection fused with the expert mix and the residual add:
@@ -9,9 +9,9 @@ import { checkMoeShape, type MoeArgs, type MoeShape } from './moe-mlp1.js';
  * the same workgroup, so the sum stays in registers (no atomics, no extra pass).
  */
 /** Output rows per 32-invocation group in the GPU shape. */
-const RH = 4;
+const RH_DEFAULT = 4;
 
-export function moeMlp2Program(caps: GpuCaps, s: MoeShape): KernelProgram {
+export function moeMlp2Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptions = {}): KernelProgram {
   const P = checkMoeShape(s);
   const { H, I, E, k } = s;
   const GI = I / 32;
@@ -71,12 +71,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // by RH rows, every weight load of an invocation is issued before any decoding, and the k expert partials meet in
   // workgroup memory.
   const RG = Math.floor(8 / k);
+  const RH = opts.rowsPerGroup ?? RH_DEFAULT;
+  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings);
   return {
     name: 'moe_mlp2',
-    cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}`,
+    cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy:RH${RH}`,
     bindings,
     enables: enables(caps, true),
     params: [['xRow0', 'u32']],
+    meta: { rowsPerWorkgroup: RG * RH },
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
@@ -152,7 +155,98 @@ export function moeMlp2(
   a: MoeArgs & { act: BufferRef; x: BufferRef },
 ): void {
   rec.dispatch(program, [...a.blocks, a.scales, a.bias, a.act, a.logits, a.x], { xRow0: a.xRow0 ?? 0 }, [
-    Math.ceil(s.H / (program.name === 'moe_mlp2_rowwise' ? 64 : Math.floor(8 / s.k) * RH)),
+    Math.ceil(s.H / (program.name === 'moe_mlp2_rowwise' ? 64 : (program.meta?.rowsPerWorkgroup ?? Math.floor(8 / s.k) * RH_DEFAULT))),
     a.tokens,
   ]);
+}
+
+/** The GPU shape as straight-line WGSL (see moeMlp1Unrolled): no dynamically indexed function-scope arrays. */
+function moeMlp2Unrolled(caps: GpuCaps, s: MoeShape, P: number, RH: number, bindings: BindingDecl[]): KernelProgram {
+  const { H, I, E, k } = s;
+  const GI = I / 32;
+  const NB = Math.ceil(GI / 32);
+  const RG = Math.floor(8 / k);
+  const lines: string[] = [];
+  for (let r = 0; r < RH; r++) lines.push(`let hh${r} = min(h0 + ${r}u, ${H - 1}u);`);
+  for (let j = 0; j < NB; j++) {
+    const partial = 32 * (j + 1) > GI;
+    lines.push(`let g${j} = ${partial ? `min(lane + ${32 * j}u, ${GI - 1}u)` : `lane + ${32 * j}u`};`);
+    for (let r = 0; r < RH; r++) lines.push(`let w${r}_${j} = loadBlock(part, (lbase + hh${r}) * ${GI}u + g${j});`);
+  }
+  for (let j = 0; j < NB; j++) {
+    const partial = 32 * (j + 1) > GI;
+    const ok = partial ? `busy && lane + ${32 * j}u < ${GI}u` : 'busy';
+    for (let r = 0; r < RH; r++) lines.push(`let s${r}_${j} = select(0.0, scaleAt((sbase + hh${r}) * ${GI}u + g${j}), ${ok});`);
+  }
+  for (let r = 0; r < RH; r++) lines.push(`var c${r} = 0.0;`);
+  for (let j = 0; j < NB; j++) {
+    lines.push('{');
+    lines.push(`let b = ab + 8u * g${j};`);
+    for (let q = 0; q < 8; q++) lines.push(`let a${q} = act[b + ${q}u];`);
+    if (caps.f16) {
+      for (let q = 0; q < 4; q++) lines.push(`let q${q} = x8h(a${2 * q}, a${2 * q + 1});`);
+      for (let r = 0; r < RH; r++) {
+        lines.push(
+          `c${r} += s${r}_${j} * (fp4dot8h(w${r}_${j}.x, q0) + fp4dot8h(w${r}_${j}.y, q1) + fp4dot8h(w${r}_${j}.z, q2) + fp4dot8h(w${r}_${j}.w, q3));`,
+        );
+      }
+    } else {
+      for (let r = 0; r < RH; r++) {
+        lines.push(
+          `c${r} += s${r}_${j} * (fp4dot8(w${r}_${j}.x, a0, a1) + fp4dot8(w${r}_${j}.y, a2, a3) + fp4dot8(w${r}_${j}.z, a4, a5) + fp4dot8(w${r}_${j}.w, a6, a7));`,
+        );
+      }
+    }
+    lines.push('}');
+  }
+  lines.push(`var acc: array<f32, ${RH}>;`);
+  for (let r = 0; r < RH; r++) lines.push(`acc[${r}] = c${r};`);
+  return {
+    name: 'moe_mlp2',
+    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}`,
+    bindings,
+    enables: enables(caps, true),
+    params: [['xRow0', 'u32']],
+    meta: { rowsPerWorkgroup: RG * RH },
+    body: () => /* wgsl */ `
+${MXFP4_HELPERS}
+${caps.f16 ? MXFP4_F16_HELPERS : ''}
+${partLoader(P)}
+${routePrologue(E, k)}
+${groupReduce(caps, 'row_sum', RH, 32, 'add')}
+var<workgroup> partial: array<f32, ${8 * RH}>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let tok = wid.y;
+  let xrow = p.xRow0 + tok;
+  route(lid, xrow);
+  let lane = lid & 31u;
+  let sg = lid >> 5u;
+  let busy = sg < ${RG * k}u;
+  let sl = min(sg % ${k}u, ${k - 1}u);
+  let h0 = (wid.x * ${RG}u + sg / ${k}u) * ${RH}u;
+  let e = sel[sl];
+  let part = e / ${s.expertsPerPart}u;
+  let lbase = (e % ${s.expertsPerPart}u) * ${H}u;
+  let sbase = e * ${H}u;
+  let ab = (tok * ${k}u + sl) * ${I / 4}u;
+  ${lines.join('\n  ')}
+  row_sum(&acc, lid);
+  if (lane == 0u) {
+    for (var r = 0u; r < ${RH}u; r++) { partial[sg * ${RH}u + r] = select(0.0, selw[sl] * acc[r], busy); }
+  }
+  workgroupBarrier();
+  if (lid < ${RG * RH}u) {
+    let rg = lid / ${RH}u;
+    let h = (wid.x * ${RG}u + rg) * ${RH}u + lid % ${RH}u;
+    if (h < ${H}u) {
+      var y = 0.0;
+      for (var q = 0u; q < ${k}u; q++) {
+        y += partial[(rg * ${k}u + q) * ${RH}u + lid % ${RH}u] + selw[q] * bias[sel[q] * ${H}u + h];
+      }
+      x[xrow * ${H}u + h] += y;
+    }
+  }
+}`,
+  };
 }

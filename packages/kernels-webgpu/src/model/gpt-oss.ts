@@ -11,7 +11,7 @@ import {
 } from '../kernels/attention.js';
 import { embed, embedProgram } from '../kernels/embed.js';
 import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
-import { moeMlp1, moeMlp1Program, type MoeShape } from '../kernels/moe-mlp1.js';
+import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
 import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
 import { sample, sampleProgram, type SampleParams } from '../kernels/sample.js';
@@ -312,6 +312,16 @@ export class GptOssGpu {
     this.sequences.delete(s);
   }
 
+  private moeVariant: MoeProgramOptions = {};
+  /** @internal Benchmarks: switch the MoE kernel variant (rows per group, loop form). */
+  setMoeVariant(v: MoeProgramOptions): void {
+    this.moeVariant = v;
+    this.prog.delete('mlp1');
+    this.prog.delete('mlp2');
+  }
+  /** CPU time (ms) spent recording and submitting the last generated step (benchmarks). */
+  lastRecordMs = 0;
+
   private prog = new Map<string, KernelProgram>();
   private p(key: string, make: () => KernelProgram): KernelProgram {
     let p = this.prog.get(key);
@@ -386,8 +396,8 @@ export class GptOssGpu {
     const QKVW = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim;
     const AW = c.numAttentionHeads * c.headDim;
     const moe = this.moeShape;
-    const mlp1 = this.p('mlp1', () => moeMlp1Program(this.ctx.caps, moe));
-    const mlp2 = this.p('mlp2', () => moeMlp2Program(this.ctx.caps, moe));
+    const mlp1 = this.p('mlp1', () => moeMlp1Program(this.ctx.caps, moe, this.moeVariant));
+    const mlp2 = this.p('mlp2', () => moeMlp2Program(this.ctx.caps, moe, this.moeVariant));
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l];
       this.gemv(rec, L.qkv, H, rows, QKVW, { norm: L.attnNorm, bias: L.qkvBias, x: this.x, out: this.qkv });
@@ -541,6 +551,7 @@ export class GptOssGpu {
     try {
       for (let i = 0; i < n; i++) {
         while (submitted < n && submitted < i + depth) {
+          const tr = performance.now();
           const rec = this.ctx.begin();
           this.recordStep(rec, [{ sequence: seq, pos: base + submitted }], ids, submitted);
           sample(rec, sampleProg, {
@@ -553,6 +564,7 @@ export class GptOssGpu {
           });
           rec.copy(ids, (submitted + 1) * 4, ring[submitted % ring.length], 0, 4);
           rec.submit();
+          this.lastRecordMs = performance.now() - tr;
           dispatches = rec.dispatches;
           submitted++;
         }
