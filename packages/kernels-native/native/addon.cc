@@ -41,6 +41,20 @@ Napi::Value SetPrefillPrecision(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// 'int8' only where it takes effect: the setting is on and the AVX-512 variant (with VNNI) is the one in use.
+Napi::Value DecodePrecision(const Napi::CallbackInfo& info) {
+  const bool on = decode_int8() && std::string(kernels().name) == "avx512" && cpu_features().avx512vnni;
+  return Napi::String::New(info.Env(), on ? "int8" : "fp32");
+}
+
+Napi::Value SetDecodePrecision(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "setDecodePrecision('fp32' | 'int8')");
+  const std::string v = info[0].As<Napi::String>().Utf8Value();
+  if (v != "fp32" && v != "int8") throw Napi::TypeError::New(info.Env(), "setDecodePrecision: expected 'fp32' or 'int8', got '" + v + "'");
+  set_decode_int8(v == "int8");
+  return info.Env().Undefined();
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -60,6 +74,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs, "cpuFeatures"));
   exports.Set("prefillPrecision", Napi::Function::New(env, PrefillPrecision, "prefillPrecision"));
   exports.Set("setPrefillPrecision", Napi::Function::New(env, SetPrefillPrecision, "setPrefillPrecision"));
+  exports.Set("decodePrecision", Napi::Function::New(env, DecodePrecision, "decodePrecision"));
+  exports.Set("setDecodePrecision", Napi::Function::New(env, SetDecodePrecision, "setDecodePrecision"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   register_ops(env, exports);

@@ -152,6 +152,11 @@ struct KernelTable {
 // to bf16 for the many-token GEMMs only (AVX-512 BF16 dot products, twice the FLOP rate; ~1e-3 relative error).
 bool prefill_bf16();
 void set_prefill_bf16(bool on);
+// Decode precision of the MXFP4 expert GEMVs (<= 4 tokens per expert): false = fp32-accurate (default); true =
+// activations quantized to int8 per 32-block with an fp32 scale and integer dot products (AVX-512 VNNI only; the
+// other variants keep the fp32 path). ~1e-3..1e-2 relative error: the runtime's bf16 tolerance class.
+bool decode_int8();
+void set_decode_int8(bool on);
 
 const KernelTable* kernels_scalar();
 const KernelTable* kernels_avx2();

@@ -52,6 +52,18 @@ bool prefill_bf16() {
 }
 void set_prefill_bf16(bool on) { g_prefill_bf16.store(on ? 1 : 0); }
 
+static std::atomic<int> g_decode_int8{-1};
+bool decode_int8() {
+  int v = g_decode_int8.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* e = std::getenv("GPTOSS_CPU_DECODE");
+    v = (e && std::string(e) == "int8") ? 1 : 0;
+    g_decode_int8.store(v);
+  }
+  return v == 1;
+}
+void set_decode_int8(bool on) { g_decode_int8.store(on ? 1 : 0); }
+
 const KernelTable& kernels() {
   const KernelTable* t = g_table.load(std::memory_order_acquire);
   if (!t) {

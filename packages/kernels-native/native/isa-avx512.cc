@@ -236,6 +236,51 @@ struct S {
       default: mxfp4dot_nt<4>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
     }
   }
+  static bool int8_enabled() {
+    return cpu_features().avx512vnni && gptoss::decode_int8();
+  }
+  // One MXFP4 row times one token whose activations are int8 (see quantize_q8): per group of 4 blocks (one per
+  // 128-bit lane), vpshufb maps the nibbles to the doubled e2m1 values plus 12 (so they are unsigned for vpdpbusd),
+  // and the accumulator starts at -12 * sum(q) of each block, which removes that bias exactly in int32.
+  static void mxfp4dot_row_q8(const uint8_t* blocks, const uint8_t* scales, int64_t G, const int8_t* xq,
+                              const float* xd, const int32_t* xc, float* res) {
+    const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i lane = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    auto group = [&](int64_t q, __m512i b, __m128 ws, __m512& acc) {
+      const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, m4));
+      const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), m4));
+      __m512i d = _mm512_loadu_si512(xc + 16 * q);
+      d = _mm512_dpbusd_epi32(d, lo, _mm512_loadu_si512(xq + 128 * q));
+      d = _mm512_dpbusd_epi32(d, hi, _mm512_loadu_si512(xq + 128 * q + 64));
+      const __m512 sv = _mm512_permutexvar_ps(lane, _mm512_castps128_ps512(_mm_mul_ps(ws, _mm_loadu_ps(xd + 4 * q))));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sv, acc);
+    };
+    auto full = [&](int64_t q, __m512& acc) {
+      const uint8_t* sc = scales + 4 * q;
+      group(q, _mm512_loadu_si512(blocks + 64 * q),
+            _mm_setr_ps(kScaleHalf[sc[0]], kScaleHalf[sc[1]], kScaleHalf[sc[2]], kScaleHalf[sc[3]]), acc);
+    };
+    const int64_t Q = G / 4;
+    int64_t q = 0;
+    for (; q + 2 <= Q; q += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(blocks + 64 * q + 3072), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(blocks + 64 * q + 3136), _MM_HINT_T0);
+      full(q, acc0);
+      full(q + 1, acc1);
+    }
+    if (q < Q) full(q++, acc0);
+    const int rem = static_cast<int>(G - 4 * Q);
+    if (rem) {
+      // Missing blocks load as zero bytes, and their activations, scales and corrections are zero.
+      float ws[4] = {0.f, 0.f, 0.f, 0.f};
+      for (int i = 0; i < rem; i++) ws[i] = kScaleHalf[scales[4 * q + i]];
+      const __m512i b = _mm512_maskz_loadu_epi8((__mmask64(1) << (16 * rem)) - 1, blocks + 64 * q);
+      group(q, b, _mm_loadu_ps(ws), acc1);
+    }
+    *res = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  }
   // One MXFP4 block -> 32 bf16 (even values, then odd), scaled; exact since the products are powers of two times e2m1.
   static void widen_block_bf16(const uint8_t* p, float scale, uint16_t* out) {
     F v[2];

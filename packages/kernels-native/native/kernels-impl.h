@@ -196,9 +196,54 @@ inline void split_activations(int format, const float* x, int64_t ldx, int64_t T
   }
 }
 
+// int8 activations for the MXFP4 decode path (S::mxfp4dot_row_q8), per token: Q = ceil(G / 4) groups of 4 blocks,
+// q [Q][128] (the 4 blocks' even halves, then their odd halves, from block-deinterleaved x), d [Q * 4] (x ~= d * q),
+// c [Q * 16] (per block, -12 * sum(q) in its first int32 lane). Blocks past G are zero.
+struct Q8View {
+  const int8_t* q = nullptr;
+  const float* d = nullptr;
+  const int32_t* c = nullptr;
+  int64_t groups = 0;
+};
+struct Q8Buffer {
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  std::vector<int32_t> c;
+  int64_t groups = 0;
+  Q8View view() const { return Q8View{q.data(), d.data(), c.data(), groups}; }
+};
+inline void quantize_q8(const float* x, int64_t ldx, int64_t T, int64_t K, Q8Buffer& out) {
+  const int64_t G = K / 32, Q = (G + 3) / 4;
+  out.groups = Q;
+  out.q.assign(T * Q * 128, 0);
+  out.d.assign(T * Q * 4, 0.f);
+  out.c.assign(T * Q * 16, 0);
+  for (int64_t t = 0; t < T; t++) {
+    const float* xr = x + t * ldx;
+    for (int64_t g = 0; g < G; g++) {
+      const float* xb = xr + g * 32;
+      float amax = 0.f;
+      for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(xb[j]));
+      if (amax == 0.f) continue;
+      const float d = amax / 127.f, inv = 127.f / amax;
+      int8_t* qb = out.q.data() + (t * Q + g / 4) * 128 + (g % 4) * 16;
+      int32_t sum = 0;
+      for (int j = 0; j < 32; j++) {
+        const int v = static_cast<int>(std::nearbyint(xb[j] * inv));
+        const int8_t qv = static_cast<int8_t>(std::max(-127, std::min(127, v)));
+        qb[(j < 16 ? 0 : 64) + (j & 15)] = qv;
+        sum += qv;
+      }
+      out.d[t * Q * 4 + g] = d;
+      out.c[(t * Q * 4 + g) * 4] = -12 * sum;
+    }
+  }
+}
+
 // Raw (no bias) dot products of rows [r0, r1) with all tokens, into res[t * (r1 - r0) + (r - r0)].
 inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t ldx, int64_t T, int64_t r0, int64_t r1,
-                              float* res, const uint16_t* xsplit = nullptr, const uint16_t* xbf16 = nullptr) {
+                              float* res, const uint16_t* xsplit = nullptr, const uint16_t* xbf16 = nullptr,
+                              const Q8View* q8 = nullptr) {
   Scratch& s = scratch();
   const int64_t n = r1 - r0;
   const int ldr = static_cast<int>(n);
@@ -228,6 +273,14 @@ inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t l
     panel = s.panel.data();
   } else if (w.format == gptoss::kWF32) {
     panel = reinterpret_cast<const float*>(w.data) + r0 * w.k;
+  }
+  if (direct && q8 && w.format == gptoss::kWMXFP4) {
+    const int64_t G = w.k / 32, Q = q8->groups;
+    for (int64_t r = 0; r < n; r++)
+      for (int64_t t = 0; t < T; t++)
+        S::mxfp4dot_row_q8(w.data + (r0 + r) * G * 16, w.scales + (r0 + r) * G, G, q8->q + t * Q * 128,
+                           q8->d + t * Q * 4, q8->c + t * Q * 16, res + t * ldr + r);
+    return;
   }
   if (direct && S::bf16dot_enabled() && (w.format == gptoss::kWMXFP4 || w.format == gptoss::kWBF16)) {
     const int64_t K = w.k;
@@ -280,6 +333,8 @@ struct Job {
   int64_t chunk = 0, n_chunks = 0;
   std::vector<uint16_t> xsplit;  // activations prepared once per job for the bf16 dot paths
   std::vector<uint16_t> xbf16;   // bf16 prefill: activations rounded to bf16, [T][K]
+  Q8Buffer xq8;                  // int8 decode (MXFP4 weights): quantized activations
+  bool q8 = false;
 };
 
 // Runs several independent matmuls as one parallel job, so that a decode step's experts share one barrier.
@@ -310,7 +365,9 @@ inline void run_jobs(Job* jobs, int n_jobs) {
       for (int64_t t = 0; t < jb.a.t; t++)
         for (int64_t k = 0; k < K; k++) jb.xbf16[t * K + k] = gptoss::f32_to_bf16(jb.a.x[t * jb.a.ldx + k]);
     }
-    if (jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
+    jb.q8 = jb.a.t <= kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && S::int8_enabled();
+    if (jb.q8) quantize_q8(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xq8);
+    if (!jb.q8 && jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
       jb.xsplit.resize(2 * jb.a.t * jb.a.w.k);
       split_activations(jb.a.w.format, jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xsplit.data());
     }
@@ -318,6 +375,8 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     jb.n_chunks = (R + chunk - 1) / chunk;
     first[j + 1] = first[j] + jb.n_chunks;
   }
+  std::vector<Q8View> q8v(n_jobs);
+  for (int j = 0; j < n_jobs; j++) q8v[j] = jobs[j].xq8.view();
   pool.parallel_for(first[n_jobs], [&](int64_t task, int) {
     int j = static_cast<int>(std::upper_bound(first.begin(), first.end(), task) - first.begin()) - 1;
     const Job& jb = jobs[j];
@@ -329,7 +388,7 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     if (static_cast<int64_t>(s.res.size()) < a.t * n) s.res.resize(a.t * n);
     float* res = s.res.data();
     rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res, jb.xsplit.empty() ? nullptr : jb.xsplit.data(),
-                      jb.xbf16.empty() ? nullptr : jb.xbf16.data());
+                      jb.xbf16.empty() ? nullptr : jb.xbf16.data(), jb.q8 ? &q8v[j] : nullptr);
     for (int64_t t = 0; t < a.t; t++) {
       const float* h = res + t * n;
       float* o = a.out + t * a.ldo;

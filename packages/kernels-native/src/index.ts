@@ -8,6 +8,8 @@ export {
   setThreads,
   getPrefillPrecision,
   setPrefillPrecision,
+  getDecodePrecision,
+  setDecodePrecision,
   matmul,
   matmulSync,
   rmsnorm,

@@ -47,6 +47,20 @@ export function setPrefillPrecision(p: 'fp32' | 'bf16'): void {
 export function getPrefillPrecision(): 'fp32' | 'bf16' {
   return addon().prefillPrecision();
 }
+/**
+ * Activation precision of the MXFP4 expert GEMVs in decode (≤ 4 tokens per expert). `'fp32'` (default) keeps the
+ * reference's accuracy; `'int8'` quantizes the activations to int8 per 32-block with an fp32 scale and uses AVX-512
+ * VNNI integer dot products (llama.cpp's route): fewer instructions per weight byte, ~1e-3..1e-2 relative error
+ * (the runtime's bf16 tolerance class, 2e-2). Also set by `GPTOSS_CPU_DECODE=int8`. The getter reports `'int8'`
+ * only while it takes effect: the scalar and AVX2 variants, and CPUs without VNNI, keep the fp32 path.
+ */
+export function setDecodePrecision(p: 'fp32' | 'int8'): void {
+  need(p === 'fp32' || p === 'int8', `setDecodePrecision: expected 'fp32' or 'int8', got '${String(p)}'`);
+  addon().setDecodePrecision(p);
+}
+export function getDecodePrecision(): 'fp32' | 'int8' {
+  return addon().decodePrecision();
+}
 /** Threads in the pool (default: all cores, or `GPTOSS_THREADS`). */
 export function getThreads(): number {
   return addon().threads();

@@ -2,9 +2,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   attentionSync,
   attention,
+  cpuFeatures,
   embedSync,
   getIsa,
   getPrefillPrecision,
+  getDecodePrecision,
+  setDecodePrecision,
   isAvailable,
   matmul,
   matmulSync,
@@ -253,6 +256,74 @@ describe('bf16 prefill precision', () => {
       expect(relErr(one, want.subarray(0, rows))).toBeLessThan(TOL);
     } finally {
       setPrefillPrecision('fp32');
+    }
+  });
+});
+
+// int8 decode: the activations of the MXFP4 GEMVs are quantized per 32-block, so results move by up to ~1/254 of
+// each block's largest activation; the stated tolerance is 1e-2 relative (max abs error / max abs value), the
+// runtime's bf16 activation class being 2e-2. Variants without it stay exact.
+describe.each(supportedIsas() as Isa[])('int8 decode precision, isa %s', (isa) => {
+  const int8 = isa === 'avx512' && cpuFeatures().includes('avx512vnni');
+  it.each([
+    [1, 37, 96],
+    [1, 64, 320],
+    [2, 33, 288],
+    [3, 19, 2880],
+    [4, 8, 64],
+    [5, 21, 288],
+  ])('MXFP4 matmul t=%i rows=%i k=%i', (t, rows, k) => {
+    setIsa(isa);
+    const r = rng(t * 7 + rows + k);
+    const x = randomF32(t * k, r);
+    const mx = randomMxfp4(rows, k, r);
+    const b = randomBf16(rows, r);
+    const want = matmulRef(x, t, dequantMxfp4(mx.blocks, mx.scales, rows, k), rows, k, bf16Array(b));
+    setDecodePrecision('int8');
+    try {
+      expect(getDecodePrecision()).toBe(int8 ? 'int8' : 'fp32');
+      const out = poisoned(t * rows);
+      matmulSync({ x, tokens: t, weight: { format: 'mxfp4', blocks: mx.blocks, scales: mx.scales, rows, cols: k }, bias: b, out });
+      // More than 4 tokens take the prefill path, which int8 mode leaves fp32-accurate.
+      expect(relErr(out, want)).toBeLessThan(int8 && t <= 4 ? 1e-2 : TOL);
+      if (int8 && t <= 4) expect(relErr(out, want)).toBeGreaterThan(0);
+    } finally {
+      setDecodePrecision('fp32');
+    }
+    expect(getDecodePrecision()).toBe('fp32');
+  });
+
+  it('MoE decode step and bf16 GEMVs', () => {
+    setIsa(isa);
+    const r = rng(99);
+    const [t, H, I, E, K] = [2, 96, 64, 5, 3];
+    const x = randomF32(t * H, r);
+    const w1 = randomMxfp4(E * 2 * I, H, r);
+    const w2 = randomMxfp4(E * H, I, r);
+    const b1 = randomBf16(E * 2 * I, r);
+    const b2 = randomBf16(E * H, r);
+    const { ids, weights } = routerRef(randomF32(t * E, r), t, E, K);
+    const residual = randomF32(t * H, r);
+    const per = (a: Float32Array, n: number) => Array.from({ length: E }, (_, e) => a.subarray(e * n, (e + 1) * n));
+    const w1f = per(dequantMxfp4(w1.blocks, w1.scales, E * 2 * I, H), 2 * I * H);
+    const w2f = per(dequantMxfp4(w2.blocks, w2.scales, E * H, I), H * I);
+    const want = moeRef(x, t, H, I, ids, weights, K, w1f, per(bf16Array(b1), 2 * I), w2f, per(bf16Array(b2), H), residual);
+    const wb = randomBf16(40 * H, r);
+    const wantB = matmulRef(x, t, bf16Array(wb), 40, H);
+    setDecodePrecision('int8');
+    try {
+      const out = Float32Array.from(residual);
+      moeSync({
+        x, tokens: t, hidden: H, intermediate: I, experts: E, ids, weights, topK: K,
+        mlp1Blocks: w1.blocks, mlp1Scales: w1.scales, mlp1Bias: b1,
+        mlp2Blocks: w2.blocks, mlp2Scales: w2.scales, mlp2Bias: b2, out,
+      });
+      expect(relErr(out, want)).toBeLessThan(int8 ? 1e-2 : 1e-4);
+      const outB = poisoned(t * 40);
+      matmulSync({ x, tokens: t, weight: { format: 'bf16', data: wb, rows: 40, cols: H }, out: outB });
+      expect(relErr(outB, wantB)).toBeLessThan(TOL);
+    } finally {
+      setDecodePrecision('fp32');
     }
   });
 });

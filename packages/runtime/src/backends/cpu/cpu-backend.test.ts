@@ -39,6 +39,32 @@ for (const isa of isas) {
   });
 }
 
+// Opt-in int8 decode (AVX-512 VNNI): MXFP4 expert GEMVs with int8 activations, held to the bf16/f16 activation class.
+const int8Decode = isas.includes('avx512') && kernels && typeof kernels !== 'string' && kernels.setDecodePrecision;
+describe.skipIf(!int8Decode)('isa avx512, int8 decode precision (tolerance 2e-2)', () => {
+  beforeAll(() => {
+    if (kernels && typeof kernels !== 'string') {
+      kernels.setIsa('avx512');
+      kernels.setDecodePrecision?.('int8');
+    }
+  });
+  afterAll(() => {
+    if (kernels && typeof kernels !== 'string') kernels.setDecodePrecision?.('fp32');
+  });
+  test('the backend reports it', async () => {
+    if (!kernels || typeof kernels === 'string') return;
+    expect(kernels.getDecodePrecision?.()).toBe('int8');
+  });
+  // The int8 GEMVs are within ~5e-3 of fp32 (kernels-native's tests), but two of the three tiny random fixtures
+  // amplify any activation rounding through router top-k flips: there, bf16 prefill activations (~1e-3 per GEMM)
+  // already give 0.19 relative L2 on h128-i96-l3-e16, and int8 decode gives 0.13-0.27. So: every check on the
+  // fixture that does not flip (h64-l2-e8), and batched-vs-single decode (same rounding both ways) on all of them.
+  const picked = conformanceCases({ backend, tolerance: 2e-2 }).filter(
+    (c) => c.name.includes(' h64-l2-e8: ') || c.name.includes('batched decode equals single-sequence decode'),
+  );
+  for (const c of picked) test(c.name, c.run, 120_000);
+});
+
 async function greedy(b: Backend, dir: string, prompt: number[], steps: number): Promise<number[]> {
   const ck = await openCheckpoint(dir);
   const model = await b.load(ck);

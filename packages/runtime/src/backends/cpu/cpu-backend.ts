@@ -198,9 +198,17 @@ export function cpuBackend(): Backend {
         isa: k.getIsa(),
         threads: String(k.getThreads()),
         weights: `mmap (${files.length} file${files.length === 1 ? '' : 's'})`,
-        activations: k.getPrefillPrecision?.() === 'bf16' ? 'fp32 (bf16 in prefill GEMMs)' : 'fp32',
+        activations: describeActivations(k),
         kvCache: 'fp32',
       });
     },
   };
+}
+
+// What the kernels' precision switches currently do to the activations (both off by default: fp32 throughout).
+function describeActivations(k: KernelsNativeModule): string {
+  const notes: string[] = [];
+  if (k.getPrefillPrecision?.() === 'bf16') notes.push('bf16 in prefill GEMMs');
+  if (k.getDecodePrecision?.() === 'int8') notes.push('int8 in MXFP4 expert GEMVs');
+  return notes.length ? `fp32 (${notes.join('; ')})` : 'fp32';
 }

@@ -44,6 +44,8 @@ export interface KernelsNativeModule {
   supportedIsas(): string[];
   setPrefillPrecision?(p: 'fp32' | 'bf16'): void;
   getPrefillPrecision?(): 'fp32' | 'bf16';
+  setDecodePrecision?(p: 'fp32' | 'int8'): void;
+  getDecodePrecision?(): 'fp32' | 'int8';
   CpuModel: new (dims: Record<string, number>, files: string[], tensors: Record<string, NativeTensorRef>) => NativeCpuModel;
 }
 
