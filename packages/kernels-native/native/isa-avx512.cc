@@ -239,6 +239,19 @@ struct S {
   static bool int8_enabled() {
     return cpu_features().avx512vnni && gptoss::decode_int8();
   }
+  // One block of 32 activations -> int8 (even half to qlo, odd half to qhi), x ~= d * q, c = -12 * sum(q).
+  static void quantize_block_q8(const float* xb, int8_t* qlo, int8_t* qhi, float* d, int32_t* c) {
+    const __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    if (amax == 0.f) return;  // the buffers are zeroed
+    const __m512 inv = _mm512_set1_ps(127.f / amax);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inv));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qlo), _mm512_cvtsepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qhi), _mm512_cvtsepi32_epi8(q1));
+    *d = amax / 127.f;
+    *c = -12 * _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q0, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127)),
+                                                        _mm512_max_epi32(_mm512_min_epi32(q1, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127))));
+  }
   // One MXFP4 row times one token whose activations are int8 (see quantize_q8): per group of 4 blocks (one per
   // 128-bit lane), vpshufb maps the nibbles to the doubled e2m1 values plus 12 (so they are unsigned for vpdpbusd),
   // and the accumulator starts at -12 * sum(q) of each block, which removes that bias exactly in int32.
@@ -248,14 +261,16 @@ struct S {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i lane = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
-    auto group = [&](int64_t q, __m512i b, __m128 ws, __m512& acc) {
+    auto step = [&](int64_t q, __m512i b, __m512 sv, __m512& acc) {
       const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, m4));
       const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), m4));
       __m512i d = _mm512_loadu_si512(xc + 16 * q);
       d = _mm512_dpbusd_epi32(d, lo, _mm512_loadu_si512(xq + 128 * q));
       d = _mm512_dpbusd_epi32(d, hi, _mm512_loadu_si512(xq + 128 * q + 64));
-      const __m512 sv = _mm512_permutexvar_ps(lane, _mm512_castps128_ps512(_mm_mul_ps(ws, _mm_loadu_ps(xd + 4 * q))));
       acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sv, acc);
+    };
+    auto group = [&](int64_t q, __m512i b, __m128 ws, __m512& acc) {
+      step(q, b, _mm512_permutexvar_ps(lane, _mm512_castps128_ps512(_mm_mul_ps(ws, _mm_loadu_ps(xd + 4 * q)))), acc);
     };
     auto full = [&](int64_t q, __m512& acc) {
       const uint8_t* sc = scales + 4 * q;
@@ -264,11 +279,19 @@ struct S {
     };
     const int64_t Q = G / 4;
     int64_t q = 0;
+    const __m512i lane2 = _mm512_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
     for (; q + 2 <= Q; q += 2) {
       _mm_prefetch(reinterpret_cast<const char*>(blocks + 64 * q + 3072), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(blocks + 64 * q + 3136), _MM_HINT_T0);
-      full(q, acc0);
-      full(q + 1, acc1);
+      // The 8 block scales of both groups at once: 2^(e - 128) built in the exponent field (e = 0 is a subnormal).
+      int64_t e8;
+      std::memcpy(&e8, scales + 4 * q, 8);
+      const __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(e8));
+      __m256 ws = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23));
+      ws = _mm256_mask_blend_ps(_mm256_cmpeq_epi32_mask(e, _mm256_setzero_si256()), ws, _mm256_set1_ps(kScaleHalf[0]));
+      const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(ws, _mm256_loadu_ps(xd + 4 * q)));
+      step(q, _mm512_loadu_si512(blocks + 64 * q), _mm512_permutexvar_ps(lane, s8), acc0);
+      step(q + 1, _mm512_loadu_si512(blocks + 64 * q + 64), _mm512_permutexvar_ps(lane2, s8), acc1);
     }
     if (q < Q) full(q++, acc0);
     const int rem = static_cast<int>(G - 4 * Q);

@@ -28,6 +28,7 @@ struct S {
   }
   static bool bf16dot_enabled() { return false; }
   static bool int8_enabled() { return false; }
+  static void quantize_block_q8(const float*, int8_t*, int8_t*, float*, int32_t*) {}
   static void mxfp4dot_row_q8(const uint8_t*, const uint8_t*, int64_t, const int8_t*, const float*, const int32_t*, float*) {}
   static void bf16dot(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
   static void mxfp4dot(int, int, const uint8_t*, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*,

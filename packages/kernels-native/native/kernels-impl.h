@@ -221,21 +221,8 @@ inline void quantize_q8(const float* x, int64_t ldx, int64_t T, int64_t K, Q8Buf
   for (int64_t t = 0; t < T; t++) {
     const float* xr = x + t * ldx;
     for (int64_t g = 0; g < G; g++) {
-      const float* xb = xr + g * 32;
-      float amax = 0.f;
-      for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(xb[j]));
-      if (amax == 0.f) continue;
-      const float d = amax / 127.f, inv = 127.f / amax;
       int8_t* qb = out.q.data() + (t * Q + g / 4) * 128 + (g % 4) * 16;
-      int32_t sum = 0;
-      for (int j = 0; j < 32; j++) {
-        const int v = static_cast<int>(std::nearbyint(xb[j] * inv));
-        const int8_t qv = static_cast<int8_t>(std::max(-127, std::min(127, v)));
-        qb[(j < 16 ? 0 : 64) + (j & 15)] = qv;
-        sum += qv;
-      }
-      out.d[t * Q * 4 + g] = d;
-      out.c[(t * Q * 4 + g) * 4] = -12 * sum;
+      S::quantize_block_q8(xr + g * 32, qb, qb + 64, &out.d[t * Q * 4 + g], &out.c[(t * Q * 4 + g) * 4]);
     }
   }
 }
