@@ -232,3 +232,45 @@ fn routeLocal(tok: u32, sel: ptr<function, array<u32, ${k}>>, selw: ptr<function
   for (var r = 0u; r < ${k}u; r++) { (*selw)[r] = (*selw)[r] / z; }
 }`;
 }
+
+/**
+ * MXFP4 decode through a table in workgroup memory (fast path with f16): entry (byte, copy) is the byte's two e2m1
+ * nibbles as a vec2<f16> of twice their values (exact), so a u32 of weights costs 4 table loads and 4 packed f16
+ * multiply-adds instead of ~30 bit operations. Each invocation reads its own copy (`copies` of them, indexed by the
+ * lane), so that the 32 lanes of a subgroup hit distinct banks whatever the bytes are. `fillLut` must be called from
+ * uniform control flow before any use. x pairs are consecutive values (x8l), unlike MXFP4_F16_HELPERS.
+ */
+export function mxfp4LutHelpers(copies: number): string {
+  const sh = Math.log2(copies);
+  return /* wgsl */ `
+var<workgroup> lut: array<u32, ${256 * copies}>;
+fn fillLut(lid: u32) {
+  for (var i = lid; i < ${256 * copies}u; i += 256u) {
+    let b = i >> ${sh}u;
+    lut[i] = pack2x16float(vec2f(fp4x2(b), fp4x2(b >> 4u)));
+  }
+  workgroupBarrier();
+}
+fn lutPair(w: u32, sh: u32, lane: u32) -> vec2<f16> {
+  return bitcast<vec2<f16>>(lut[(((w >> sh) & 0xFFu) << ${sh}u) | lane]);
+}
+fn fp4dot8l(w: u32, x: array<vec2<f16>, 4>, lane: u32) -> f32 {
+  var acc = lutPair(w, 0u, lane) * x[0];
+  acc = fma(lutPair(w, 8u, lane), x[1], acc);
+  acc = fma(lutPair(w, 16u, lane), x[2], acc);
+  acc = fma(lutPair(w, 24u, lane), x[3], acc);
+  return f32(acc.x) + f32(acc.y);
+}
+fn x8l(a: vec4f, b: vec4f) -> array<vec2<f16>, 4> {
+  let ah = vec4<f16>(a);
+  let bh = vec4<f16>(b);
+  return array<vec2<f16>, 4>(ah.xy, ah.zw, bh.xy, bh.zw);
+}`;
+}
+
+/** Table copies for mxfp4LutHelpers that fit the adapter's workgroup memory next to `reserve` bytes, or 0. */
+export function lutCopies(caps: GpuCaps, reserve = 2048): number {
+  if (!caps.f16 || caps.cpuLike) return 0;
+  for (const c of [32, 16]) if (256 * c * 4 + reserve <= caps.maxWorkgroupStorage) return c;
+  return 0;
+}

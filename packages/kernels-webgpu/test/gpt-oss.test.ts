@@ -69,7 +69,13 @@ describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K a
     const tokens = [5, 900, 17, 17, 256, 3, 999];
     const want = refForward(TINY, w.values, tokens);
     const V = TINY.vocabSize;
-    const model = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 16, prefillChunk: 4, attentionTokens: 3 });
+    // groupedMoeMinTokens 2: the prefill chunks (4 and 2 tokens) take the grouped-by-expert MoE, decode the per-token one.
+    const model = await GptOssGpu.load(ctx, TINY, w.source, {
+      maxContext: 16,
+      prefillChunk: 4,
+      attentionTokens: 3,
+      groupedMoeMinTokens: 2,
+    });
     const s = model.createSequence();
     const got = await model.prefill(s, tokens.slice(0, 6), { logits: 'all' });
     expect(relL2(got, want.subarray(0, 6 * V))).toBeLessThan(1e-4);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
+import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../src/kernels/moe-grouped.js';
 import { gpu, SHAPES, maxAbsDiff, poison, randn, relL2, rng } from './helpers.js';
 import { randomMxfp4, refRmsNorm, refSwiglu, refTopk } from './reference.js';
 
@@ -8,15 +9,18 @@ describe('MoE decode kernels (MXFP4)', () => {
   const cases: (MoeShape & { tokens: number; xRow0: number })[] = [
     { H: 64, I: 96, E: 7, k: 4, expertsPerPart: 7, tokens: 1, xRow0: 0 },
     { H: 96, I: 64, E: 9, k: 3, expertsPerPart: 4, tokens: 3, xRow0: 1 },
+    // Several tokens per expert: the grouped kernels take more than one pass of 4 tokens, with a remainder.
+    { H: 64, I: 64, E: 3, k: 2, expertsPerPart: 3, tokens: 11, xRow0: 2 },
   ];
   // GPU-shape variants the benchmark compares (rows per group, the loop-form kernel); the CPU shape has none.
-  const variants: { name: string; shape: 'gpu' | 'cpu'; opts: MoeProgramOptions }[] = [
+  const variants: { name: string; shape: 'gpu' | 'cpu'; opts: MoeProgramOptions; grouped?: boolean }[] = [
     ...SHAPES.map((shape) => ({ name: '', shape, opts: {} })),
     { name: ' rows 1/2', shape: 'gpu', opts: { pairsPerGroup: 1, rowsPerGroup: 2 } },
     { name: ' rows 2/8', shape: 'gpu', opts: { pairsPerGroup: 2, rowsPerGroup: 8 } },
     { name: ' legacy', shape: 'gpu', opts: { legacy: true } },
+    { name: ' grouped by expert (prefill)', shape: 'gpu', opts: {}, grouped: true },
   ];
-  for (const { name, shape, opts } of variants) for (const c of cases) {
+  for (const { name, shape, opts, grouped } of variants) for (const c of cases) {
     test(`[${shape}${name}] H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
@@ -71,27 +75,55 @@ describe('MoE decode kernels (MXFP4)', () => {
       const act = ctx.upload(poison(c.tokens * c.k * c.I));
       const lBuf = ctx.upload(logits);
       const rec = ctx.begin();
-      moeMlp1(rec, moeMlp1Program(ctx.caps, c, opts), c, {
-        blocks: split(W1.blocks, 2 * c.I * (c.H / 2)),
-        scales: ctx.upload(W1.scales),
-        bias: ctx.upload(b1),
-        logits: lBuf,
-        tokens: c.tokens,
-        xRow0: c.xRow0,
-        xn: ctx.upload(xn),
-        act,
-        limit,
-      });
-      moeMlp2(rec, moeMlp2Program(ctx.caps, c, opts), c, {
-        blocks: split(W2.blocks, c.H * (c.I / 2)),
-        scales: ctx.upload(W2.scales),
-        bias: ctx.upload(b2),
-        logits: lBuf,
-        tokens: c.tokens,
-        xRow0: c.xRow0,
-        act,
-        x: xBuf,
-      });
+      if (grouped) {
+        moeGrouped(
+          rec,
+          {
+            mlp1: moeGroupedMlp1Program(ctx.caps, c, 16),
+            mlp2: moeGroupedMlp2Program(ctx.caps, c, 16),
+            combine: moeCombineProgram(c),
+          },
+          c,
+          {
+            blocks1: split(W1.blocks, 2 * c.I * (c.H / 2)),
+            scales1: ctx.upload(W1.scales),
+            bias1: ctx.upload(b1),
+            blocks2: split(W2.blocks, c.H * (c.I / 2)),
+            scales2: ctx.upload(W2.scales),
+            bias2: ctx.upload(b2),
+            logits: lBuf,
+            xn: ctx.upload(xn),
+            act,
+            y: ctx.upload(poison(c.tokens * c.k * c.H)),
+            x: xBuf,
+            tokens: c.tokens,
+            xRow0: c.xRow0,
+            limit,
+          },
+        );
+      } else {
+        moeMlp1(rec, moeMlp1Program(ctx.caps, c, opts), c, {
+          blocks: split(W1.blocks, 2 * c.I * (c.H / 2)),
+          scales: ctx.upload(W1.scales),
+          bias: ctx.upload(b1),
+          logits: lBuf,
+          tokens: c.tokens,
+          xRow0: c.xRow0,
+          xn: ctx.upload(xn),
+          act,
+          limit,
+        });
+        moeMlp2(rec, moeMlp2Program(ctx.caps, c, opts), c, {
+          blocks: split(W2.blocks, c.H * (c.I / 2)),
+          scales: ctx.upload(W2.scales),
+          bias: ctx.upload(b2),
+          logits: lBuf,
+          tokens: c.tokens,
+          xRow0: c.xRow0,
+          act,
+          x: xBuf,
+        });
+      }
       rec.submit();
       const gotAct = await ctx.readF32(act, wantAct.length);
       expect(relL2(gotAct, wantAct)).toBeLessThan(1e-5);

@@ -1,6 +1,16 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { enables, groupReduce, MXFP4_F16_HELPERS, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
+import {
+  enables,
+  groupReduce,
+  lutCopies,
+  MXFP4_F16_HELPERS,
+  MXFP4_HELPERS,
+  mxfp4LutHelpers,
+  partLoader,
+  routeLocal,
+  routePrologue,
+} from '../wgsl.js';
 
 export interface MoeShape {
   /** Hidden size (mlp1 input, mlp2 output); a multiple of 32. */
@@ -30,8 +40,9 @@ const PAIRS_PER_GROUP = 4;
  * Decode MoE up-projection: for each (token, selected expert) pair, h = W1[e]·xn + b1[e] with W1 in MXFP4 and xn the
  * RMS-normalised input (written by the router GEMV), then the clamped SwiGLU over the interleaved (gate, linear)
  * rows into act[token*k + slot, I]. The router's top-k + softmax runs in every workgroup's prologue from the router
- * logits, saving a dispatch. GPU shape: 32 invocations per 2 row pairs, 16 pairs per workgroup; loads of one step
- * are issued together and x blocks are reused across the pairs.
+ * logits, saving a dispatch. GPU shape: 32 invocations per 4 row pairs (8 rows), 32 pairs per workgroup, written
+ * out as straight-line WGSL; every weight load of an invocation is issued before any decoding and x blocks are
+ * reused across the rows.
  */
 /** Variants of the GPU shape (benchmarks compare them; the defaults are what the model uses). */
 export interface MoeProgramOptions {
@@ -40,6 +51,8 @@ export interface MoeProgramOptions {
   /** mlp1: row pairs per 32-invocation group (default 2). mlp2: output rows per group (default 4). */
   pairsPerGroup?: number;
   rowsPerGroup?: number;
+  /** Decode MXFP4 through a table in workgroup memory (f16 fast path only; ignored elsewhere). */
+  lut?: boolean;
 }
 
 export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptions = {}): KernelProgram {
@@ -105,7 +118,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   const RP = opts.pairsPerGroup ?? PAIRS_PER_GROUP;
   const NB = Math.ceil(GB / 32);
-  if (!opts.legacy) return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu);
+  if (!opts.legacy) return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu, opts.lut ? lutCopies(caps) : 0);
   return {
     name: 'moe_mlp1',
     cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy`,
@@ -191,6 +204,7 @@ function moeMlp1Unrolled(
   bindings: BindingDecl[],
   params: KernelProgram['params'],
   swiglu: (g: string, l: string) => string,
+  lutC = 0,
 ): KernelProgram {
   const { H, I, E, k } = s;
   const GB = H / 32;
@@ -219,7 +233,14 @@ function moeMlp1Unrolled(
     lines.push('{');
     lines.push(`let xb = xrow * ${H / 4}u + 8u * g${j};`);
     for (let q = 0; q < 8; q++) lines.push(`let x${q} = xn[xb + ${q}u];`);
-    if (caps.f16) {
+    if (lutC) {
+      for (let q = 0; q < 4; q++) lines.push(`let h${q} = x8l(x${2 * q}, x${2 * q + 1});`);
+      for (let r = 0; r < R; r++) {
+        lines.push(
+          `a${r} += s${r}_${j} * (fp4dot8l(w${r}_${j}.x, h0, ll) + fp4dot8l(w${r}_${j}.y, h1, ll) + fp4dot8l(w${r}_${j}.z, h2, ll) + fp4dot8l(w${r}_${j}.w, h3, ll));`,
+        );
+      }
+    } else if (caps.f16) {
       for (let q = 0; q < 4; q++) lines.push(`let h${q} = x8h(x${2 * q}, x${2 * q + 1});`);
       for (let r = 0; r < R; r++) {
         lines.push(
@@ -245,7 +266,7 @@ function moeMlp1Unrolled(
   }
   return {
     name: 'moe_mlp1',
-    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}`,
+    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}`,
     bindings,
     enables: enables(caps, true),
     params,
@@ -253,11 +274,14 @@ function moeMlp1Unrolled(
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
+${lutC ? mxfp4LutHelpers(lutC) : ''}
 ${partLoader(P)}
 ${routePrologue(E, k)}
 ${groupReduce(caps, 'pair_sum', R, 32, 'add')}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  ${lutC ? `fillLut(lid);
+  let ll = lid & ${lutC - 1}u;` : ''}
   let tok = wid.y / ${k}u;
   let slot = wid.y % ${k}u;
   let xrow = p.xRow0 + tok;

@@ -1,6 +1,16 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { enables, groupReduce, MXFP4_F16_HELPERS, MXFP4_HELPERS, partLoader, routeLocal, routePrologue } from '../wgsl.js';
+import {
+  enables,
+  groupReduce,
+  lutCopies,
+  MXFP4_F16_HELPERS,
+  MXFP4_HELPERS,
+  mxfp4LutHelpers,
+  partLoader,
+  routeLocal,
+  routePrologue,
+} from '../wgsl.js';
 import { checkMoeShape, type MoeArgs, type MoeProgramOptions, type MoeShape } from './moe-mlp1.js';
 
 /**
@@ -72,7 +82,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // workgroup memory.
   const RG = Math.floor(8 / k);
   const RH = opts.rowsPerGroup ?? RH_DEFAULT;
-  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings);
+  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings, opts.lut ? lutCopies(caps) : 0);
   return {
     name: 'moe_mlp2',
     cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy:RH${RH}`,
@@ -161,7 +171,14 @@ export function moeMlp2(
 }
 
 /** The GPU shape as straight-line WGSL (see moeMlp1Unrolled): no dynamically indexed function-scope arrays. */
-function moeMlp2Unrolled(caps: GpuCaps, s: MoeShape, P: number, RH: number, bindings: BindingDecl[]): KernelProgram {
+function moeMlp2Unrolled(
+  caps: GpuCaps,
+  s: MoeShape,
+  P: number,
+  RH: number,
+  bindings: BindingDecl[],
+  lutC = 0,
+): KernelProgram {
   const { H, I, E, k } = s;
   const GI = I / 32;
   const NB = Math.ceil(GI / 32);
@@ -183,7 +200,14 @@ function moeMlp2Unrolled(caps: GpuCaps, s: MoeShape, P: number, RH: number, bind
     lines.push('{');
     lines.push(`let b = ab + 8u * g${j};`);
     for (let q = 0; q < 8; q++) lines.push(`let a${q} = act[b + ${q}u];`);
-    if (caps.f16) {
+    if (lutC) {
+      for (let q = 0; q < 4; q++) lines.push(`let q${q} = x8l(a${2 * q}, a${2 * q + 1});`);
+      for (let r = 0; r < RH; r++) {
+        lines.push(
+          `c${r} += s${r}_${j} * (fp4dot8l(w${r}_${j}.x, q0, ll) + fp4dot8l(w${r}_${j}.y, q1, ll) + fp4dot8l(w${r}_${j}.z, q2, ll) + fp4dot8l(w${r}_${j}.w, q3, ll));`,
+        );
+      }
+    } else if (caps.f16) {
       for (let q = 0; q < 4; q++) lines.push(`let q${q} = x8h(a${2 * q}, a${2 * q + 1});`);
       for (let r = 0; r < RH; r++) {
         lines.push(
@@ -203,7 +227,7 @@ function moeMlp2Unrolled(caps: GpuCaps, s: MoeShape, P: number, RH: number, bind
   for (let r = 0; r < RH; r++) lines.push(`acc[${r}] = c${r};`);
   return {
     name: 'moe_mlp2',
-    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}`,
+    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}:lut${lutC}`,
     bindings,
     enables: enables(caps, true),
     params: [['xRow0', 'u32']],
@@ -211,12 +235,14 @@ function moeMlp2Unrolled(caps: GpuCaps, s: MoeShape, P: number, RH: number, bind
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
+${lutC ? mxfp4LutHelpers(lutC) : ''}
 ${partLoader(P)}
 ${routePrologue(E, k)}
 ${groupReduce(caps, 'row_sum', RH, 32, 'add')}
 var<workgroup> partial: array<f32, ${8 * RH}>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  ${lutC ? `fillLut(lid);\n  let ll = lid & ${lutC - 1}u;` : ''}
   let tok = wid.y;
   let xrow = p.xRow0 + tok;
   route(lid, xrow);

@@ -12,6 +12,7 @@ import {
 import { embed, embedProgram } from '../kernels/embed.js';
 import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
+import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
 import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
 import { sample, sampleProgram, type SampleParams } from '../kernels/sample.js';
@@ -58,6 +59,12 @@ export interface LoadGptOssOptions {
   onProgress?: (loadedBytes: number, tensor: string) => void;
   /** @internal Cap on tokens per prefill attention dispatch (normally sized from a 256 MiB partials buffer). */
   attentionTokens?: number;
+  /**
+   * Passes of at least this many tokens run the MoE grouped by expert (each expert's weights read once per pass)
+   * on the GPU kernel shapes. Default: never (Infinity) — on the H100 the grouped kernels measured 13 % slower than
+   * the per-token ones for a 2048-token 20b prefill and 41 % slower for 120b (bench/RESULTS.md), so they are opt-in.
+   */
+  groupedMoeMinTokens?: number;
 }
 
 interface Layer {
@@ -139,6 +146,13 @@ export class GptOssGpu {
   private readonly attn: GPUBuffer;
   private readonly router: GPUBuffer;
   private readonly act: GPUBuffer;
+  private readonly expertOut: GPUBuffer;
+  private readonly groupedOk: boolean;
+  private groupedMinTokens: number;
+  /** @internal Benchmarks: passes with at least this many tokens use the grouped MoE (Infinity: never). */
+  setGroupedMoe(minTokens: number): void {
+    this.groupedMinTokens = this.groupedOk ? minTokens : Infinity;
+  }
   private readonly part: GPUBuffer;
   private readonly partTokens: number;
   private readonly logits: GPUBuffer;
@@ -177,6 +191,10 @@ export class GptOssGpu {
     this.attn = ctx.createBuffer(R * c.numAttentionHeads * c.headDim * 4, 'attn');
     this.router = ctx.createBuffer(R * c.numExperts * 4, 'router');
     this.act = ctx.createBuffer(R * c.expertsPerToken * c.intermediateSize * 4, 'act');
+    // Grouped MoE: the token list of an expert lives in workgroup memory (4 bytes per token of a pass).
+    this.groupedOk = !ctx.caps.cpuLike && R * 4 + 1024 <= ctx.caps.maxWorkgroupStorage;
+    this.groupedMinTokens = this.groupedOk ? o.groupedMoeMinTokens : Infinity;
+    this.expertOut = ctx.createBuffer(this.groupedOk ? R * c.expertsPerToken * H * 4 : 16, 'expert-out');
     // Split-K partials: sized for as many tokens as fit in 256 MiB; longer prefill chunks attend in token groups.
     const maxSplits = Math.ceil(o.maxContext / ATTN_CHUNK);
     const perToken = c.numAttentionHeads * maxSplits * (c.headDim + 4) * 4;
@@ -290,6 +308,7 @@ export class GptOssGpu {
         maxBatch: options.maxBatch ?? 1,
         prefillChunk: options.prefillChunk ?? 128,
         attentionTokens: options.attentionTokens,
+        groupedMoeMinTokens: options.groupedMoeMinTokens ?? Infinity,
       },
       { layers, finalNorm, unembed, embedding, moe },
     );
@@ -398,6 +417,11 @@ export class GptOssGpu {
     const moe = this.moeShape;
     const mlp1 = this.p('mlp1', () => moeMlp1Program(this.ctx.caps, moe, this.moeVariant));
     const mlp2 = this.p('mlp2', () => moeMlp2Program(this.ctx.caps, moe, this.moeVariant));
+    const grouped = () => ({
+      mlp1: this.p('g-mlp1', () => moeGroupedMlp1Program(this.ctx.caps, moe, this.rows)),
+      mlp2: this.p('g-mlp2', () => moeGroupedMlp2Program(this.ctx.caps, moe, this.rows)),
+      combine: this.p('g-combine', () => moeCombineProgram(moe)),
+    });
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l];
       this.gemv(rec, L.qkv, H, rows, QKVW, { norm: L.attnNorm, bias: L.qkvBias, x: this.x, out: this.qkv });
@@ -410,6 +434,24 @@ export class GptOssGpu {
         out: this.router,
         xnOut: this.xn,
       });
+      if (rows >= this.groupedMinTokens) {
+        moeGrouped(rec, grouped(), moe, {
+          blocks1: L.mlp1Blocks,
+          scales1: L.mlp1Scales,
+          bias1: L.mlp1Bias,
+          blocks2: L.mlp2Blocks,
+          scales2: L.mlp2Scales,
+          bias2: L.mlp2Bias,
+          logits: this.router,
+          xn: this.xn,
+          act: this.act,
+          y: this.expertOut,
+          x: this.x,
+          tokens: rows,
+          limit: c.swigluLimit,
+        });
+        continue;
+      }
       const common = { logits: this.router, tokens: rows, xRow0: 0 };
       moeMlp1(rec, mlp1, moe, {
         ...common,
@@ -716,7 +758,7 @@ export class GptOssGpu {
 
   dispose(): void {
     for (const s of [...this.sequences]) s.dispose();
-    const bufs: GPUBuffer[] = [this.x, this.xn, this.qkv, this.attn, this.router, this.act, this.part, this.logits];
+    const bufs: GPUBuffer[] = [this.x, this.xn, this.qkv, this.attn, this.router, this.act, this.expertOut, this.part, this.logits];
     bufs.push(this.tokenOut, this.tokIn, ...this.embedding.map((p) => p.buffer), this.rope, this.finalNorm, ...this.unembed.map((p) => p.buffer));
     for (const L of this.layers) {
       bufs.push(L.attnNorm, L.qkvBias, L.sinks, L.outBias, L.mlpNorm, L.gateBias, L.mlp1Scales, L.mlp1Bias);
