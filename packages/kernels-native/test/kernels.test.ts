@@ -293,6 +293,26 @@ describe.each(supportedIsas() as Isa[])('int8 decode precision, isa %s', (isa) =
     expect(getDecodePrecision()).toBe('fp32');
   });
 
+  it('MXFP4 scale byte 0 (2^-128) and extreme scales stay finite', () => {
+    setIsa(isa);
+    const [rows, k] = [16, 512];
+    const r = rng(4242);
+    const x = randomF32(k, r);
+    const mx = randomMxfp4(rows, k, r);
+    for (let i = 0; i < mx.scales.length; i += 3) mx.scales[i] = 0;
+    for (let i = 1; i < mx.scales.length; i += 7) mx.scales[i] = 1;
+    const want = matmulRef(x, 1, dequantMxfp4(mx.blocks, mx.scales, rows, k), rows, k);
+    setDecodePrecision('int8');
+    try {
+      const out = poisoned(rows);
+      matmulSync({ x, tokens: 1, weight: { format: 'mxfp4', blocks: mx.blocks, scales: mx.scales, rows, cols: k }, out });
+      expect(out.every(Number.isFinite)).toBe(true);
+      expect(relErr(out, want)).toBeLessThan(int8 ? 1e-2 : TOL);
+    } finally {
+      setDecodePrecision('fp32');
+    }
+  });
+
   it('MoE decode step and bf16 GEMVs', () => {
     setIsa(isa);
     const r = rng(99);
