@@ -131,9 +131,7 @@ export class SafetensorsWriter {
         throw e;
       }
     };
-    const p = this.#queue.then(run);
-    this.#queue = p.catch(() => undefined);
-    return p;
+    return this.#enqueue(run);
   }
 
   /** Writes a whole tensor in one call (the same as one {@link write} of all its bytes). */
@@ -169,14 +167,17 @@ export class SafetensorsWriter {
         throw e;
       }
     };
-    const p = this.#queue.then(run);
-    this.#queue = p.catch(() => undefined);
-    return p;
+    return this.#enqueue(run);
   }
 
   /** Discards everything written: closes and deletes the temporary file. Idempotent. */
   abort(): Promise<void> {
-    const p = this.#queue.then(() => this.#abortNow());
+    return this.#enqueue(() => this.#abortNow());
+  }
+
+  /** Runs `op` after every call made before it; a failed call does not stop the ones queued behind it. */
+  #enqueue(op: () => Promise<void>): Promise<void> {
+    const p = this.#queue.then(op);
     this.#queue = p.catch(() => undefined);
     return p;
   }
