@@ -51,22 +51,22 @@ export async function getBackend(name: BackendName): Promise<Backend | string> {
   return `unknown backend "${String(name)}" (expected ${BACKEND_NAMES.join(', ')})`;
 }
 
+/** Whether one backend can run here; a failing availability check counts as unavailable, with its message. */
+async function probe(name: BackendName): Promise<BackendStatus> {
+  const b = await getBackend(name);
+  if (typeof b === 'string') return { name, ok: false, reason: b };
+  try {
+    const a = await b.available();
+    return a.ok ? { name, ok: true, reason: a.detail, backend: b } : { name, ok: false, reason: a.reason, backend: b };
+  } catch (e) {
+    return { name, ok: false, reason: `availability check failed: ${(e as Error).message}` };
+  }
+}
+
 /** Availability of every backend, fastest first. */
 export async function listBackends(): Promise<BackendStatus[]> {
   const out: BackendStatus[] = [];
-  for (const name of BACKEND_NAMES) {
-    const b = await getBackend(name);
-    if (typeof b === 'string') {
-      out.push({ name, ok: false, reason: b });
-      continue;
-    }
-    try {
-      const a = await b.available();
-      out.push(a.ok ? { name, ok: true, reason: a.detail, backend: b } : { name, ok: false, reason: a.reason, backend: b });
-    } catch (e) {
-      out.push({ name, ok: false, reason: `availability check failed: ${(e as Error).message}` });
-    }
-  }
+  for (const name of BACKEND_NAMES) out.push(await probe(name));
   return out;
 }
 
@@ -92,7 +92,9 @@ export async function selectBackend(want: BackendName | 'auto' = 'auto'): Promis
     return { backend: b, skipped: [] };
   }
   const skipped: { name: BackendName; reason: string }[] = [];
-  for (const s of await listBackends()) {
+  // Probed one at a time and only until one runs: slower backends are not imported or checked (the cpu addon load).
+  for (const name of BACKEND_NAMES) {
+    const s = await probe(name);
     if (s.ok && s.backend) return { backend: s.backend, skipped };
     skipped.push({ name: s.name, reason: s.reason ?? 'unavailable' });
   }
