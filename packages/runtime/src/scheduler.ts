@@ -1,4 +1,4 @@
-import type { LoadedModel, LogitsMode, Sequence } from './backend/types.js';
+import type { LoadedModel, Sequence } from './backend/types.js';
 
 type Job =
   | { kind: 'decode'; sequence: Sequence; token: number; resolve: (v: Float32Array) => void; reject: (e: unknown) => void }
@@ -26,10 +26,6 @@ export class Scheduler {
       this.#jobs.push({ kind: 'task', run, resolve: resolve as (v: unknown) => void, reject });
       this.#kick();
     });
-  }
-
-  prefill(sequence: Sequence, tokens: ArrayLike<number>, logits: LogitsMode): Promise<Float32Array> {
-    return this.exclusive(() => this.loaded.prefill(sequence, tokens, { logits }));
   }
 
   /** One decode step of one sequence; batched with other sequences' pending steps. */
