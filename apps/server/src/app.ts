@@ -48,6 +48,11 @@ async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.i
   return parsed.data;
 }
 
+/** A string `input` is shorthand for one user message item. */
+function asItems(input: InputItem[] | string): InputItem[] {
+  return typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : input;
+}
+
 /**
  * The OpenAI-compatible HTTP API over a loaded model: `POST /v1/responses`, `POST /v1/chat/completions`,
  * `GET /v1/models`. Errors use OpenAI's `{error: {message, type, param, code}}` body.
@@ -89,9 +94,7 @@ export function createApp(opts: AppOptions): Hono {
     if (req.previous_response_id) {
       const prev = store.get(req.previous_response_id);
       if (!prev) throw new ApiError(404, `no stored response with id "${req.previous_response_id}" (responses are stored only when created with store: true)`, 'invalid_request_error', 'previous_response_id');
-      const prevInput: InputItem[] = typeof prev.input === 'string' ? [{ type: 'message', role: 'user', content: prev.input }] : prev.input;
-      const next: InputItem[] = typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : input;
-      input = [...prevInput, ...(outputToInput(prev.response.output) as InputItem[]), ...next];
+      input = [...asItems(prev.input), ...(outputToInput(prev.response.output) as InputItem[]), ...asItems(input)];
       if (req.instructions == null && prev.instructions) req.instructions = prev.instructions;
     }
     const tools = requestTools(req, sources);
