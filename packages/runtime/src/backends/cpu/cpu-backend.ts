@@ -10,6 +10,7 @@ import type {
   PrefillOptions,
   Sequence,
 } from '../../backend/types.js';
+import { checkPrefill, checkTruncate, ownedSequence, sequenceCapacity } from '../../backend/sequence-checks.js';
 import { loadKernels, type KernelsNativeModule, type NativeCpuModel, type NativeKvCacheHandle, type NativeTensorRef } from './kernels-module.js';
 
 /** Prompt tokens per native call: bounds activation memory for long prompts (the KV cache carries state across). */
@@ -26,9 +27,7 @@ class CpuSequence implements Sequence {
     return this.tokens.length;
   }
   truncate(length: number): void {
-    if (!Number.isInteger(length) || length < 0 || length > this.tokens.length) {
-      throw new InvalidArgumentError(`truncate(${length}): expected an integer in [0, ${this.tokens.length}]`);
-    }
+    checkTruncate(length, this.tokens.length);
     // Cached K/V past `length` are simply overwritten by the next tokens; attention never reads beyond a position.
     this.tokens.length = length;
   }
@@ -50,25 +49,21 @@ class CpuLoadedModel implements LoadedModel {
   ) {}
 
   createSequence(options?: { capacity?: number }): Sequence {
-    const capacity = Math.min(options?.capacity ?? this.maxContext, this.maxContext);
+    const capacity = sequenceCapacity(options?.capacity, this.maxContext);
     const s = new CpuSequence(capacity, this.native.createCache(capacity));
     this.sequences.add(s);
     return s;
   }
 
   private own(s: Sequence): CpuSequence {
-    if (!(s instanceof CpuSequence) || !this.sequences.has(s) || s.disposed) {
-      throw new InvalidArgumentError('this sequence was not created by this model (or was disposed)');
-    }
-    return s;
+    return ownedSequence(s, this.sequences);
   }
 
   async prefill(sequence: Sequence, tokens: ArrayLike<number>, options?: PrefillOptions): Promise<Float32Array> {
     const s = this.own(sequence);
     const T = tokens.length;
     const mode = options?.logits ?? 'last';
-    if (T === 0) throw new InvalidArgumentError('prefill needs at least one token');
-    if (s.length + T > s.capacity) throw new InvalidArgumentError(`sequence would hold ${s.length + T} positions, capacity is ${s.capacity}`);
+    checkPrefill(s, T);
     const V = this.config.vocabSize;
     const all = mode === 'all' ? new Float32Array(T * V) : undefined;
     let last: Float32Array | undefined;

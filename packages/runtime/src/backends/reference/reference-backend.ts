@@ -13,6 +13,7 @@ import type {
   Sequence,
   WeightSource,
 } from '../../backend/types.js';
+import { checkPrefill, checkTruncate, ownedSequence, sequenceCapacity } from '../../backend/sequence-checks.js';
 
 interface LayerWeights {
   attnNorm: Float32Array;
@@ -77,9 +78,7 @@ class ReferenceSequence implements Sequence {
     }
   }
   truncate(length: number): void {
-    if (!Number.isInteger(length) || length < 0 || length > this.tokens.length) {
-      throw new InvalidArgumentError(`truncate(${length}): expected an integer in [0, ${this.tokens.length}]`);
-    }
+    checkTruncate(length, this.tokens.length);
     // The cache is kept in full for every layer, so cutting it is only forgetting the tail.
     this.tokens.length = length;
   }
@@ -108,27 +107,21 @@ class ReferenceModel implements LoadedModel {
   ) {}
 
   createSequence(options?: { capacity?: number }): Sequence {
-    const capacity = Math.min(options?.capacity ?? this.maxContext, this.maxContext);
+    const capacity = sequenceCapacity(options?.capacity, this.maxContext);
     const s = new ReferenceSequence(capacity, this.config);
     this.sequences.add(s);
     return s;
   }
 
   private seq(s: Sequence): ReferenceSequence {
-    if (!(s instanceof ReferenceSequence) || !this.sequences.has(s) || s.disposed) {
-      throw new InvalidArgumentError('this sequence was not created by this model (or was disposed)');
-    }
-    return s;
+    return ownedSequence(s, this.sequences);
   }
 
   async prefill(sequence: Sequence, tokens: ArrayLike<number>, options?: PrefillOptions): Promise<Float32Array> {
     const s = this.seq(sequence);
     const mode = options?.logits ?? 'last';
     const T = tokens.length;
-    if (T === 0) throw new InvalidArgumentError('prefill needs at least one token');
-    if (s.length + T > s.capacity) {
-      throw new InvalidArgumentError(`sequence would hold ${s.length + T} positions, capacity is ${s.capacity}`);
-    }
+    checkPrefill(s, T);
     const x = await this.forward(s, Array.from(tokens));
     if (mode === 'none') return new Float32Array(0);
     if (mode === 'last') return this.logits(x.subarray((T - 1) * this.config.hiddenSize), 1);
