@@ -43,7 +43,13 @@ function relL2(a: Float32Array, b: Float32Array): number {
 
 const NO_ROBUSTNESS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,disable_robustness'];
 
-async function tinyCheck(fast: boolean, f16 = true, dawnFlags?: string[], variant?: MoeProgramOptions): Promise<boolean> {
+async function tinyCheck(
+  fast: boolean,
+  f16 = true,
+  dawnFlags?: string[],
+  variant?: MoeProgramOptions,
+  grouped?: { minTokens: number; tiled: boolean },
+): Promise<boolean> {
   let ctx: GpuContext;
   try {
     ctx = await createNodeGpuContext({ fast, f16, dawnFlags });
@@ -58,6 +64,7 @@ async function tinyCheck(fast: boolean, f16 = true, dawnFlags?: string[], varian
   const V = TINY.vocabSize;
   const m = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 64, prefillChunk: 16 });
   if (variant) m.setMoeVariant(variant);
+  if (grouped) m.setGroupedMoe(grouped.minTokens, grouped.tiled);
   const s = m.createSequence();
   const pre = await m.prefill(s, tokens.slice(0, 36), { logits: 'all' });
   let worst = relL2(pre, want.subarray(0, 36 * V));
@@ -68,7 +75,7 @@ async function tinyCheck(fast: boolean, f16 = true, dawnFlags?: string[], varian
   log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
   const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
   rows.push([
-    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''})`,
+    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''})`,
     `rel L2 ${worst.toExponential(2)}`,
     worst <= tol ? `PASS (<=${tol})` : 'FAIL',
   ]);
@@ -372,16 +379,27 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     const dt = (performance.now() - t) / 1000;
     rows.push([`${name} prefill ${prefillTokens} tokens`, `${(prefillTokens / dt).toFixed(0)} tok/s`, `${(dt * 1000).toFixed(0)} ms; ${m.lastDispatches} dispatches`]);
     log(rows[rows.length - 1].join(' | '));
-    if (args.get('variants') !== '0') {
+    if (args.get('prefill-variants') !== '0') {
+      const defaultMoeMin = Math.ceil((16 * cfg.numExperts) / cfg.expertsPerToken);
       // The same prefill with the opt-in grouped-by-expert MoE kernels.
-      m.setGroupedMoe(8);
-      seq.truncate(0);
-      const tp = performance.now();
-      await m.prefill(seq, toks, { logits: 'last' });
-      const dp = (performance.now() - tp) / 1000;
-      m.setGroupedMoe(Infinity);
-      rows.push([`${name} prefill ${prefillTokens} tokens, grouped-by-expert MoE (opt-in)`, `${(prefillTokens / dp).toFixed(0)} tok/s`, `${(dp * 1000).toFixed(0)} ms; ${m.lastDispatches} dispatches`]);
-      log(rows[rows.length - 1].join(' | '));
+      // A/B/A in one process: per-token MoE (the previous default), the grouped kernels (register form, tiled), again.
+      for (const [label, moeMin, tiled] of [
+        ['per-token MoE', Infinity, false],
+        ['grouped-by-expert MoE, register form', 8, false],
+        ['grouped-by-expert MoE, tiled', 8, true],
+        ['per-token MoE (again)', Infinity, false],
+      ] as const) {
+        m.setGroupedMoe(moeMin, tiled);
+        seq.truncate(0);
+        await m.prefill(seq, toks.slice(0, 128), { logits: 'none' }); // pipelines compiled outside the timing
+        seq.truncate(0);
+        const tp = performance.now();
+        await m.prefill(seq, toks, { logits: 'last' });
+        const dp = (performance.now() - tp) / 1000;
+        rows.push([`${name} prefill ${prefillTokens} tokens, ${label}`, `${(prefillTokens / dp).toFixed(0)} tok/s`, `${(dp * 1000).toFixed(0)} ms; ${m.lastDispatches} dispatches`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.setGroupedMoe(defaultMoeMin, true);
     }
     seq.dispose();
   }
@@ -393,6 +411,8 @@ async function main(): Promise<void> {
   if (!args.has('skip-check')) {
     f16ok = (await tinyCheck(true, true)) && f16ok;
     await tinyCheck(true, true, undefined, { lut: true });
+    await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true });
+    await tinyCheck(true, false, undefined, undefined, { minTokens: 8, tiled: true });
     await tinyCheck(true, false);
     await tinyCheck(false);
   }

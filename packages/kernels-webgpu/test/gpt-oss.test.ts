@@ -62,7 +62,9 @@ describe('GptOssGpu on a tiny random checkpoint', () => {
 });
 
 describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K attention)', () => {
-  test('short prefill + decode match the reference', async () => {
+  // Prefill chunks of 4 and 2 tokens: with the minimum at 2 they take the grouped-by-expert MoE (tiled or register
+  // form); decode keeps the per-token kernels.
+  test.each([{ groupedMoeTiled: true }, { groupedMoeTiled: false }])('short prefill + decode match the reference (%o)', async (variant) => {
     const ctx = await gpu('gpu');
     if (!ctx) return;
     const w = tinyWeights(TINY, 3);
@@ -75,6 +77,7 @@ describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K a
       prefillChunk: 4,
       attentionTokens: 3,
       groupedMoeMinTokens: 2,
+      ...variant,
     });
     const s = model.createSequence();
     const got = await model.prefill(s, tokens.slice(0, 6), { logits: 'all' });

@@ -11,16 +11,20 @@ describe('MoE decode kernels (MXFP4)', () => {
     { H: 96, I: 64, E: 9, k: 3, expertsPerPart: 4, tokens: 3, xRow0: 1 },
     // Several tokens per expert: the grouped kernels take more than one pass of 4 tokens, with a remainder.
     { H: 64, I: 64, E: 3, k: 2, expertsPerPart: 3, tokens: 11, xRow0: 2 },
+    // More than one 32-token tile per expert, N not a multiple of the 64-row tile (I = 96: 2I = 192, H = 96).
+    { H: 96, I: 96, E: 2, k: 2, expertsPerPart: 1, tokens: 37, xRow0: 1 },
   ];
   // GPU-shape variants the benchmark compares (rows per group, the loop-form kernel); the CPU shape has none.
-  const variants: { name: string; shape: 'gpu' | 'cpu'; opts: MoeProgramOptions; grouped?: boolean }[] = [
+  const variants: { name: string; shape: 'gpu' | 'cpu'; opts: MoeProgramOptions; grouped?: boolean; tiled?: boolean }[] = [
     ...SHAPES.map((shape) => ({ name: '', shape, opts: {} })),
     { name: ' rows 1/2', shape: 'gpu', opts: { pairsPerGroup: 1, rowsPerGroup: 2 } },
     { name: ' rows 2/8', shape: 'gpu', opts: { pairsPerGroup: 2, rowsPerGroup: 8 } },
     { name: ' legacy', shape: 'gpu', opts: { legacy: true } },
     { name: ' grouped by expert (prefill)', shape: 'gpu', opts: {}, grouped: true },
+    { name: ' grouped by expert, tiled (prefill)', shape: 'gpu', opts: {}, grouped: true, tiled: true },
   ];
-  for (const { name, shape, opts, grouped } of variants) for (const c of cases) {
+  // The 37-token case (several 32-token tiles per expert) only matters to the grouped kernels.
+  for (const { name, shape, opts, grouped, tiled } of variants) for (const c of cases.filter((c) => grouped || c.tokens < 32)) {
     test(`[${shape}${name}] H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
@@ -79,8 +83,8 @@ describe('MoE decode kernels (MXFP4)', () => {
         moeGrouped(
           rec,
           {
-            mlp1: moeGroupedMlp1Program(ctx.caps, c, 16),
-            mlp2: moeGroupedMlp2Program(ctx.caps, c, 16),
+            mlp1: moeGroupedMlp1Program(ctx.caps, c, 48, { tiled }),
+            mlp2: moeGroupedMlp2Program(ctx.caps, c, 48, { tiled }),
             combine: moeCombineProgram(c),
           },
           c,

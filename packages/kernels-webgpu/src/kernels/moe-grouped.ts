@@ -140,7 +140,13 @@ const MLP1_PAIRS = 2;
 const MLP2_ROWS = 4;
 const TT = 4;
 
-export function moeGroupedMlp1Program(caps: GpuCaps, s: MoeShape, maxTokens: number): KernelProgram {
+export interface MoeGroupedOptions {
+  /** Weight tiles decoded once into workgroup memory and shared by up to 32 tokens (tiledProgram). */
+  tiled?: boolean;
+}
+
+export function moeGroupedMlp1Program(caps: GpuCaps, s: MoeShape, maxTokens: number, o: MoeGroupedOptions = {}): KernelProgram {
+  if (o.tiled) return tiledProgram(caps, s, maxTokens, 'mlp1');
   const P = checkMoeShape(s);
   if (caps.cpuLike) throw new KernelShapeError('moeGroupedMlp1: GPU shape only (use moeMlp1 on CPU rasterisers)');
   const { H, I, E, k } = s;
@@ -218,7 +224,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   };
 }
 
-export function moeGroupedMlp2Program(caps: GpuCaps, s: MoeShape, maxTokens: number): KernelProgram {
+export function moeGroupedMlp2Program(caps: GpuCaps, s: MoeShape, maxTokens: number, o: MoeGroupedOptions = {}): KernelProgram {
+  if (o.tiled) return tiledProgram(caps, s, maxTokens, 'mlp2');
   const P = checkMoeShape(s);
   if (caps.cpuLike) throw new KernelShapeError('moeGroupedMlp2: GPU shape only (use moeMlp2 on CPU rasterisers)');
   const { H, I, E, k } = s;
@@ -358,4 +365,127 @@ export function moeGrouped(
     [Math.ceil(s.H / progs.mlp2.meta!.rowsPerWorkgroup), s.E],
   );
   rec.dispatch(progs.combine, [a.y, a.logits, a.x], { xRow0 }, a.tokens);
+}
+
+/** Tiled grouped kernels: output rows per workgroup and tokens per tile (each invocation: 4 rows × 2 tokens). */
+const TILE_N = 64;
+const TILE_M = 32;
+
+/**
+ * Tiled form of the grouped expert kernels (a small GEMM per expert): for each MXFP4 block column (32 values of K),
+ * the workgroup decodes the 64×32 weight tile ONCE into workgroup memory (f32, scale applied) and multiplies it with
+ * a 32-token tile of the expert's inputs, 4 rows × 2 tokens of register accumulators per invocation. The per-token and
+ * register-resident grouped kernels decode every weight for each token (or each 4 tokens); here a decoded weight
+ * serves every token of the tile. Same bindings, parameters and dispatch grid as the untiled grouped kernels.
+ */
+function tiledProgram(caps: GpuCaps, s: MoeShape, maxTokens: number, which: 'mlp1' | 'mlp2'): KernelProgram {
+  const P = checkMoeShape(s);
+  if (caps.cpuLike) throw new KernelShapeError(`moeGrouped ${which}: GPU shape only`);
+  const { H, I, E, k } = s;
+  const N = which === 'mlp1' ? 2 * I : H;
+  const K = which === 'mlp1' ? H : I;
+  const GB = K / 32;
+  const src = which === 'mlp1' ? 'xn' : 'act';
+  const srcRow = which === 'mlp1' ? `(p.xRow0 + ts / ${k}u) * ${K / 4}u` : `ts * ${K / 4}u`;
+  const bindings = blockBindings(P);
+  bindings.push(
+    { name: src, type: 'array<vec4f>', access: 'read' },
+    { name: 'logits', type: 'array<f32>', access: 'read' },
+    { name: which === 'mlp1' ? 'act' : 'y', type: 'array<f32>', access: 'read_write' },
+  );
+  const epilogue =
+    which === 'mlp1'
+      ? /* wgsl */ `
+      for (var j = 0u; j < 2u; j++) {
+        let i = n0 / 2u + 2u * tr + j;
+        if (i < ${I}u) {
+          let rowG = e * ${2 * I}u + 2u * i;
+          let g = min(select(a.x, a.z, j == 1u) + bias[rowG], p.limit);
+          let l = clamp(select(a.y, a.w, j == 1u) + bias[rowG + 1u], -p.limit, p.limit);
+          act[ts * ${I}u + i] = g / (1.0 + exp(-p.alpha * g)) * (l + 1.0);
+        }
+      }`
+      : /* wgsl */ `
+      for (var j = 0u; j < 4u; j++) {
+        let h = n0 + 4u * tr + j;
+        if (h < ${H}u) { y[ts * ${H}u + h] = a[j] + bias[e * ${H}u + h]; }
+      }`;
+  return {
+    name: `moe_tiled_${which}`,
+    cacheKey: `moe_tiled_${which}:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:T${maxTokens}`,
+    bindings,
+    params:
+      which === 'mlp1'
+        ? [
+            ['tokens', 'u32'],
+            ['xRow0', 'u32'],
+            ['limit', 'f32'],
+            ['alpha', 'f32'],
+          ]
+        : [
+            ['tokens', 'u32'],
+            ['xRow0', 'u32'],
+          ],
+    meta: which === 'mlp1' ? { pairsPerWorkgroup: TILE_N / 2, maxTokens } : { rowsPerWorkgroup: TILE_N, maxTokens },
+    body: () => /* wgsl */ `
+${MXFP4_HELPERS}
+${partLoader(P)}
+${tokenList(E, k, maxTokens)}
+// ws[kk * 16 + q]: rows 4q..4q+3 of the tile at K offset kk; xs[kk * 16 + q]: tokens 2q, 2q+1.
+var<workgroup> ws: array<vec4f, ${(32 * TILE_N) / 4}>;
+var<workgroup> xs: array<vec2f, ${(32 * TILE_M) / 2}>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let e = wid.y;
+  let n = buildList(lid, e);
+  if (n == 0u) { return; }
+  let part = e / ${s.expertsPerPart}u;
+  let n0 = wid.x * ${TILE_N}u;
+  // Decode role: one row and one u32 word (8 values) of the block per invocation.
+  let drow = lid & ${TILE_N - 1}u;
+  let dword = lid >> 6u;
+  let rowc = min(n0 + drow, ${N - 1}u);
+  let wbase = ((e % ${s.expertsPerPart}u) * ${N}u + rowc) * ${GB}u;
+  let sbase = (e * ${N}u + rowc) * ${GB}u;
+  // Input-load role: one token and 4 consecutive K values per invocation.
+  let ltok = lid & 31u;
+  let lk = lid >> 5u;
+  // Compute role: rows 4tr..4tr+3, tokens 2tp, 2tp+1.
+  let tr = lid & 15u;
+  let tp = lid >> 4u;
+  for (var q0 = 0u; q0 < n; q0 += ${TILE_M}u) {
+    let ts = lst[min(q0 + ltok, n - 1u)];
+    let xbase = ${srcRow};
+    var a0 = vec4f(0.0);
+    var a1 = vec4f(0.0);
+    for (var g = 0u; g < ${GB}u; g++) {
+      let wv = loadBlock(part, wbase + g)[dword];
+      let sc = scaleAt(sbase + g);
+      let xv = ${src}[xbase + 8u * g + lk];
+      workgroupBarrier();
+      for (var i = 0u; i < 8u; i++) {
+        ws[(8u * dword + i) * 16u + (drow >> 2u)][drow & 3u] = fp4x2(wv >> (4u * i)) * sc;
+      }
+      for (var c = 0u; c < 4u; c++) {
+        xs[(4u * lk + c) * 16u + (ltok >> 1u)][ltok & 1u] = xv[c];
+      }
+      workgroupBarrier();
+      for (var kk = 0u; kk < 32u; kk++) {
+        let w = ws[kk * 16u + tr];
+        let x = xs[kk * 16u + tp];
+        a0 = fma(w, vec4f(x.x), a0);
+        a1 = fma(w, vec4f(x.y), a1);
+      }
+    }
+    for (var u = 0u; u < 2u; u++) {
+      let q = q0 + 2u * tp + u;
+      if (q >= n) { continue; }
+      let ts = lst[q];
+      let a = select(a0, a1, u == 1u);
+      ${epilogue}
+    }
+    workgroupBarrier();
+  }
+}`,
+  };
 }

@@ -61,10 +61,16 @@ export interface LoadGptOssOptions {
   attentionTokens?: number;
   /**
    * Passes of at least this many tokens run the MoE grouped by expert (each expert's weights read once per pass)
-   * on the GPU kernel shapes. Default: never (Infinity) — on the H100 the grouped kernels measured 13 % slower than
-   * the per-token ones for a 2048-token 20b prefill and 41 % slower for 120b (bench/RESULTS.md), so they are opt-in.
+   * on the GPU kernel shapes. Default: 16·E/k tokens, i.e. ~16 tokens per expert on average (gpt-oss-20b: 128, the
+   * default prefill chunk; 120b: 512, so off with 128-token chunks): there the tiled grouped kernels measured 1.17×
+   * faster than the per-token ones for a 2048-token 20b prefill on the H100 (bench/RESULTS.md, session 4).
    */
   groupedMoeMinTokens?: number;
+  /**
+   * Grouped MoE with the tiled kernels (each 64×32 weight tile decoded once into workgroup memory and shared by up to
+   * 32 tokens). Default true; false selects the register-form grouped kernels (slower, kept for benchmarks).
+   */
+  groupedMoeTiled?: boolean;
 }
 
 interface Layer {
@@ -150,9 +156,12 @@ export class GptOssGpu {
   private readonly groupedOk: boolean;
   private groupedMinTokens: number;
   /** @internal Benchmarks: passes with at least this many tokens use the grouped MoE (Infinity: never). */
-  setGroupedMoe(minTokens: number): void {
+  setGroupedMoe(minTokens: number, tiled = this.groupedTiled): void {
     this.groupedMinTokens = this.groupedOk ? minTokens : Infinity;
+    this.groupedTiled = tiled;
   }
+  private groupedTiled: boolean;
+
   private readonly part: GPUBuffer;
   private readonly partTokens: number;
   private readonly logits: GPUBuffer;
@@ -192,8 +201,10 @@ export class GptOssGpu {
     this.router = ctx.createBuffer(R * c.numExperts * 4, 'router');
     this.act = ctx.createBuffer(R * c.expertsPerToken * c.intermediateSize * 4, 'act');
     // Grouped MoE: the token list of an expert lives in workgroup memory (4 bytes per token of a pass).
-    this.groupedOk = !ctx.caps.cpuLike && R * 4 + 1024 <= ctx.caps.maxWorkgroupStorage;
+    // Token list + the tiled kernels' 12 KiB of weight/input tiles.
+    this.groupedOk = !ctx.caps.cpuLike && R * 4 + 1024 + 12288 <= ctx.caps.maxWorkgroupStorage;
     this.groupedMinTokens = this.groupedOk ? o.groupedMoeMinTokens : Infinity;
+    this.groupedTiled = o.groupedMoeTiled;
     this.expertOut = ctx.createBuffer(this.groupedOk ? R * c.expertsPerToken * H * 4 : 16, 'expert-out');
     // Split-K partials: sized for as many tokens as fit in 256 MiB; longer prefill chunks attend in token groups.
     const maxSplits = Math.ceil(o.maxContext / ATTN_CHUNK);
@@ -308,7 +319,9 @@ export class GptOssGpu {
         maxBatch: options.maxBatch ?? 1,
         prefillChunk: options.prefillChunk ?? 128,
         attentionTokens: options.attentionTokens,
-        groupedMoeMinTokens: options.groupedMoeMinTokens ?? Infinity,
+        // Measured faster only where experts get ~16 tokens per pass on average (20b: 128-token chunks).
+        groupedMoeMinTokens: options.groupedMoeMinTokens ?? Math.ceil((16 * c.numExperts) / c.expertsPerToken),
+        groupedMoeTiled: options.groupedMoeTiled ?? true,
       },
       { layers, finalNorm, unembed, embedding, moe },
     );
@@ -418,8 +431,8 @@ export class GptOssGpu {
     const mlp1 = this.p('mlp1', () => moeMlp1Program(this.ctx.caps, moe, this.moeVariant));
     const mlp2 = this.p('mlp2', () => moeMlp2Program(this.ctx.caps, moe, this.moeVariant));
     const grouped = () => ({
-      mlp1: this.p('g-mlp1', () => moeGroupedMlp1Program(this.ctx.caps, moe, this.rows)),
-      mlp2: this.p('g-mlp2', () => moeGroupedMlp2Program(this.ctx.caps, moe, this.rows)),
+      mlp1: this.p(`g-mlp1:${+this.groupedTiled}`, () => moeGroupedMlp1Program(this.ctx.caps, moe, this.rows, { tiled: this.groupedTiled })),
+      mlp2: this.p(`g-mlp2:${+this.groupedTiled}`, () => moeGroupedMlp2Program(this.ctx.caps, moe, this.rows, { tiled: this.groupedTiled })),
       combine: this.p('g-combine', () => moeCombineProgram(moe)),
     });
     for (let l = 0; l < this.layers.length; l++) {
