@@ -4,6 +4,7 @@
  * against the TypeScript reference on the fast path, then full-size random gpt-oss checkpoints generated in memory.
  *
  *   node bench.mjs [--models 20b,120b] [--steps 48] [--contexts 128,4096,16384] [--prefill 2048] [--skip-check]
+ *     [--prefill-variants 0] [--prefill-ab gemm]   (prefill A/B: MoE variants by default, or GEMV vs tiled GEMM)
  */
 import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
@@ -49,6 +50,7 @@ async function tinyCheck(
   dawnFlags?: string[],
   variant?: MoeProgramOptions,
   grouped?: { minTokens: number; tiled: boolean },
+  gemmMin?: number,
 ): Promise<boolean> {
   let ctx: GpuContext;
   try {
@@ -65,6 +67,7 @@ async function tinyCheck(
   const m = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 64, prefillChunk: 16 });
   if (variant) m.setMoeVariant(variant);
   if (grouped) m.setGroupedMoe(grouped.minTokens, grouped.tiled);
+  if (gemmMin !== undefined) m.setPrefillGemm(gemmMin);
   const s = m.createSequence();
   const pre = await m.prefill(s, tokens.slice(0, 36), { logits: 'all' });
   let worst = relL2(pre, want.subarray(0, 36 * V));
@@ -75,7 +78,7 @@ async function tinyCheck(
   log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
   const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
   rows.push([
-    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''})`,
+    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''})`,
     `rel L2 ${worst.toExponential(2)}`,
     worst <= tol ? `PASS (<=${tol})` : 'FAIL',
   ]);
@@ -383,13 +386,25 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       const defaultMoeMin = Math.ceil((16 * cfg.numExperts) / cfg.expertsPerToken);
       // The same prefill with the opt-in grouped-by-expert MoE kernels.
       // A/B/A in one process: per-token MoE (the previous default), the grouped kernels (register form, tiled), again.
-      for (const [label, moeMin, tiled] of [
-        ['per-token MoE', Infinity, false],
-        ['grouped-by-expert MoE, register form', 8, false],
-        ['grouped-by-expert MoE, tiled', 8, true],
-        ['per-token MoE (again)', Infinity, false],
-      ] as const) {
+      // --prefill-ab gemm: only the dense projections, A/B/A/B with the default MoE (8-token GEMVs vs tiled GEMM).
+      const gemmAb = args.get('prefill-ab') === 'gemm';
+      const cases: (readonly [string, number, boolean, number])[] = gemmAb
+        ? [
+            ['8-token GEMVs (before)', defaultMoeMin, true, Infinity],
+            ['tiled bf16 GEMM from 16 tokens', defaultMoeMin, true, 16],
+            ['8-token GEMVs (again)', defaultMoeMin, true, Infinity],
+            ['tiled bf16 GEMM (again)', defaultMoeMin, true, 16],
+          ]
+        : [
+            ['per-token MoE', Infinity, false, Infinity],
+            ['grouped-by-expert MoE, register form', 8, false, Infinity],
+            ['grouped-by-expert MoE, tiled', 8, true, Infinity],
+            ['per-token MoE (again)', Infinity, false, Infinity],
+          ];
+      for (const [label, moeMin, tiled, gemmMin] of cases) {
         m.setGroupedMoe(moeMin, tiled);
+        m.setPrefillGemm(gemmMin);
+        log(`${name} prefill variant: ${label}`);
         seq.truncate(0);
         await m.prefill(seq, toks.slice(0, 128), { logits: 'none' }); // pipelines compiled outside the timing
         seq.truncate(0);
@@ -400,6 +415,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         log(rows[rows.length - 1].join(' | '));
       }
       m.setGroupedMoe(defaultMoeMin, true);
+      m.setPrefillGemm(16); // the default (PREFILL_GEMM_MIN_TOKENS)
     }
     seq.dispose();
   }
@@ -413,6 +429,8 @@ async function main(): Promise<void> {
     await tinyCheck(true, true, undefined, { lut: true });
     await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true });
     await tinyCheck(true, false, undefined, undefined, { minTokens: 8, tiled: true });
+    await tinyCheck(true, true, undefined, undefined, undefined, 8);
+    await tinyCheck(true, false, undefined, undefined, undefined, 8);
     await tinyCheck(true, false);
     await tinyCheck(false);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
+import { gemmBf16, gemmBf16Program } from '../src/kernels/gemm-bf16.js';
 import { refGemv, refRmsNorm } from './reference.js';
 import { gpu, SHAPES, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
 
@@ -49,6 +50,71 @@ describe('gemvBf16', () => {
       rec.submit();
       const got = await ctx.readF32(out, c.M * c.N);
       expect(maxAbsDiff(got, want)).toBeLessThan(1e-3 * Math.sqrt(c.K));
+    });
+  }
+});
+
+describe('gemmBf16 (tiled prefill GEMM, GPU shape)', () => {
+  // Token counts across 32-token tiles with a remainder, rows not a multiple of the 64-row tile, weight parts,
+  // an offset input row and output row.
+  const cases = [
+    { N: 101, K: 96, T: 37, xRow0: 2, outRow0: 1, norm: true, bias: true, residual: false, wn: true, split: 2 },
+    { N: 64, K: 32, T: 5, xRow0: 0, outRow0: 0, norm: false, bias: false, residual: true, wn: false, split: 1 },
+    { N: 150, K: 160, T: 70, xRow0: 1, outRow0: 0, norm: false, bias: true, residual: true, wn: false, split: 3 },
+  ];
+  for (const c of cases) {
+    test(`N=${c.N} K=${c.K} tokens=${c.T} norm=${c.norm} bias=${c.bias} residual=${c.residual} writeNormed=${c.wn}`, async () => {
+      const ctx = await gpu('gpu');
+      if (!ctx) return;
+      const r = rng(c.N * 3 + c.K + c.T);
+      const W = toBf16(randn(c.N * c.K, r));
+      const rowsX = c.xRow0 + c.T;
+      const x = randn(rowsX * c.K, r, 2);
+      const gain = randn(c.K, r);
+      const bias = randn(c.N, r);
+      const outRows = c.outRow0 + c.T;
+      const init = c.residual ? randn(outRows * c.N, r) : poison(outRows * c.N);
+      const xnAll = c.norm ? refRmsNorm(x, gain, rowsX, c.K, 1e-5) : x;
+      const xin = xnAll.subarray(c.xRow0 * c.K);
+      const prod = refGemv(W.values, xin, c.T, c.N, c.K);
+      const want = init.slice();
+      for (let m = 0; m < c.T; m++)
+        for (let n = 0; n < c.N; n++) {
+          const o = (c.outRow0 + m) * c.N + n;
+          want[o] = prod[m * c.N + n] + (c.bias ? bias[n] : 0) + (c.residual ? init[o] : 0);
+        }
+      const per = Math.ceil(c.N / c.split);
+      const parts = [];
+      for (let s = 0; s < c.N; s += per) {
+        const rows = Math.min(per, c.N - s);
+        parts.push({ buffer: ctx.upload(W.bits.subarray(s * c.K, (s + rows) * c.K)), rowStart: s, rows });
+      }
+      const out = ctx.upload(init);
+      const xnOut = ctx.upload(poison(rowsX * c.K));
+      const prog = gemmBf16Program(ctx.caps, { K: c.K, norm: c.norm, bias: c.bias, residual: c.residual, writeNormed: c.wn });
+      const rec = ctx.begin();
+      gemmBf16(rec, prog, {
+        parts,
+        x: ctx.upload(x),
+        xRow0: c.xRow0,
+        tokens: c.T,
+        gain: c.norm ? ctx.upload(gain) : undefined,
+        bias: c.bias ? ctx.upload(bias) : undefined,
+        out,
+        outRow0: c.outRow0,
+        xnOut: c.wn ? xnOut : undefined,
+        outStride: c.N,
+      });
+      rec.submit();
+      const got = await ctx.readF32(out, outRows * c.N);
+      // rows before outRow0 are untouched (poison or residual input)
+      expect(Array.from(got.subarray(0, c.outRow0 * c.N))).toEqual(Array.from(init.subarray(0, c.outRow0 * c.N)));
+      expect(maxAbsDiff(got.subarray(c.outRow0 * c.N), want.subarray(c.outRow0 * c.N))).toBeLessThan(1e-3 * Math.sqrt(c.K));
+      if (c.wn) {
+        const gotXn = await ctx.readF32(xnOut, rowsX * c.K);
+        const from = c.xRow0 * c.K;
+        expect(maxAbsDiff(gotXn.subarray(from), xnAll.subarray(from))).toBeLessThan(1e-4);
+      }
     });
   }
 });

@@ -64,7 +64,10 @@ describe('GptOssGpu on a tiny random checkpoint', () => {
 describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K attention)', () => {
   // Prefill chunks of 4 and 2 tokens: with the minimum at 2 they take the grouped-by-expert MoE (tiled or register
   // form); decode keeps the per-token kernels.
-  test.each([{ groupedMoeTiled: true }, { groupedMoeTiled: false }])('short prefill + decode match the reference (%o)', async (variant) => {
+  test.each([
+    { groupedMoeTiled: true, prefillGemmMinTokens: 2 },
+    { groupedMoeTiled: false, prefillGemmMinTokens: Infinity },
+  ])('short prefill + decode match the reference (%o)', async (variant) => {
     const ctx = await gpu('gpu');
     if (!ctx) return;
     const w = tinyWeights(TINY, 3);

@@ -10,6 +10,7 @@ import {
   ropeKvProgram,
 } from '../kernels/attention.js';
 import { embed, embedProgram } from '../kernels/embed.js';
+import { gemmBf16, gemmBf16Program } from '../kernels/gemm-bf16.js';
 import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
@@ -71,7 +72,20 @@ export interface LoadGptOssOptions {
    * 32 tokens). Default true; false selects the register-form grouped kernels (slower, kept for benchmarks).
    */
   groupedMoeTiled?: boolean;
+  /**
+   * @internal Passes of at least this many tokens run the dense bf16 projections (qkv, out, router, unembedding) as
+   * tiled GEMMs (64 rows × 32 tokens per workgroup) instead of 8-token GEMVs, on the GPU kernel shapes only.
+   * Default 16.
+   */
+  prefillGemmMinTokens?: number;
 }
+
+/**
+ * Prefill passes from 16 tokens run the dense projections as tiled GEMMs: 1.24× faster for a 2048-token 20b prefill
+ * on the H100 (128-token chunks; bench/RESULTS.md, session 5). 16 is where one 32-token tile replaces two GEMV
+ * dispatches; shorter passes (and decode) keep the GEMVs.
+ */
+const PREFILL_GEMM_MIN_TOKENS = 16;
 
 interface Layer {
   attnNorm: GPUBuffer;
@@ -161,6 +175,11 @@ export class GptOssGpu {
     this.groupedTiled = tiled;
   }
   private groupedTiled: boolean;
+  private gemmMinTokens: number;
+  /** @internal Benchmarks: passes with at least this many tokens use the tiled bf16 GEMM (Infinity: never). */
+  setPrefillGemm(minTokens: number): void {
+    this.gemmMinTokens = this.ctx.caps.cpuLike ? Infinity : minTokens;
+  }
 
   private readonly part: GPUBuffer;
   private readonly partTokens: number;
@@ -205,6 +224,7 @@ export class GptOssGpu {
     this.groupedOk = !ctx.caps.cpuLike && R * 4 + 1024 + 12288 <= ctx.caps.maxWorkgroupStorage;
     this.groupedMinTokens = this.groupedOk ? o.groupedMoeMinTokens : Infinity;
     this.groupedTiled = o.groupedMoeTiled;
+    this.gemmMinTokens = ctx.caps.cpuLike ? Infinity : o.prefillGemmMinTokens;
     this.expertOut = ctx.createBuffer(this.groupedOk ? R * c.expertsPerToken * H * 4 : 16, 'expert-out');
     // Split-K partials: sized for as many tokens as fit in 256 MiB; longer prefill chunks attend in token groups.
     const maxSplits = Math.ceil(o.maxContext / ATTN_CHUNK);
@@ -322,6 +342,7 @@ export class GptOssGpu {
         // Measured faster only where experts get ~16 tokens per pass on average (20b: 128-token chunks).
         groupedMoeMinTokens: options.groupedMoeMinTokens ?? Math.ceil((16 * c.numExperts) / c.expertsPerToken),
         groupedMoeTiled: options.groupedMoeTiled ?? true,
+        prefillGemmMinTokens: options.prefillGemmMinTokens ?? PREFILL_GEMM_MIN_TOKENS,
       },
       { layers, finalNorm, unembed, embedding, moe },
     );
@@ -390,6 +411,14 @@ export class GptOssGpu {
     outStride: number,
     o: { norm?: GPUBuffer; bias?: GPUBuffer; residual?: boolean; x: GPUBuffer; out: GPUBuffer; xnOut?: GPUBuffer },
   ): void {
+    if (rows >= this.gemmMinTokens && K % 32 === 0) {
+      const wn = !!o.xnOut;
+      const prog = this.p(`gemm:${K}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}`, () =>
+        gemmBf16Program(this.ctx.caps, { K, norm: !!o.norm, bias: !!o.bias, residual: !!o.residual, writeNormed: wn }),
+      );
+      gemmBf16(rec, prog, { parts, x: o.x, tokens: rows, gain: o.norm, bias: o.bias, out: o.out, xnOut: o.xnOut, outStride });
+      return;
+    }
     for (let r0 = 0; r0 < rows; r0 += 8) {
       const M = Math.min(8, rows - r0);
       const wn = !!o.xnOut;

@@ -1,0 +1,169 @@
+import { KernelShapeError } from '../errors.js';
+import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
+import { BF16_HELPERS } from '../wgsl.js';
+import type { GemvArgs, GemvBf16Options } from './gemv-bf16.js';
+
+/** Output rows and tokens per workgroup; each of the 256 invocations accumulates 4 rows × 2 tokens. */
+const TILE_N = 64;
+const TILE_M = 32;
+
+/**
+ * Tiled bf16 GEMM for prefill, same contract as gemvBf16 (fused RMSNorm prologue, bias, residual add, optional write
+ * of the normalised rows) but for any number of tokens: a workgroup computes a 64-row × 32-token block, and for each
+ * 32-wide step of K it loads the weight tile once into workgroup memory (widened to f32) and uses it for all 32 tokens,
+ * where the GEMV re-reads the whole matrix for every 8 tokens (one dispatch each). GPU shape only; K a multiple of 32.
+ */
+export function gemmBf16Program(caps: GpuCaps, o: Omit<GemvBf16Options, 'M'>): KernelProgram {
+  const { K } = o;
+  if (K % 32 !== 0) throw new KernelShapeError(`gemmBf16: K must be a multiple of 32, got ${K}`);
+  if (caps.cpuLike) throw new KernelShapeError('gemmBf16: GPU shape only (use gemvBf16 on CPU rasterisers)');
+  const norm = !!o.norm;
+  const wn = !!(o.writeNormed && norm);
+  const bindings: BindingDecl[] = [
+    { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
+    { name: 'x', type: 'array<vec4f>', access: 'read' },
+  ];
+  if (norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
+  if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
+  bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
+  if (wn) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
+  const K4 = K / 4;
+  const K8 = K / 8;
+  return {
+    name: 'gemm_bf16',
+    cacheKey: `gemm_bf16:K${K}:n${+norm}b${+!!o.bias}r${+!!o.residual}w${+wn}`,
+    bindings,
+    params: PARAMS,
+    body: () => /* wgsl */ `
+${BF16_HELPERS}
+var<workgroup> ws: array<vec4f, ${(32 * TILE_N) / 4}>;
+var<workgroup> xs: array<vec2f, ${(32 * TILE_M) / 2}>;
+${
+  norm
+    ? `var<workgroup> ss: array<f32, 256>;
+var<workgroup> inv_rms: array<f32, ${TILE_M}>;`
+    : ''
+}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let n0 = wid.x * ${TILE_N}u;
+  let m0 = wid.y * ${TILE_M}u;
+  ${
+    norm
+      ? `{
+    let t = lid >> 3u;
+    let xb = (p.xRow0 + min(m0 + t, p.tokens - 1u)) * ${K4}u;
+    var a = 0.0;
+    for (var c = lid & 7u; c < ${K4}u; c += 8u) { let v = x[xb + c]; a += dot(v, v); }
+    ss[lid] = a;
+  }
+  workgroupBarrier();
+  if (lid < ${TILE_M}u) {
+    var t = 0.0;
+    for (var i = 0u; i < 8u; i++) { t += ss[lid * 8u + i]; }
+    inv_rms[lid] = inverseSqrt(t / ${K}.0 + p.eps);
+  }
+  workgroupBarrier();`
+      : ''
+  }
+  ${
+    wn
+      ? `if (wid.x == 0u) {
+    for (var i = lid; i < ${TILE_M * K4}u; i += 256u) {
+      let t = i / ${K4}u;
+      let c = i % ${K4}u;
+      if (m0 + t < p.tokens) {
+        let xi = (p.xRow0 + m0 + t) * ${K4}u + c;
+        xnOut[xi] = x[xi] * gain[c] * inv_rms[t];
+      }
+    }
+  }`
+      : ''
+  }
+  // Weight-load role: one row and 8 consecutive K values; input-load role: one token and 4 K values.
+  let drow = lid & ${TILE_N - 1}u;
+  let dq = lid >> 6u;
+  let wbase = min(n0 + drow, p.rows - 1u) * ${K8}u;
+  let ltok = lid & 31u;
+  let lk = lid >> 5u;
+  let xbase = (p.xRow0 + min(m0 + ltok, p.tokens - 1u)) * ${K4}u;
+  ${norm ? 'let xscale = inv_rms[ltok];' : ''}
+  // Compute role: rows 4tr..4tr+3, tokens 2tp, 2tp+1.
+  let tr = lid & 15u;
+  let tp = lid >> 4u;
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  for (var g = 0u; g < ${K / 32}u; g++) {
+    let wv = w[wbase + 4u * g + dq];
+    let xv = x[xbase + 8u * g + lk]${norm ? ' * gain[8u * g + lk] * xscale' : ''};
+    workgroupBarrier();
+    let lo = bf8lo(wv);
+    let hi = bf8hi(wv);
+    for (var i = 0u; i < 4u; i++) {
+      ws[(8u * dq + i) * 16u + (drow >> 2u)][drow & 3u] = lo[i];
+      ws[(8u * dq + 4u + i) * 16u + (drow >> 2u)][drow & 3u] = hi[i];
+      xs[(4u * lk + i) * 16u + (ltok >> 1u)][ltok & 1u] = xv[i];
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      let wt = ws[kk * 16u + tr];
+      let xt = xs[kk * 16u + tp];
+      a0 = fma(wt, vec4f(xt.x), a0);
+      a1 = fma(wt, vec4f(xt.y), a1);
+    }
+  }
+  for (var u = 0u; u < 2u; u++) {
+    let m = m0 + 2u * tp + u;
+    if (m >= p.tokens) { continue; }
+    let a = select(a0, a1, u == 1u);
+    for (var j = 0u; j < 4u; j++) {
+      let row = n0 + 4u * tr + j;
+      if (row < p.rows) {
+        var v = a[j];
+        ${o.bias ? 'v += bias[p.biasOffset + row];' : ''}
+        let oi = m * p.outStride + p.outOffset + row;
+        ${o.residual ? 'out[oi] += v;' : 'out[oi] = v;'}
+      }
+    }
+  }
+}`,
+  };
+}
+
+const PARAMS = [
+  ['rows', 'u32'],
+  ['tokens', 'u32'],
+  ['biasOffset', 'u32'],
+  ['outOffset', 'u32'],
+  ['outStride', 'u32'],
+  ['xRow0', 'u32'],
+  ['eps', 'f32'],
+] as const;
+
+/** Records one dispatch per weight part for `tokens` rows of x starting at xRow0 (output rows from outRow0). */
+export function gemmBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs & { tokens: number }): void {
+  for (const part of a.parts) {
+    const bufs: BufferRef[] = [part.buffer, a.x];
+    if (a.gain) bufs.push(a.gain);
+    if (a.bias) bufs.push(a.bias);
+    bufs.push(a.out);
+    if (program.bindings[program.bindings.length - 1].name === 'xnOut') {
+      if (!a.xnOut) throw new KernelShapeError(`${program.name}: this program writes normalised rows; pass xnOut`);
+      bufs.push(a.xnOut);
+    }
+    rec.dispatch(
+      program,
+      bufs,
+      {
+        rows: part.rows,
+        tokens: a.tokens,
+        biasOffset: part.rowStart,
+        outOffset: (a.outRow0 ?? 0) * a.outStride + part.rowStart,
+        outStride: a.outStride,
+        xRow0: a.xRow0 ?? 0,
+        eps: a.eps ?? 1e-5,
+      },
+      [Math.ceil(part.rows / TILE_N), Math.ceil(a.tokens / TILE_M)],
+    );
+  }
+}
