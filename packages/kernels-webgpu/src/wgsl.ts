@@ -268,6 +268,32 @@ fn x8l(a: vec4f, b: vec4f) -> array<vec2<f16>, 4> {
 }`;
 }
 
+/**
+ * The inner step of the unrolled MXFP4 expert kernels (mlp1 and mlp2): loads the 8 activation vec4s of block `j`
+ * (`load(q)` gives the expression of the q-th) as `${x}0..7`, then adds the block's dot product with the weight
+ * vec4 `w{r}_{j}` times its scale `s{r}_{j}` into the accumulators `${acc}0..rows-1`. The activations are packed to
+ * f16 halves (`${half}0..3`) on the LUT and f16 paths.
+ */
+export function emitMxfp4BlockDot(
+  lines: string[],
+  o: { j: number; rows: number; caps: GpuCaps; lut: boolean; load: (q: number) => string; x: string; half: string; acc: string },
+): void {
+  const { j, x, half, acc } = o;
+  for (let q = 0; q < 8; q++) lines.push(`let ${x}${q} = ${o.load(q)};`);
+  const w = (r: number, c: string) => `w${r}_${j}.${c}`;
+  let dot: (r: number) => string;
+  if (o.lut) {
+    for (let q = 0; q < 4; q++) lines.push(`let ${half}${q} = x8l(${x}${2 * q}, ${x}${2 * q + 1});`);
+    dot = (r) => ['x', 'y', 'z', 'w'].map((c, q) => `fp4dot8l(${w(r, c)}, ${half}${q}, ll)`).join(' + ');
+  } else if (o.caps.f16) {
+    for (let q = 0; q < 4; q++) lines.push(`let ${half}${q} = x8h(${x}${2 * q}, ${x}${2 * q + 1});`);
+    dot = (r) => ['x', 'y', 'z', 'w'].map((c, q) => `fp4dot8h(${w(r, c)}, ${half}${q})`).join(' + ');
+  } else {
+    dot = (r) => ['x', 'y', 'z', 'w'].map((c, q) => `fp4dot8(${w(r, c)}, ${x}${2 * q}, ${x}${2 * q + 1})`).join(' + ');
+  }
+  for (let r = 0; r < o.rows; r++) lines.push(`${acc}${r} += s${r}_${j} * (${dot(r)});`);
+}
+
 /** Table copies for mxfp4LutHelpers that fit the adapter's workgroup memory next to `reserve` bytes, or 0. */
 export function lutCopies(caps: GpuCaps, reserve = 2048): number {
   if (!caps.f16 || caps.cpuLike) return 0;

@@ -3,6 +3,7 @@ import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } fro
 import {
   enables,
   groupReduce,
+  emitMxfp4BlockDot,
   lutCopies,
   MXFP4_F16_HELPERS,
   MXFP4_HELPERS,
@@ -232,28 +233,7 @@ function moeMlp1Unrolled(
   for (let j = 0; j < NB; j++) {
     lines.push('{');
     lines.push(`let xb = xrow * ${H / 4}u + 8u * g${j};`);
-    for (let q = 0; q < 8; q++) lines.push(`let x${q} = xn[xb + ${q}u];`);
-    if (lutC) {
-      for (let q = 0; q < 4; q++) lines.push(`let h${q} = x8l(x${2 * q}, x${2 * q + 1});`);
-      for (let r = 0; r < R; r++) {
-        lines.push(
-          `a${r} += s${r}_${j} * (fp4dot8l(w${r}_${j}.x, h0, ll) + fp4dot8l(w${r}_${j}.y, h1, ll) + fp4dot8l(w${r}_${j}.z, h2, ll) + fp4dot8l(w${r}_${j}.w, h3, ll));`,
-        );
-      }
-    } else if (caps.f16) {
-      for (let q = 0; q < 4; q++) lines.push(`let h${q} = x8h(x${2 * q}, x${2 * q + 1});`);
-      for (let r = 0; r < R; r++) {
-        lines.push(
-          `a${r} += s${r}_${j} * (fp4dot8h(w${r}_${j}.x, h0) + fp4dot8h(w${r}_${j}.y, h1) + fp4dot8h(w${r}_${j}.z, h2) + fp4dot8h(w${r}_${j}.w, h3));`,
-        );
-      }
-    } else {
-      for (let r = 0; r < R; r++) {
-        lines.push(
-          `a${r} += s${r}_${j} * (fp4dot8(w${r}_${j}.x, x0, x1) + fp4dot8(w${r}_${j}.y, x2, x3) + fp4dot8(w${r}_${j}.z, x4, x5) + fp4dot8(w${r}_${j}.w, x6, x7));`,
-        );
-      }
-    }
+    emitMxfp4BlockDot(lines, { j, rows: R, caps, lut: lutC > 0, load: (q) => `xn[xb + ${q}u]`, x: 'x', half: 'h', acc: 'a' });
     lines.push('}');
   }
   lines.push(`var acc: array<f32, ${R}>;`);

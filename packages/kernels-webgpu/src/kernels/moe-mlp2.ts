@@ -3,6 +3,7 @@ import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } fro
 import {
   enables,
   groupReduce,
+  emitMxfp4BlockDot,
   lutCopies,
   MXFP4_F16_HELPERS,
   MXFP4_HELPERS,
@@ -199,28 +200,7 @@ function moeMlp2Unrolled(
   for (let j = 0; j < NB; j++) {
     lines.push('{');
     lines.push(`let b = ab + 8u * g${j};`);
-    for (let q = 0; q < 8; q++) lines.push(`let a${q} = act[b + ${q}u];`);
-    if (lutC) {
-      for (let q = 0; q < 4; q++) lines.push(`let q${q} = x8l(a${2 * q}, a${2 * q + 1});`);
-      for (let r = 0; r < RH; r++) {
-        lines.push(
-          `c${r} += s${r}_${j} * (fp4dot8l(w${r}_${j}.x, q0, ll) + fp4dot8l(w${r}_${j}.y, q1, ll) + fp4dot8l(w${r}_${j}.z, q2, ll) + fp4dot8l(w${r}_${j}.w, q3, ll));`,
-        );
-      }
-    } else if (caps.f16) {
-      for (let q = 0; q < 4; q++) lines.push(`let q${q} = x8h(a${2 * q}, a${2 * q + 1});`);
-      for (let r = 0; r < RH; r++) {
-        lines.push(
-          `c${r} += s${r}_${j} * (fp4dot8h(w${r}_${j}.x, q0) + fp4dot8h(w${r}_${j}.y, q1) + fp4dot8h(w${r}_${j}.z, q2) + fp4dot8h(w${r}_${j}.w, q3));`,
-        );
-      }
-    } else {
-      for (let r = 0; r < RH; r++) {
-        lines.push(
-          `c${r} += s${r}_${j} * (fp4dot8(w${r}_${j}.x, a0, a1) + fp4dot8(w${r}_${j}.y, a2, a3) + fp4dot8(w${r}_${j}.z, a4, a5) + fp4dot8(w${r}_${j}.w, a6, a7));`,
-        );
-      }
-    }
+    emitMxfp4BlockDot(lines, { j, rows: RH, caps, lut: lutC > 0, load: (q) => `act[b + ${q}u]`, x: 'a', half: 'q', acc: 'c' });
     lines.push('}');
   }
   lines.push(`var acc: array<f32, ${RH}>;`);
