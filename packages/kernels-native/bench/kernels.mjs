@@ -4,7 +4,11 @@
 //   node bench/kernels.mjs [--threads 2] [--isa avx512]
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
+import { createRequire } from 'node:module';
 import { getIsa, matmul, matmulSync, setIsa, setThreads } from '../dist/index.js';
+
+// The int16 prefill switch is not part of the typed API; the raw addon (the same module instance dist/ loads) has it.
+const raw = createRequire(import.meta.url)(new URL('../build/Release/gptoss_kernels.node', import.meta.url).pathname);
 
 const { values: o } = parseArgs({ options: { threads: { type: 'string', default: '2' }, isa: { type: 'string' }, only: { type: 'string' } } });
 setThreads(Number(o.threads));
@@ -61,10 +65,20 @@ if (run('gemm')) {
   const rows = 5760;
   const blocks = fill(new Uint8Array((rows * K) / 2));
   const scales = new Uint8Array((rows * K) / 32).fill(120);
-  const x = new Float32Array(T * K).fill(0.01);
+  const x = new Float32Array(T * K);
+  for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 0.5;
   const out = new Float32Array(T * rows);
-  await time(`MXFP4 GEMM 5760x2880 (t=${T})`, blocks.length, 2 * rows * K * T, () =>
-    matmul({ x, tokens: T, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out }), 3);
+  // Old (fp32 panel + FMA) and new (int16 panel + vpdpwssd, where the CPU has VNNI) in the same run, alternated.
+  const initial = raw.prefillInt16();
+  for (const rep of [0, 1]) {
+    for (const on of [false, true]) {
+      raw.setPrefillInt16(on);
+      const label = on ? (raw.prefillInt16() ? 'int16' : 'int16 n/a, fp32') : 'fp32';
+      await time(`MXFP4 GEMM 5760x2880 (t=${T}) ${label}`, blocks.length, 2 * rows * K * T, () =>
+        matmul({ x, tokens: T, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out }), rep ? 5 : 3);
+    }
+  }
+  raw.setPrefillInt16(initial);
   const T2 = 512;
   const w = fill(new Uint8Array(5120 * K * 2));
   const x2 = new Float32Array(T2 * K).fill(0.01);

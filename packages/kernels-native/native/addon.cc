@@ -55,6 +55,18 @@ Napi::Value SetDecodePrecision(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Whether the int16 MXFP4 prefill GEMM is in effect: the setting is on and the AVX-512 variant (with VNNI) is in use.
+Napi::Value PrefillInt16(const Napi::CallbackInfo& info) {
+  const bool on = prefill_int16() && std::string(kernels().name) == "avx512" && cpu_features().avx512vnni;
+  return Napi::Boolean::New(info.Env(), on);
+}
+
+Napi::Value SetPrefillInt16(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setPrefillInt16(on: boolean)");
+  set_prefill_int16(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -76,6 +88,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("setPrefillPrecision", Napi::Function::New(env, SetPrefillPrecision, "setPrefillPrecision"));
   exports.Set("decodePrecision", Napi::Function::New(env, DecodePrecision, "decodePrecision"));
   exports.Set("setDecodePrecision", Napi::Function::New(env, SetDecodePrecision, "setDecodePrecision"));
+  exports.Set("prefillInt16", Napi::Function::New(env, PrefillInt16, "prefillInt16"));
+  exports.Set("setPrefillInt16", Napi::Function::New(env, SetPrefillInt16, "setPrefillInt16"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   register_ops(env, exports);

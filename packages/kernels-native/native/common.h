@@ -157,6 +157,11 @@ void set_prefill_bf16(bool on);
 // other variants keep the fp32 path). ~1e-3..1e-2 relative error: the runtime's bf16 tolerance class.
 bool decode_int8();
 void set_decode_int8(bool on);
+// MXFP4 prefill GEMMs (> 4 tokens per expert) with int16 activations (per 32-block fp32 scale) and exact int16
+// weights on AVX-512 VNNI: ~1e-5 relative error, the fp32 class. On by default; GPTOSS_CPU_INT16GEMM=0 turns it off.
+// Variants without VNNI always use the fp32 path.
+bool prefill_int16();
+void set_prefill_int16(bool on);
 
 const KernelTable* kernels_scalar();
 const KernelTable* kernels_avx2();

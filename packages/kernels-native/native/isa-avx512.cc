@@ -14,6 +14,7 @@
 
 namespace gptoss {
 namespace isa_avx512 {
+#include "i16-gemm-avx512.h"
 struct S {
   static constexpr int W = 16, kMaxR = 4, kMaxT = 4;
   using F = __m512;
@@ -235,6 +236,14 @@ struct S {
       case 3: mxfp4dot_nt<3>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
       default: mxfp4dot_nt<4>(nt, blocks, scales, G, xsplit, xs, res, ldr); break;
     }
+  }
+  // int16 MXFP4 prefill GEMM (i16-gemm-avx512.h): on by default where VNNI exists, GPTOSS_CPU_INT16GEMM=0 or
+  // set_prefill_int16(false) turns it off.
+  static bool i16_enabled() { return cpu_features().avx512vnni && gptoss::prefill_int16(); }
+  static void i16_quantize_block(const float* xb, int32_t* q, float* d) { i16::quantize_block(xb, q, d); }
+  static void i16gemm(int64_t n, int64_t T, const uint8_t* blocks, const uint8_t* scales, int64_t G, const int32_t* q,
+                      const float* d, float* res, int ldr) {
+    i16::gemm(n, T, blocks, scales, G, i16::Acts{q, d, G}, res, ldr);
   }
   static bool int8_enabled() {
     return cpu_features().avx512vnni && gptoss::decode_int8();

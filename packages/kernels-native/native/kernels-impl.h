@@ -5,6 +5,8 @@
 //   fp4_block(p, out[32/W]) (one 16-byte MXFP4 block -> 32 values times two, even values first, then odd).
 // Activations and accumulation are fp32 throughout; weights are widened in registers and never stored wider,
 // except for the prefill path, which widens a panel of rows once into a per-thread scratch that stays in L2.
+// On AVX-512 VNNI the MXFP4 prefill path instead multiplies int16 panels with int16-quantized activations
+// (S::i16gemm, see i16-gemm-avx512.h): twice the fp32 FMA rate, still well inside the fp32 tolerance.
 // It is included inside a namespace, so it includes nothing itself: isa-*.cc include the headers it needs.
 
 namespace {
@@ -16,6 +18,8 @@ constexpr int NV = 32 / W;  // vectors per MXFP4 block
 // decode, small groups of an expert); above it a panel of rows is widened once and reused for all tokens.
 constexpr int64_t kDirectMaxT = 4;
 constexpr int64_t kPanelRows = 16;
+// Rows per task of the int16 MXFP4 prefill path: its register tile covers 2 x 16 rows.
+constexpr int64_t kI16PanelRows = 32;
 
 // ---- register tiles: NR weight rows x NT tokens, K-long dot products --------------------------------------
 
@@ -227,16 +231,40 @@ inline void quantize_q8(const float* x, int64_t ldx, int64_t T, int64_t K, Q8Buf
   }
 }
 
+// int16 activations for the MXFP4 prefill path (S::i16gemm), per token and 32-block: q [T][G][16] int32 pairs
+// (x[2k] in the low half, x[2k + 1] in the high half), d [T][G] (x ~= d * q).
+struct I16View {
+  const int32_t* q = nullptr;
+  const float* d = nullptr;
+};
+struct I16Buffer {
+  std::vector<int32_t> q;
+  std::vector<float> d;
+  I16View view() const { return I16View{q.data(), d.data()}; }
+};
+inline void quantize_i16(const float* x, int64_t ldx, int64_t T, int64_t K, I16Buffer& out) {
+  const int64_t G = K / 32;
+  out.q.resize(T * G * 16);
+  out.d.resize(T * G);
+  for (int64_t t = 0; t < T; t++)
+    for (int64_t g = 0; g < G; g++) S::i16_quantize_block(x + t * ldx + g * 32, &out.q[(t * G + g) * 16], &out.d[t * G + g]);
+}
+
 // Raw (no bias) dot products of rows [r0, r1) with all tokens, into res[t * (r1 - r0) + (r - r0)].
 inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t ldx, int64_t T, int64_t r0, int64_t r1,
                               float* res, const uint16_t* xsplit = nullptr, const uint16_t* xbf16 = nullptr,
-                              const Q8View* q8 = nullptr) {
+                              const Q8View* q8 = nullptr, const I16View* x16 = nullptr) {
   Scratch& s = scratch();
   const int64_t n = r1 - r0;
   const int ldr = static_cast<int>(n);
   if (static_cast<int64_t>(s.xs.size()) < T) s.xs.resize(T);
   for (int64_t t = 0; t < T; t++) s.xs[t] = x + t * ldx;
   const bool direct = T <= kDirectMaxT || w.format == gptoss::kWF32;
+  if (!direct && x16 && w.format == gptoss::kWMXFP4) {
+    const int64_t G = w.k / 32;
+    S::i16gemm(n, T, w.data + r0 * G * 16, w.scales + r0 * G, G, x16->q, x16->d, res, ldr);
+    return;
+  }
   const float* panel = nullptr;
   int64_t ldp = w.k;
   if (!direct && xbf16) {
@@ -322,6 +350,8 @@ struct Job {
   std::vector<uint16_t> xbf16;   // bf16 prefill: activations rounded to bf16, [T][K]
   Q8Buffer xq8;                  // int8 decode (MXFP4 weights): quantized activations
   bool q8 = false;
+  I16Buffer x16;                 // int16 prefill (MXFP4 weights): quantized activations
+  bool i16 = false;
 };
 
 // Runs several independent matmuls as one parallel job, so that a decode step's experts share one barrier.
@@ -335,7 +365,12 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     Job& jb = jobs[j];
     const int64_t R = jb.a.w.rows;
     int64_t chunk;
-    if (jb.a.t > kDirectMaxT) {
+    // The int16 path is chosen unless the bf16 prefill (explicitly asked for) applies.
+    jb.i16 = jb.a.t > kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && S::i16_enabled() &&
+             !(S::bf16dot_enabled() && gptoss::prefill_bf16());
+    if (jb.i16) {
+      chunk = kI16PanelRows;
+    } else if (jb.a.t > kDirectMaxT) {
       chunk = kPanelRows;
     } else {
       // About 8 tasks per thread over the whole job for balance, at least 8 rows (tile and prefetch friendly).
@@ -354,6 +389,7 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     }
     jb.q8 = jb.a.t <= kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && S::int8_enabled();
     if (jb.q8) quantize_q8(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xq8);
+    if (jb.i16) quantize_i16(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.x16);
     if (!jb.q8 && jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
       jb.xsplit.resize(2 * jb.a.t * jb.a.w.k);
       split_activations(jb.a.w.format, jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xsplit.data());
@@ -363,7 +399,11 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     first[j + 1] = first[j] + jb.n_chunks;
   }
   std::vector<Q8View> q8v(n_jobs);
-  for (int j = 0; j < n_jobs; j++) q8v[j] = jobs[j].xq8.view();
+  std::vector<I16View> i16v(n_jobs);
+  for (int j = 0; j < n_jobs; j++) {
+    q8v[j] = jobs[j].xq8.view();
+    i16v[j] = jobs[j].x16.view();
+  }
   pool.parallel_for(first[n_jobs], [&](int64_t task, int) {
     int j = static_cast<int>(std::upper_bound(first.begin(), first.end(), task) - first.begin()) - 1;
     const Job& jb = jobs[j];
@@ -375,7 +415,8 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     if (static_cast<int64_t>(s.res.size()) < a.t * n) s.res.resize(a.t * n);
     float* res = s.res.data();
     rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res, jb.xsplit.empty() ? nullptr : jb.xsplit.data(),
-                      jb.xbf16.empty() ? nullptr : jb.xbf16.data(), jb.q8 ? &q8v[j] : nullptr);
+                      jb.xbf16.empty() ? nullptr : jb.xbf16.data(), jb.q8 ? &q8v[j] : nullptr,
+                      jb.i16 ? &i16v[j] : nullptr);
     for (int64_t t = 0; t < a.t; t++) {
       const float* h = res + t * n;
       float* o = a.out + t * a.ldo;

@@ -26,10 +26,10 @@ import {
   bf16Array,
   dequantMxfp4,
   matmulRef,
-  moeRef,
   poisoned,
   randomBf16,
   randomF32,
+  randomMoeCase,
   randomMxfp4,
   relErr,
   rmsnormRef,
@@ -85,6 +85,8 @@ describe.each(supportedIsas() as Isa[])('isa %s', (isa) => {
     [7, 34, 160],
   ])('MXFP4 matmul + bias + SwiGLU: t=%i rows=%i k=%i', (t, rows, k) => {
     use();
+    // Over 4 tokens, AVX-512 VNNI takes the int16 prefill path (int16-prefill.test.ts): ~1e-5, not ~1e-7.
+    const tol = isa === 'avx512' && t > 4 && cpuFeatures().includes('avx512vnni') ? 1e-4 : TOL;
     const r = rng(rows * 31 + k + t);
     const x = randomF32(t * k, r, 0.5);
     const { blocks, scales } = randomMxfp4(rows, k, r);
@@ -93,10 +95,10 @@ describe.each(supportedIsas() as Isa[])('isa %s', (isa) => {
     const h = matmulRef(x, t, wf, rows, k, bf16Array(bias));
     const plain = poisoned(t * rows);
     matmulSync({ x, tokens: t, weight: { format: 'mxfp4', blocks, scales, rows, cols: k }, bias, out: plain });
-    expect(relErr(plain, h)).toBeLessThan(TOL);
+    expect(relErr(plain, h)).toBeLessThan(tol);
     const out = poisoned((t * rows) / 2);
     matmulSync({ x, tokens: t, weight: { format: 'mxfp4', blocks, scales, rows, cols: k }, bias, out, epilogue: 'swiglu' });
-    expect(relErr(out, swigluRef(h, t, rows))).toBeLessThan(TOL);
+    expect(relErr(out, swigluRef(h, t, rows))).toBeLessThan(tol);
   });
 
   it('rmsnorm (bf16 and f32 gains)', () => {
@@ -177,24 +179,9 @@ describe.each(supportedIsas() as Isa[])('isa %s', (isa) => {
   it.each([1, 3, 9])('MoE block with %i tokens adds to the residual', (t) => {
     use();
     const r = rng(13 + t);
-    const [H, I, E, K] = [96, 64, 5, 3];
-    const x = randomF32(t * H, r);
-    const w1 = randomMxfp4(E * 2 * I, H, r);
-    const w2 = randomMxfp4(E * H, I, r);
-    const b1 = randomBf16(E * 2 * I, r);
-    const b2 = randomBf16(E * H, r);
-    const { ids, weights } = routerRef(randomF32(t * E, r), t, E, K);
-    const residual = randomF32(t * H, r);
+    const { params, residual, want } = randomMoeCase(r, t, 96, 64, 5, 3);
     const out = Float32Array.from(residual);
-    moeSync({
-      x, tokens: t, hidden: H, intermediate: I, experts: E, ids, weights, topK: K,
-      mlp1Blocks: w1.blocks, mlp1Scales: w1.scales, mlp1Bias: b1,
-      mlp2Blocks: w2.blocks, mlp2Scales: w2.scales, mlp2Bias: b2, out,
-    });
-    const per = (a: Float32Array, n: number) => Array.from({ length: E }, (_, e) => a.subarray(e * n, (e + 1) * n));
-    const w1f = per(dequantMxfp4(w1.blocks, w1.scales, E * 2 * I, H), 2 * I * H);
-    const w2f = per(dequantMxfp4(w2.blocks, w2.scales, E * H, I), H * I);
-    const want = moeRef(x, t, H, I, ids, weights, K, w1f, per(bf16Array(b1), 2 * I), w2f, per(bf16Array(b2), H), residual);
+    moeSync({ ...params, out });
     expect(relErr(out, want)).toBeLessThan(1e-4);
   });
 
@@ -316,28 +303,15 @@ describe.each(supportedIsas() as Isa[])('int8 decode precision, isa %s', (isa) =
   it('MoE decode step and bf16 GEMVs', () => {
     setIsa(isa);
     const r = rng(99);
-    const [t, H, I, E, K] = [2, 96, 64, 5, 3];
-    const x = randomF32(t * H, r);
-    const w1 = randomMxfp4(E * 2 * I, H, r);
-    const w2 = randomMxfp4(E * H, I, r);
-    const b1 = randomBf16(E * 2 * I, r);
-    const b2 = randomBf16(E * H, r);
-    const { ids, weights } = routerRef(randomF32(t * E, r), t, E, K);
-    const residual = randomF32(t * H, r);
-    const per = (a: Float32Array, n: number) => Array.from({ length: E }, (_, e) => a.subarray(e * n, (e + 1) * n));
-    const w1f = per(dequantMxfp4(w1.blocks, w1.scales, E * 2 * I, H), 2 * I * H);
-    const w2f = per(dequantMxfp4(w2.blocks, w2.scales, E * H, I), H * I);
-    const want = moeRef(x, t, H, I, ids, weights, K, w1f, per(bf16Array(b1), 2 * I), w2f, per(bf16Array(b2), H), residual);
+    const [t, H] = [2, 96];
+    const { params, residual, want } = randomMoeCase(r, t, H, 64, 5, 3);
+    const { x } = params;
     const wb = randomBf16(40 * H, r);
     const wantB = matmulRef(x, t, bf16Array(wb), 40, H);
     setDecodePrecision('int8');
     try {
       const out = Float32Array.from(residual);
-      moeSync({
-        x, tokens: t, hidden: H, intermediate: I, experts: E, ids, weights, topK: K,
-        mlp1Blocks: w1.blocks, mlp1Scales: w1.scales, mlp1Bias: b1,
-        mlp2Blocks: w2.blocks, mlp2Scales: w2.scales, mlp2Bias: b2, out,
-      });
+      moeSync({ ...params, out });
       expect(relErr(out, want)).toBeLessThan(int8 ? 1e-2 : 1e-4);
       const outB = poisoned(t * 40);
       matmulSync({ x, tokens: t, weight: { format: 'bf16', data: wb, rows: 40, cols: H }, out: outB });

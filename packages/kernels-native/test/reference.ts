@@ -221,6 +221,30 @@ export function moeRef(
   return out;
 }
 
+/**
+ * A random MoE layer (tokens t, hidden H, intermediate I, E experts, top-K routing): the moeSync parameters
+ * without `out`, the residual that `out` must start as, and the reference result.
+ */
+export function randomMoeCase(r: () => number, t: number, H: number, I: number, E: number, K: number) {
+  const x = randomF32(t * H, r);
+  const w1 = randomMxfp4(E * 2 * I, H, r);
+  const w2 = randomMxfp4(E * H, I, r);
+  const b1 = randomBf16(E * 2 * I, r);
+  const b2 = randomBf16(E * H, r);
+  const { ids, weights } = routerRef(randomF32(t * E, r), t, E, K);
+  const residual = randomF32(t * H, r);
+  const per = (a: Float32Array, n: number) => Array.from({ length: E }, (_, e) => a.subarray(e * n, (e + 1) * n));
+  const w1f = per(dequantMxfp4(w1.blocks, w1.scales, E * 2 * I, H), 2 * I * H);
+  const w2f = per(dequantMxfp4(w2.blocks, w2.scales, E * H, I), H * I);
+  const want = moeRef(x, t, H, I, ids, weights, K, w1f, per(bf16Array(b1), 2 * I), w2f, per(bf16Array(b2), H), residual);
+  const params = {
+    x, tokens: t, hidden: H, intermediate: I, experts: E, ids, weights, topK: K,
+    mlp1Blocks: w1.blocks, mlp1Scales: w1.scales, mlp1Bias: b1,
+    mlp2Blocks: w2.blocks, mlp2Scales: w2.scales, mlp2Bias: b2,
+  };
+  return { params, residual, want };
+}
+
 /** max |a-b| / max(1e-6, max |b|): a scale-aware error for whole arrays. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
