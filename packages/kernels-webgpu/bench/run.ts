@@ -51,6 +51,9 @@ async function tinyCheck(
   variant?: MoeProgramOptions,
   grouped?: { minTokens: number; tiled: boolean },
   gemmMin?: number,
+  smat?: boolean,
+  cfg: GptOssConfig = TINY,
+  chunk = 16,
 ): Promise<boolean> {
   let ctx: GpuContext;
   try {
@@ -60,11 +63,13 @@ async function tinyCheck(
     return false;
   }
   try {
-  const w = tinyWeights(TINY, 11);
-  const tokens = Array.from({ length: 40 }, (_, i) => (i * 131 + 7) % TINY.vocabSize);
-  const want = refForward(TINY, w.values, tokens);
-  const V = TINY.vocabSize;
-  const m = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 64, prefillChunk: 16 });
+  const w = tinyWeights(cfg, 11);
+  const tokens = Array.from({ length: 40 }, (_, i) => (i * 131 + 7) % cfg.vocabSize);
+  const want = refForward(cfg, w.values, tokens);
+  const V = cfg.vocabSize;
+  const m = await GptOssGpu.load(ctx, cfg, w.source, { maxContext: 64, prefillChunk: chunk });
+  if (smat !== undefined) m.setSubgroupMatrix(smat);
+  if (m.subgroupMatrixError) log(`subgroup-matrix probe failed: ${m.subgroupMatrixError.slice(0, 1500)}`);
   if (variant) m.setMoeVariant(variant);
   if (grouped) m.setGroupedMoe(grouped.minTokens, grouped.tiled);
   if (gemmMin !== undefined) m.setPrefillGemm(gemmMin);
@@ -78,7 +83,7 @@ async function tinyCheck(
   log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
   const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
   rows.push([
-    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''})`,
+    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''}${m.usesSubgroupMatrix ? ' SUBGROUP-MATRIX' : ''}${cfg === TINY ? '' : ` H${cfg.hiddenSize} I${cfg.intermediateSize} V${cfg.vocabSize}`}${chunk !== 16 ? ` chunk ${chunk} tiles ${m.smatTiles.dense}/${m.smatTiles.moe}` : ''})`,
     `rel L2 ${worst.toExponential(2)}`,
     worst <= tol ? `PASS (<=${tol})` : 'FAIL',
   ]);
@@ -271,9 +276,12 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
   const maxCtx = Math.max(...contexts, prefillTokens) + 3 * steps + 32;
   log(`loading random ${name} (maxContext ${maxCtx})`);
   const tl = performance.now();
-  const m = await GptOssGpu.load(ctx, cfg, randomSource(cfg), { maxContext: maxCtx, prefillChunk: 128 });
+  const m = await GptOssGpu.load(ctx, cfg, randomSource(cfg), {
+    maxContext: maxCtx,
+    prefillChunk: args.has('chunk') ? Number(args.get('chunk')) : undefined,
+  });
   await m.sync();
-  log(`loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s`);
+  log(`loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s; subgroup matrices ${m.usesSubgroupMatrix}${m.subgroupMatrixError ? ` (probe failed: ${m.subgroupMatrixError.slice(0, 1500)})` : ''}`);
   const weightBytes = m.decodeWeightBytes();
   {
     // Warm-up: the first steps after loading run next to the loader's garbage collection.
@@ -380,15 +388,45 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     const t = performance.now();
     await m.prefill(seq, toks, { logits: 'last' });
     const dt = (performance.now() - t) / 1000;
-    rows.push([`${name} prefill ${prefillTokens} tokens`, `${(prefillTokens / dt).toFixed(0)} tok/s`, `${(dt * 1000).toFixed(0)} ms; ${m.lastDispatches} dispatches`]);
+    rows.push([`${name} prefill ${prefillTokens} tokens${m.usesSubgroupMatrix ? ' (subgroup matrices)' : ''}`, `${(prefillTokens / dt).toFixed(0)} tok/s`, `${(dt * 1000).toFixed(0)} ms; ${m.lastDispatches} dispatches`]);
     log(rows[rows.length - 1].join(' | '));
+    if (args.has('prefill-profile')) {
+      for (const sm of [false, true]) {
+        m.setSubgroupMatrix(sm);
+        if (sm && !m.usesSubgroupMatrix) continue;
+        seq.truncate(0);
+        await m.prefill(seq, toks.slice(0, 256), { logits: 'none' });
+        ctx.enableProfiling(2000);
+        await m.prefill(seq, toks.slice(256, 256 + m.prefillChunk), { logits: 'none' });
+        const prof = await ctx.readProfile();
+        ctx.profiler = null;
+        const parts = [...prof.kernels.entries()]
+          .sort((a, b) => b[1].us - a[1].us)
+          .map(([k, v]) => `${k} ${v.us.toFixed(0)}us/${v.count}`);
+        rows.push([`${name} prefill GPU time per kernel, one ${m.prefillChunk}-token chunk at position 256${sm ? ', subgroup matrices' : ', f32 tiles'} (one pass per dispatch)`, `${prof.totalUs.toFixed(0)} us total`, parts.join(', ')]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.setSubgroupMatrix(true);
+    }
     if (args.get('prefill-variants') !== '0') {
       const defaultMoeMin = Math.ceil((16 * cfg.numExperts) / cfg.expertsPerToken);
       // The same prefill with the opt-in grouped-by-expert MoE kernels.
       // A/B/A in one process: per-token MoE (the previous default), the grouped kernels (register form, tiled), again.
       // --prefill-ab gemm: only the dense projections, A/B/A/B with the default MoE (8-token GEMVs vs tiled GEMM).
       const gemmAb = args.get('prefill-ab') === 'gemm';
-      const cases: (readonly [string, number, boolean, number])[] = gemmAb
+      const smatAb = args.get('prefill-ab') === 'smat';
+      const tiles0: [number, number] = [m.smatTiles.dense, m.smatTiles.moe];
+      const cases: (readonly [string, number, boolean, number, boolean?, [number, number]?])[] = smatAb
+        ? [
+            ['f32 tiled GEMMs (before)', defaultMoeMin, true, 16, false],
+            [`subgroup-matrix GEMMs, tiles ${tiles0.join('/')} (default)`, defaultMoeMin, true, 16, true, tiles0],
+            ['subgroup-matrix GEMMs, tiles 32/32', defaultMoeMin, true, 16, true, [32, 32]],
+            ['subgroup-matrix GEMMs, tiles 64/32', defaultMoeMin, true, 16, true, [64, 32]],
+            ['subgroup-matrix GEMMs, tiles 64/64', defaultMoeMin, true, 16, true, [64, 64]],
+            ['f32 tiled GEMMs (again)', defaultMoeMin, true, 16, false],
+            [`subgroup-matrix GEMMs, tiles ${tiles0.join('/')} (again)`, defaultMoeMin, true, 16, true, tiles0],
+          ]
+        : gemmAb
         ? [
             ['8-token GEMVs (before)', defaultMoeMin, true, Infinity],
             ['tiled bf16 GEMM from 16 tokens', defaultMoeMin, true, 16],
@@ -401,9 +439,15 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
             ['grouped-by-expert MoE, tiled', 8, true, Infinity],
             ['per-token MoE (again)', Infinity, false, Infinity],
           ];
-      for (const [label, moeMin, tiled, gemmMin] of cases) {
+      for (const [label, moeMin, tiled, gemmMin, sm, tiles] of cases) {
         m.setGroupedMoe(moeMin, tiled);
         m.setPrefillGemm(gemmMin);
+        if (sm !== undefined) m.setSubgroupMatrix(sm);
+        if (tiles) m.setSubgroupMatrixTiles(tiles[0], tiles[1]);
+        if (sm && !m.usesSubgroupMatrix) {
+          rows.push([`${name} prefill, ${label}`, 'SKIPPED', 'no subgroup matrices on this context']);
+          continue;
+        }
         log(`${name} prefill variant: ${label}`);
         seq.truncate(0);
         await m.prefill(seq, toks.slice(0, 128), { logits: 'none' }); // pipelines compiled outside the timing
@@ -416,14 +460,23 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       }
       m.setGroupedMoe(defaultMoeMin, true);
       m.setPrefillGemm(16); // the default (PREFILL_GEMM_MIN_TOKENS)
+      m.setSubgroupMatrix(true);
+      m.setSubgroupMatrixTiles(tiles0[0], tiles0[1]);
     }
     seq.dispose();
   }
   m.dispose();
 }
 
+let smatOk = true;
 async function main(): Promise<void> {
   let f16ok = args.get('f16') !== '0';
+  {
+    const { create } = (await import('webgpu')) as unknown as { create: (f: string[]) => GPU };
+    const a = await create(['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia']).requestAdapter();
+    const info = a?.info as (GPUAdapterInfo & { subgroupMatrixConfigs?: unknown }) | undefined;
+    log(`subgroup matrix configs: ${JSON.stringify(info?.subgroupMatrixConfigs ?? null)}; wg storage ${a?.limits.maxComputeWorkgroupStorageSize}`);
+  }
   if (!args.has('skip-check')) {
     f16ok = (await tinyCheck(true, true)) && f16ok;
     await tinyCheck(true, true, undefined, { lut: true });
@@ -433,8 +486,19 @@ async function main(): Promise<void> {
     await tinyCheck(true, false, undefined, undefined, undefined, 8);
     await tinyCheck(true, false);
     await tinyCheck(false);
+    // Subgroup-matrix prefill GEMMs (on by default where the adapter has them), forced from 8 tokens, two shapes.
+    const ODD = { ...TINY, hiddenSize: 96, intermediateSize: 160, vocabSize: 777 };
+    await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, false, ODD);
+    smatOk = await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD);
+    smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true)) && smatOk;
+    smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD, 256)) && smatOk;
   }
-  const ctx = await createNodeGpuContext({ fast: args.get('portable') !== '1', profile: true, f16: f16ok });
+  const ctx = await createNodeGpuContext({
+    fast: args.get('portable') !== '1',
+    profile: true,
+    f16: f16ok,
+    subgroupMatrix: smatOk && args.get('smat') !== '0',
+  });
   ctx.profiler = null;
   log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}`);
   if (!args.has('skip-micro')) await microbench(ctx);

@@ -23,14 +23,28 @@ export interface GpuCaps {
   cpuLike: boolean;
   /** `shader-f16` enabled. */
   f16: boolean;
-  /** `chromium-experimental-subgroup-matrix` present on the adapter (reported only; no kernel uses it yet). */
+  /** `chromium-experimental-subgroup-matrix` present on the adapter. */
   subgroupMatrix: boolean;
+  /**
+   * The f16 × f16 → f32 subgroup-matrix shape enabled on the device (tensor cores), or null: the prefill GEMMs then
+   * use it (see kernels/smat.ts).
+   */
+  subgroupMatrixShape: SubgroupMatrixShape | null;
+  /** How the subgroup-matrix kernels get a subgroup-uniform subgroup index (probed on first use). */
+  subgroupMatrixUniformity?: 'subgroup_id' | 'broadcast';
   maxStorageBindingSize: number;
   maxBufferSize: number;
   maxWorkgroupStorage: number;
   maxStorageBuffersPerStage: number;
   /** Short description for logs: adapter vendor/architecture and the path taken. */
   description: string;
+}
+
+/** One supported subgroup-matrix configuration: left M×K, right K×N, result M×N. */
+export interface SubgroupMatrixShape {
+  M: number;
+  N: number;
+  K: number;
 }
 
 /** One storage/uniform binding of a kernel, as declared in WGSL. */
@@ -57,6 +71,8 @@ export interface KernelProgram {
   body(): string;
   /** `enable` directives (e.g. `subgroups`, `f16`). */
   enables?: string[];
+  /** Other global directives (e.g. `diagnostic(off, …)`), written after the enables. */
+  directives?: string[];
   /** Shape facts the recording helper needs (e.g. workgroups per KV head). */
   meta?: Record<string, number>;
 }
@@ -66,6 +82,7 @@ export type BufferRef = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?:
 export function shaderText(p: KernelProgram): string {
   const lines: string[] = [];
   for (const e of p.enables ?? []) lines.push(`enable ${e};`);
+  for (const d of p.directives ?? []) lines.push(`${d};`);
   p.bindings.forEach((b, i) => {
     lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: ${b.type};`);
   });
@@ -151,6 +168,29 @@ export class GpuContext {
       const err = (ev as GPUUncapturedErrorEvent).error;
       this.errors.push(err?.message ?? String(err));
     });
+  }
+
+  /**
+   * Compiles a program off the cache and says why it fails, or null when it compiles: used to probe optional paths
+   * (e.g. subgroup matrices, whose shader support varies by driver) before choosing them.
+   */
+  async probeProgram(program: KernelProgram): Promise<string | null> {
+    const d = this.device;
+    d.pushErrorScope('validation');
+    d.pushErrorScope('internal');
+    let failure: string | null = null;
+    try {
+      const module = d.createShaderModule({ code: shaderText(program), label: `probe ${program.name}` });
+      const info = await module.getCompilationInfo?.();
+      const errs = (info?.messages ?? []).filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
+      if (errs.length) failure = errs.join('; ');
+      else await d.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    } catch (e) {
+      failure = (e as Error).message ?? String(e);
+    }
+    const internal = await d.popErrorScope();
+    const validation = await d.popErrorScope();
+    return failure ?? validation?.message ?? internal?.message ?? null;
   }
 
   pipeline(program: KernelProgram): CachedPipeline {
@@ -422,11 +462,44 @@ export interface CreateGpuOptions {
   f16?: boolean;
   /** Request `timestamp-query` and time every dispatch (one compute pass each); see GpuContext.readProfile. */
   profile?: boolean;
+  /**
+   * Use subgroup matrices (tensor cores) for the prefill GEMMs when the adapter has an f16 → f32 configuration.
+   * Default true (needs the fast path and f16).
+   */
+  subgroupMatrix?: boolean;
   /** Dawn toggles for Node (`webgpu`'s create()). Default: unlock f16/subgroup matrices on NVIDIA. */
   dawnFlags?: string[];
 }
 
 const DEFAULT_DAWN_FLAGS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+
+interface SubgroupMatrixConfigInfo {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/**
+ * The adapter's f16 × f16 → f32 subgroup-matrix configuration that the 2 × 4 subgroup layout of the prefill GEMMs can
+ * tile (M ≤ 16 dividing 16, N and K dividing 32), preferring the largest; null when there is none.
+ */
+export function pickSubgroupMatrixShape(adapter: GPUAdapter): SubgroupMatrixShape | null {
+  if (!adapter.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName)) return null;
+  const info = adapter.info as GPUAdapterInfo & { subgroupMatrixConfigs?: readonly SubgroupMatrixConfigInfo[] };
+  const ok = (info.subgroupMatrixConfigs ?? []).filter(
+    (c) =>
+      c.componentType === 'f16' &&
+      c.resultComponentType === 'f32' &&
+      16 % c.M === 0 &&
+      32 % c.N === 0 &&
+      32 % c.K === 0 &&
+      (c.M * c.N) % 32 === 0,
+  );
+  ok.sort((a, b) => b.M * b.N * b.K - a.M * a.N * a.K);
+  return ok.length ? { M: ok[0].M, N: ok[0].N, K: ok[0].K } : null;
+}
 
 /** Creates a context from an existing adapter (browser: `await navigator.gpu.requestAdapter()`). */
 export async function createGpuContextFromAdapter(
@@ -440,6 +513,8 @@ export async function createGpuContextFromAdapter(
   if (fast && sg32) features.push('subgroups' as GPUFeatureName);
   const f16 = fast && (options.f16 ?? true) && adapter.features.has('shader-f16');
   if (f16) features.push('shader-f16');
+  const smatShape = f16 && sg32 && (options.subgroupMatrix ?? true) ? pickSubgroupMatrixShape(adapter) : null;
+  if (smatShape) features.push('chromium-experimental-subgroup-matrix' as GPUFeatureName);
   const profile = !!options.profile && adapter.features.has('timestamp-query');
   if (profile) features.push('timestamp-query');
   const l = adapter.limits;
@@ -463,6 +538,7 @@ export async function createGpuContextFromAdapter(
     subgroups32: fast && sg32,
     f16,
     subgroupMatrix: adapter.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName),
+    subgroupMatrixShape: smatShape,
     maxStorageBindingSize: device.limits.maxStorageBufferBindingSize,
     maxBufferSize: device.limits.maxBufferSize,
     maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
@@ -470,6 +546,7 @@ export async function createGpuContextFromAdapter(
     description: `${info.vendor || '?'} ${info.architecture || ''} ${info.description || info.device || ''}`.trim(),
   };
   caps.description += fast && sg32 ? ' [fast path: subgroups32]' : ' [portable path]';
+  if (smatShape) caps.description += ` [subgroup matrix f16 ${smatShape.M}x${smatShape.N}x${smatShape.K}]`;
   const ctx = new GpuContext(device, caps);
   if (profile) ctx.enableProfiling();
   return ctx;

@@ -1,6 +1,7 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
 import { BF16_HELPERS } from '../wgsl.js';
+import { SMAT_DIRECTIVES, SMAT_ENABLES, smatMainParams, SMAT_TILE_N, smatDecls, smatMain } from './smat.js';
 import type { GemvArgs, GemvBf16Options } from './gemv-bf16.js';
 
 /** Output rows and tokens per workgroup; each of the 256 invocations accumulates 4 rows × 2 tokens. */
@@ -13,10 +14,18 @@ const TILE_M = 32;
  * 32-wide step of K it loads the weight tile once into workgroup memory (widened to f32) and uses it for all 32 tokens,
  * where the GEMV re-reads the whole matrix for every 8 tokens (one dispatch each). GPU shape only; K a multiple of 32.
  */
-export function gemmBf16Program(caps: GpuCaps, o: Omit<GemvBf16Options, 'M'>): KernelProgram {
+export function gemmBf16Program(
+  caps: GpuCaps,
+  o: Omit<GemvBf16Options, 'M'> & {
+    subgroupMatrix?: boolean;
+    /** Subgroup-matrix form: tokens per tile, 32 (default) or 64 (long prefill chunks: fewer weight-tile loads). */
+    tileTokens?: number;
+  },
+): KernelProgram {
   const { K } = o;
   if (K % 32 !== 0) throw new KernelShapeError(`gemmBf16: K must be a multiple of 32, got ${K}`);
   if (caps.cpuLike) throw new KernelShapeError('gemmBf16: GPU shape only (use gemvBf16 on CPU rasterisers)');
+  if (o.subgroupMatrix) return smatProgram(caps, o);
   const norm = !!o.norm;
   const wn = !!(o.writeNormed && norm);
   const bindings: BindingDecl[] = [
@@ -34,6 +43,7 @@ export function gemmBf16Program(caps: GpuCaps, o: Omit<GemvBf16Options, 'M'>): K
     cacheKey: `gemm_bf16:K${K}:n${+norm}b${+!!o.bias}r${+!!o.residual}w${+wn}`,
     bindings,
     params: PARAMS,
+    meta: { tileN: TILE_N, tileM: TILE_M },
     body: () => /* wgsl */ `
 ${BF16_HELPERS}
 var<workgroup> ws: array<vec4f, ${(32 * TILE_N) / 4}>;
@@ -163,7 +173,130 @@ export function gemmBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs 
         xRow0: a.xRow0 ?? 0,
         eps: a.eps ?? 1e-5,
       },
-      [Math.ceil(part.rows / TILE_N), Math.ceil(a.tokens / TILE_M)],
+      [Math.ceil(part.rows / (program.meta?.tileN ?? TILE_N)), Math.ceil(a.tokens / (program.meta?.tileM ?? TILE_M))],
     );
   }
+}
+
+
+/**
+ * The same GEMM on subgroup matrices (tensor cores; kernels/smat.ts): a workgroup computes 128 rows × 64 tokens, the
+ * bf16 weights and the (normalised) inputs rounded to f16 in workgroup memory, f32 accumulation. f16 holds every bf16
+ * weight of magnitude 2^-14..65504 to bf16's precision; smaller ones lose bits (subnormal) — the fast path's 2e-2
+ * tolerance class, like the other f16 kernels.
+ */
+function smatProgram(caps: GpuCaps, o: Omit<GemvBf16Options, 'M'> & { tileTokens?: number }): KernelProgram {
+  const { K } = o;
+  const norm = !!o.norm;
+  const wn = !!(o.writeNormed && norm);
+  const bindings: BindingDecl[] = [
+    { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
+    { name: 'x', type: 'array<vec4f>', access: 'read' },
+  ];
+  if (norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
+  if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
+  bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
+  if (wn) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
+  const K4 = K / 4;
+  const K8 = K / 8;
+  const TM = o.tileTokens ?? 32;
+  const VA = TM / 32; // vec4f of input per invocation and K step
+  const gx = (j: number) => `${VA}u * aq + ${j}u`;
+  const main = smatMain(caps, {
+    TM,
+    steps: `${K / 32}u`,
+    // Inputs: token lid % TM of the tile (consecutive lanes, consecutive tokens), 4·TM/32 K values per invocation.
+    loadA: Array.from(
+      { length: VA },
+      (_, j) => `let xv${j} = x[xbase + 8u * g + ${gx(j)}]${norm ? ` * gain[8u * g + ${gx(j)}] * xscale` : ''};`,
+    ).join('\n    '),
+    storeA: `for (var i = 0u; i < 4u; i++) {
+        ${Array.from({ length: VA }, (_, j) => `xa[(4u * (${gx(j)}) + i) * SA + am] = f16(xv${j}[i]);`).join('\n        ')}
+      }`,
+    // Weights: row lid % 128 of the tile, 16 consecutive bf16 (two vec4<u32>) per invocation.
+    loadB: `let wv0 = w[wbase + 4u * g + 2u * bh];
+    let wv1 = w[wbase + 4u * g + 2u * bh + 1u];`,
+    storeB: `{
+        let b0 = bf8lo(wv0); let b1 = bf8hi(wv0); let b2 = bf8lo(wv1); let b3 = bf8hi(wv1);
+        for (var i = 0u; i < 4u; i++) {
+          wb[(16u * bh + i) * SB + br] = f16(b0[i]);
+          wb[(16u * bh + 4u + i) * SB + br] = f16(b1[i]);
+          wb[(16u * bh + 8u + i) * SB + br] = f16(b2[i]);
+          wb[(16u * bh + 12u + i) * SB + br] = f16(b3[i]);
+        }
+      }`,
+    epilogue: `{
+      let row = n0 + n;
+      let tok = m0 + m;
+      if (row < p.rows && tok < p.tokens) {
+        var r = v;
+        ${o.bias ? 'r += bias[p.biasOffset + row];' : ''}
+        let oi = tok * p.outStride + p.outOffset + row;
+        ${o.residual ? 'out[oi] += r;' : 'out[oi] = r;'}
+      }
+    }`,
+  });
+  return {
+    name: 'gemm_bf16_smat',
+    cacheKey: `gemm_bf16_smat:TM${TM}:K${K}:n${+norm}b${+!!o.bias}r${+!!o.residual}w${+wn}:${JSON.stringify(caps.subgroupMatrixShape)}:${caps.subgroupMatrixUniformity}`,
+    bindings,
+    params: PARAMS,
+    enables: SMAT_ENABLES,
+    directives: SMAT_DIRECTIVES,
+    meta: { tileN: SMAT_TILE_N, tileM: TM },
+    body: () => /* wgsl */ `
+${BF16_HELPERS}
+${smatDecls(caps, TM)}
+${
+  norm
+    ? `var<workgroup> ss: array<f32, 256>;
+var<workgroup> inv_rms: array<f32, ${TM}>;`
+    : ''
+}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, ${smatMainParams(caps)}) {
+  let n0 = wid.x * ${SMAT_TILE_N}u;
+  let m0 = wid.y * ${TM}u;
+  ${
+    norm
+      ? `{
+    let t = lid / ${256 / TM}u;
+    let xb = (p.xRow0 + min(m0 + t, p.tokens - 1u)) * ${K4}u;
+    var a = 0.0;
+    for (var c = lid % ${256 / TM}u; c < ${K4}u; c += ${256 / TM}u) { let v = x[xb + c]; a += dot(v, v); }
+    ss[lid] = a;
+  }
+  workgroupBarrier();
+  if (lid < ${TM}u) {
+    var t = 0.0;
+    for (var i = 0u; i < ${256 / TM}u; i++) { t += ss[lid * ${256 / TM}u + i]; }
+    inv_rms[lid] = inverseSqrt(t / ${K}.0 + p.eps);
+  }
+  workgroupBarrier();`
+      : ''
+  }
+  ${
+    wn
+      ? `if (wid.x == 0u) {
+    for (var i = lid; i < ${TM * K4}u; i += 256u) {
+      let t = i / ${K4}u;
+      let c = i % ${K4}u;
+      if (m0 + t < p.tokens) {
+        let xi = (p.xRow0 + m0 + t) * ${K4}u + c;
+        xnOut[xi] = x[xi] * gain[c] * inv_rms[t];
+      }
+    }
+  }`
+      : ''
+  }
+  let am = lid % ${TM}u;
+  let aq = lid / ${TM}u;
+  let xbase = (p.xRow0 + min(m0 + am, p.tokens - 1u)) * ${K4}u;
+  ${norm ? 'let xscale = inv_rms[am];' : ''}
+  let br = lid & 127u;
+  let bh = lid >> 7u;
+  let wbase = min(n0 + br, p.rows - 1u) * ${K8}u;
+  ${main}
+}`,
+  };
 }

@@ -2,6 +2,7 @@ import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
 import { enables, groupReduce, MXFP4_F16_HELPERS, MXFP4_HELPERS, partLoader, routePrologue } from '../wgsl.js';
 import { checkMoeShape, type MoeShape } from './moe-mlp1.js';
+import { SMAT_DIRECTIVES, SMAT_ENABLES, smatMainParams, SMAT_TILE_N, smatDecls, smatMain } from './smat.js';
 
 /**
  * Prefill MoE grouped by expert: one workgroup column per expert instead of one per (token, slot), so each expert's
@@ -143,9 +144,14 @@ const TT = 4;
 export interface MoeGroupedOptions {
   /** Weight tiles decoded once into workgroup memory and shared by up to 32 tokens (tiledProgram). */
   tiled?: boolean;
+  /** The tiled kernels on subgroup matrices (tensor cores; smatProgram). Implies tiled. */
+  subgroupMatrix?: boolean;
+  /** Subgroup-matrix form: tokens per tile, 32 (default) or 64 (when experts average ≥ 48 tokens per pass). */
+  tileTokens?: number;
 }
 
 export function moeGroupedMlp1Program(caps: GpuCaps, s: MoeShape, maxTokens: number, o: MoeGroupedOptions = {}): KernelProgram {
+  if (o.subgroupMatrix) return smatProgram(caps, s, maxTokens, 'mlp1', o.tileTokens);
   if (o.tiled) return tiledProgram(caps, s, maxTokens, 'mlp1');
   const P = checkMoeShape(s);
   if (caps.cpuLike) throw new KernelShapeError('moeGroupedMlp1: GPU shape only (use moeMlp1 on CPU rasterisers)');
@@ -225,6 +231,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }
 
 export function moeGroupedMlp2Program(caps: GpuCaps, s: MoeShape, maxTokens: number, o: MoeGroupedOptions = {}): KernelProgram {
+  if (o.subgroupMatrix) return smatProgram(caps, s, maxTokens, 'mlp2', o.tileTokens);
   if (o.tiled) return tiledProgram(caps, s, maxTokens, 'mlp2');
   const P = checkMoeShape(s);
   if (caps.cpuLike) throw new KernelShapeError('moeGroupedMlp2: GPU shape only (use moeMlp2 on CPU rasterisers)');
@@ -484,6 +491,120 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let a = select(a0, a1, u == 1u);
       ${epilogue}
     }
+    workgroupBarrier();
+  }
+}`,
+  };
+}
+
+
+/**
+ * The tiled grouped kernels on subgroup matrices (kernels/smat.ts): per expert, 128 output rows × 32 tokens per
+ * workgroup; each K step decodes the 128×32 MXFP4 tile (scale applied) to f16 in workgroup memory once and gathers
+ * the 32 tokens' inputs as f16; f32 accumulation; the same epilogues as tiledProgram. An E8M0 scale beyond 2^12 would
+ * overflow f16 (real checkpoints stay far below).
+ */
+function smatProgram(caps: GpuCaps, s: MoeShape, maxTokens: number, which: 'mlp1' | 'mlp2', TM = 32): KernelProgram {
+  const P = checkMoeShape(s);
+  if (caps.cpuLike) throw new KernelShapeError(`moeGrouped ${which}: GPU shape only`);
+  const { H, I, E, k } = s;
+  const N = which === 'mlp1' ? 2 * I : H;
+  const K = which === 'mlp1' ? H : I;
+  const GB = K / 32;
+  const src = which === 'mlp1' ? 'xn' : 'act';
+  const srcRow = which === 'mlp1' ? `(p.xRow0 + ats / ${k}u) * ${K / 4}u` : `ats * ${K / 4}u`;
+  const bindings = blockBindings(P);
+  bindings.push(
+    { name: src, type: 'array<vec4f>', access: 'read' },
+    { name: 'logits', type: 'array<f32>', access: 'read' },
+    { name: which === 'mlp1' ? 'act' : 'y', type: 'array<f32>', access: 'read_write' },
+  );
+  const VA = TM / 32; // vec4f of input per invocation and K step
+  const epilogue =
+    which === 'mlp1'
+      ? /* wgsl */ `{
+      let q = q0 + m;
+      let i = (n0 + n) / 2u;
+      if (q < cntN && i < ${I}u) {
+        let ts = lst[q];
+        let rowG = e * ${2 * I}u + 2u * i;
+        let gt = min(v0 + bias[rowG], p.limit);
+        let l = clamp(v1 + bias[rowG + 1u], -p.limit, p.limit);
+        act[ts * ${I}u + i] = gt / (1.0 + exp(-p.alpha * gt)) * (l + 1.0);
+      }
+    }`
+      : /* wgsl */ `{
+      let q = q0 + m;
+      let h = n0 + n;
+      if (q < cntN && h < ${H}u) { y[lst[q] * ${H}u + h] = v + bias[e * ${H}u + h]; }
+    }`;
+  const main = smatMain(caps, {
+    TM,
+    steps: `${GB}u`,
+    // Inputs: token lid % TM of the tile (gathered through the expert list), 4·TM/32 K values per invocation.
+    loadA: Array.from({ length: VA }, (_, j) => `let xv${j} = ${src}[xbase + 8u * g + ${VA}u * aq + ${j}u];`).join('\n    '),
+    storeA: `for (var i = 0u; i < 4u; i++) {
+        ${Array.from({ length: VA }, (_, j) => `xa[(4u * (${VA}u * aq + ${j}u) + i) * SA + am] = f16(xv${j}[i]);`).join('\n        ')}
+      }`,
+    // Weights: row lid % 128 of the tile, half a block (16 values: two u32 words) per invocation.
+    loadB: `let wq = loadBlock(part, wbase + g);
+    let sc = scaleAt(sbase + g);`,
+    storeB: `{
+        let w0 = select(wq.x, wq.z, bh == 1u);
+        let w1 = select(wq.y, wq.w, bh == 1u);
+        for (var i = 0u; i < 8u; i++) {
+          wb[(16u * bh + i) * SB + br] = f16(fp4x2(w0 >> (4u * i)) * sc);
+          wb[(16u * bh + 8u + i) * SB + br] = f16(fp4x2(w1 >> (4u * i)) * sc);
+        }
+      }`,
+    epilogue,
+    pairs: which === 'mlp1',
+  });
+  return {
+    name: `moe_smat_${which}`,
+    cacheKey: `moe_smat_${which}:TM${TM}:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:T${maxTokens}:${JSON.stringify(caps.subgroupMatrixShape)}:${caps.subgroupMatrixUniformity}`,
+    bindings,
+    enables: SMAT_ENABLES,
+    directives: SMAT_DIRECTIVES,
+    params:
+      which === 'mlp1'
+        ? [
+            ['tokens', 'u32'],
+            ['xRow0', 'u32'],
+            ['limit', 'f32'],
+            ['alpha', 'f32'],
+          ]
+        : [
+            ['tokens', 'u32'],
+            ['xRow0', 'u32'],
+          ],
+    meta:
+      which === 'mlp1'
+        ? { pairsPerWorkgroup: SMAT_TILE_N / 2, maxTokens }
+        : { rowsPerWorkgroup: SMAT_TILE_N, maxTokens },
+    body: () => /* wgsl */ `
+${MXFP4_HELPERS}
+${partLoader(P)}
+${tokenList(E, k, maxTokens)}
+${smatDecls(caps, TM)}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, ${smatMainParams(caps)}) {
+  let e = wid.y;
+  let cntN = buildList(lid, e);
+  if (cntN == 0u) { return; }
+  let part = e / ${s.expertsPerPart}u;
+  let n0 = wid.x * ${SMAT_TILE_N}u;
+  let br = lid & 127u;
+  let bh = lid >> 7u;
+  let rowc = min(n0 + br, ${N - 1}u);
+  let wbase = ((e % ${s.expertsPerPart}u) * ${N}u + rowc) * ${GB}u;
+  let sbase = (e * ${N}u + rowc) * ${GB}u;
+  let am = lid % ${TM}u;
+  let aq = lid / ${TM}u;
+  for (var q0 = 0u; q0 < cntN; q0 += ${TM}u) {
+    let ats = lst[min(q0 + am, cntN - 1u)];
+    let xbase = ${srcRow};
+    ${main}
     workgroupBarrier();
   }
 }`,

@@ -11,6 +11,7 @@ import {
 } from '../kernels/attention.js';
 import { embed, embedProgram } from '../kernels/embed.js';
 import { gemmBf16, gemmBf16Program } from '../kernels/gemm-bf16.js';
+import { smatUsable } from '../kernels/smat.js';
 import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
@@ -55,7 +56,7 @@ export interface LoadGptOssOptions {
   maxContext: number;
   /** Largest decode batch. Default 1. */
   maxBatch?: number;
-  /** Tokens per prefill pass (activations are sized for it). Default 128. */
+  /** Tokens per prefill pass (activations are sized for it). Default 512 on GPUs, 128 on CPU rasterisers. */
   prefillChunk?: number;
   onProgress?: (loadedBytes: number, tensor: string) => void;
   /** @internal Cap on tokens per prefill attention dispatch (normally sized from a 256 MiB partials buffer). */
@@ -176,6 +177,77 @@ export class GptOssGpu {
   }
   private groupedTiled: boolean;
   private gemmMinTokens: number;
+  private smat: boolean;
+  private readonly smatMoeOk: boolean;
+  private smatDenseTM: number;
+  private smatMoeTM: number;
+  /** @internal Tokens per subgroup-matrix tile of the dense and the MoE GEMMs. */
+  get smatTiles(): { dense: number; moe: number } {
+    return { dense: this.smatDenseTM, moe: this.smatMoeTM };
+  }
+  /** @internal Benchmarks: tokens per subgroup-matrix tile (32 or 64) for the dense and the MoE GEMMs. */
+  setSubgroupMatrixTiles(dense: number, moe: number): void {
+    this.smatDenseTM = dense;
+    this.smatMoeTM = moe;
+  }
+  /**
+   * @internal Benchmarks: run the prefill GEMMs (dense and grouped MoE) on subgroup matrices (tensor cores) when the
+   * context has them (the default), or on the f32 tiled kernels.
+   */
+  setSubgroupMatrix(on: boolean): void {
+    this.smat = on && smatUsable(this.ctx.caps) && !this.subgroupMatrixError;
+  }
+  /** Why the subgroup-matrix kernels were not used although the adapter has them (their probe failed), or null. */
+  subgroupMatrixError: string | null = null;
+
+  /** Compiles the subgroup-matrix programs once; on failure they are switched off and the reason kept. */
+  private async probeSubgroupMatrix(): Promise<void> {
+    if (!this.smat) return;
+    const caps = this.ctx.caps;
+    const H = this.config.hiddenSize;
+    const progs = [
+      () =>
+        gemmBf16Program(caps, {
+          K: H,
+          norm: true,
+          bias: true,
+          writeNormed: true,
+          subgroupMatrix: true,
+          tileTokens: this.smatDenseTM,
+        }),
+    ];
+    if (this.smatMoeOk && this.groupedOk) {
+      const o = { tiled: true, subgroupMatrix: true, tileTokens: this.smatMoeTM };
+      progs.push(
+        () => moeGroupedMlp1Program(caps, this.moeShape, this.rows, o),
+        () => moeGroupedMlp2Program(caps, this.moeShape, this.rows, o),
+      );
+    }
+    const errors: string[] = [];
+    const modes = caps.subgroupMatrixUniformity ? [caps.subgroupMatrixUniformity] : (['subgroup_id', 'broadcast'] as const);
+    for (const mode of modes) {
+      caps.subgroupMatrixUniformity = mode;
+      let failed = false;
+      for (const make of progs) {
+        const prog = make();
+        const err = await this.ctx.probeProgram(prog);
+        if (err) {
+          errors.push(`${mode}: ${prog.name}: ${err}`);
+          failed = true;
+          break;
+        }
+      }
+      if (!failed) return;
+    }
+    caps.subgroupMatrixUniformity = undefined;
+    this.smat = false;
+    this.subgroupMatrixError = errors.join(' | ');
+  }
+
+  /** Whether prefill GEMMs use subgroup matrices (tensor cores). */
+  get usesSubgroupMatrix(): boolean {
+    return this.smat;
+  }
   /** @internal Benchmarks: passes with at least this many tokens use the tiled bf16 GEMM (Infinity: never). */
   setPrefillGemm(minTokens: number): void {
     this.gemmMinTokens = this.ctx.caps.cpuLike ? Infinity : minTokens;
@@ -222,6 +294,13 @@ export class GptOssGpu {
     // Grouped MoE: the token list of an expert lives in workgroup memory (4 bytes per token of a pass).
     // Token list + the tiled kernels' 12 KiB of weight/input tiles.
     this.groupedOk = !ctx.caps.cpuLike && R * 4 + 1024 + 12288 <= ctx.caps.maxWorkgroupStorage;
+    // The subgroup-matrix MoE tiles: 2 KiB of inputs, 8 KiB of weights, 8 KiB of result staging.
+    this.smatMoeOk = R * 4 + 1024 + 21504 <= ctx.caps.maxWorkgroupStorage;
+    this.smat = smatUsable(ctx.caps);
+    // Dense GEMMs: 64-token tiles once passes are long enough to fill them (20b, 512-token chunks on the H100: 3862
+    // -> 4271 tok/s); the MoE keeps 32-token tiles (64 measured slower: 4109), bench/RESULTS.md session 6.
+    this.smatDenseTM = R >= 256 ? 64 : 32;
+    this.smatMoeTM = 32;
     this.groupedMinTokens = this.groupedOk ? o.groupedMoeMinTokens : Infinity;
     this.groupedTiled = o.groupedMoeTiled;
     this.gemmMinTokens = ctx.caps.cpuLike ? Infinity : o.prefillGemmMinTokens;
@@ -233,7 +312,8 @@ export class GptOssGpu {
     this.partTokens = Math.max(1, Math.min(R, o.attentionTokens ?? R, Math.floor(budget / perToken)));
     this.part = ctx.createBuffer(this.partTokens * perToken, 'attn-partials');
     // Logits for up to `logitRows` rows at once (prefill 'all' is done in slices of this many rows).
-    this.logitRows = Math.max(1, Math.min(R, Math.floor(ctx.caps.maxStorageBindingSize / (c.vocabSize * 4))));
+    // (at most 128 rows: 103 MB for gpt-oss; long prefill chunks need not grow it).
+    this.logitRows = Math.max(1, Math.min(R, 128, Math.floor(ctx.caps.maxStorageBindingSize / (c.vocabSize * 4))));
     this.logits = ctx.createBuffer(this.logitRows * c.vocabSize * 4, 'logits');
     this.tokenOut = ctx.createBuffer(Math.max(16, R * 4), 'tokens');
     this.tokIn = ctx.createBuffer(Math.max(16, R * 4), 'token-ids');
@@ -331,13 +411,15 @@ export class GptOssGpu {
     const unembed = await rowsParts('unembedding.weight', c.vocabSize, H * 2);
     const embedding = await rowsParts('embedding.weight', c.vocabSize, H * 2);
     const moe: MoeShape = { H, I, E, k: c.expertsPerToken, expertsPerPart };
-    return new GptOssGpu(
+    const model = new GptOssGpu(
       ctx,
       config,
       {
         maxContext: options.maxContext,
         maxBatch: options.maxBatch ?? 1,
-        prefillChunk: options.prefillChunk ?? 128,
+        // GPUs: 512-token passes fill the tensor-core tiles (2.1-2.2x faster 20b prefill than 128 on the H100,
+        // bench/RESULTS.md session 6); CPU rasterisers keep 128.
+        prefillChunk: options.prefillChunk ?? (ctx.caps.cpuLike ? 128 : 512),
         attentionTokens: options.attentionTokens,
         // Measured faster only where experts get ~16 tokens per pass on average (20b: 128-token chunks).
         groupedMoeMinTokens: options.groupedMoeMinTokens ?? Math.ceil((16 * c.numExperts) / c.expertsPerToken),
@@ -346,6 +428,8 @@ export class GptOssGpu {
       },
       { layers, finalNorm, unembed, embedding, moe },
     );
+    await model.probeSubgroupMatrix();
+    return model;
   }
 
   createSequence(capacity = this.maxContext): GpuSequence {
@@ -413,8 +497,18 @@ export class GptOssGpu {
   ): void {
     if (rows >= this.gemmMinTokens && K % 32 === 0) {
       const wn = !!o.xnOut;
-      const prog = this.p(`gemm:${K}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}`, () =>
-        gemmBf16Program(this.ctx.caps, { K, norm: !!o.norm, bias: !!o.bias, residual: !!o.residual, writeNormed: wn }),
+      const sm = this.smat;
+      const tm = this.smatDenseTM;
+      const prog = this.p(`gemm:${K}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${sm}:${tm}`, () =>
+        gemmBf16Program(this.ctx.caps, {
+          K,
+          norm: !!o.norm,
+          bias: !!o.bias,
+          residual: !!o.residual,
+          writeNormed: wn,
+          subgroupMatrix: sm,
+          tileTokens: tm,
+        }),
       );
       gemmBf16(rec, prog, { parts, x: o.x, tokens: rows, gain: o.norm, bias: o.bias, out: o.out, xnOut: o.xnOut, outStride });
       return;
@@ -459,9 +553,12 @@ export class GptOssGpu {
     const moe = this.moeShape;
     const mlp1 = this.p('mlp1', () => moeMlp1Program(this.ctx.caps, moe, this.moeVariant));
     const mlp2 = this.p('mlp2', () => moeMlp2Program(this.ctx.caps, moe, this.moeVariant));
+    const sm = this.smat && this.smatMoeOk && this.groupedTiled;
+    const go = { tiled: this.groupedTiled, subgroupMatrix: sm, tileTokens: this.smatMoeTM };
+    const gk = `${+this.groupedTiled}:${+sm}:${this.smatMoeTM}`;
     const grouped = () => ({
-      mlp1: this.p(`g-mlp1:${+this.groupedTiled}`, () => moeGroupedMlp1Program(this.ctx.caps, moe, this.rows, { tiled: this.groupedTiled })),
-      mlp2: this.p(`g-mlp2:${+this.groupedTiled}`, () => moeGroupedMlp2Program(this.ctx.caps, moe, this.rows, { tiled: this.groupedTiled })),
+      mlp1: this.p(`g-mlp1:${gk}`, () => moeGroupedMlp1Program(this.ctx.caps, moe, this.rows, go)),
+      mlp2: this.p(`g-mlp2:${gk}`, () => moeGroupedMlp2Program(this.ctx.caps, moe, this.rows, go)),
       combine: this.p('g-combine', () => moeCombineProgram(moe)),
     });
     for (let l = 0; l < this.layers.length; l++) {

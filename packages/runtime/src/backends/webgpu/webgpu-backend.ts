@@ -192,7 +192,6 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): Backend {
       const model = await k.GptOssGpu.load(ctx, config, src, {
         maxContext,
         maxBatch: Math.max(1, opts.maxBatch ?? 8),
-        prefillChunk: 128,
         onProgress: (loadedBytes, tensor) => opts.onProgress?.({ loadedBytes, totalBytes, tensor }),
       });
       return new WebGpuLoadedModel(config, maxContext, model, ctx);
