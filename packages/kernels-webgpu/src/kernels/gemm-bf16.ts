@@ -58,38 +58,8 @@ var<workgroup> inv_rms: array<f32, ${TILE_M}>;`
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let n0 = wid.x * ${TILE_N}u;
   let m0 = wid.y * ${TILE_M}u;
-  ${
-    norm
-      ? `{
-    let t = lid >> 3u;
-    let xb = (p.xRow0 + min(m0 + t, p.tokens - 1u)) * ${K4}u;
-    var a = 0.0;
-    for (var c = lid & 7u; c < ${K4}u; c += 8u) { let v = x[xb + c]; a += dot(v, v); }
-    ss[lid] = a;
-  }
-  workgroupBarrier();
-  if (lid < ${TILE_M}u) {
-    var t = 0.0;
-    for (var i = 0u; i < 8u; i++) { t += ss[lid * 8u + i]; }
-    inv_rms[lid] = inverseSqrt(t / ${K}.0 + p.eps);
-  }
-  workgroupBarrier();`
-      : ''
-  }
-  ${
-    wn
-      ? `if (wid.x == 0u) {
-    for (var i = lid; i < ${TILE_M * K4}u; i += 256u) {
-      let t = i / ${K4}u;
-      let c = i % ${K4}u;
-      if (m0 + t < p.tokens) {
-        let xi = (p.xRow0 + m0 + t) * ${K4}u + c;
-        xnOut[xi] = x[xi] * gain[c] * inv_rms[t];
-      }
-    }
-  }`
-      : ''
-  }
+  ${norm ? normPrologue(TILE_M, K) : ''}
+  ${wn ? writeNormed(TILE_M, K) : ''}
   // Weight-load role: one row and 8 consecutive K values; input-load role: one token and 4 K values.
   let drow = lid & ${TILE_N - 1}u;
   let dq = lid >> 6u;
@@ -257,38 +227,8 @@ var<workgroup> inv_rms: array<f32, ${TM}>;`
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, ${smatMainParams(caps)}) {
   let n0 = wid.x * ${SMAT_TILE_N}u;
   let m0 = wid.y * ${TM}u;
-  ${
-    norm
-      ? `{
-    let t = lid / ${256 / TM}u;
-    let xb = (p.xRow0 + min(m0 + t, p.tokens - 1u)) * ${K4}u;
-    var a = 0.0;
-    for (var c = lid % ${256 / TM}u; c < ${K4}u; c += ${256 / TM}u) { let v = x[xb + c]; a += dot(v, v); }
-    ss[lid] = a;
-  }
-  workgroupBarrier();
-  if (lid < ${TM}u) {
-    var t = 0.0;
-    for (var i = 0u; i < ${256 / TM}u; i++) { t += ss[lid * ${256 / TM}u + i]; }
-    inv_rms[lid] = inverseSqrt(t / ${K}.0 + p.eps);
-  }
-  workgroupBarrier();`
-      : ''
-  }
-  ${
-    wn
-      ? `if (wid.x == 0u) {
-    for (var i = lid; i < ${TM * K4}u; i += 256u) {
-      let t = i / ${K4}u;
-      let c = i % ${K4}u;
-      if (m0 + t < p.tokens) {
-        let xi = (p.xRow0 + m0 + t) * ${K4}u + c;
-        xnOut[xi] = x[xi] * gain[c] * inv_rms[t];
-      }
-    }
-  }`
-      : ''
-  }
+  ${norm ? normPrologue(TM, K) : ''}
+  ${wn ? writeNormed(TM, K) : ''}
   let am = lid % ${TM}u;
   let aq = lid / ${TM}u;
   let xbase = (p.xRow0 + min(m0 + am, p.tokens - 1u)) * ${K4}u;
@@ -299,4 +239,41 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   ${main}
 }`,
   };
+}
+
+/**
+ * RMSNorm statistics of the TM tokens of a tile: 256/TM invocations per token sum squares over K, then
+ * `inv_rms[t]` = 1/sqrt(mean + eps). Needs `ss` (256 f32) and `inv_rms` (TM f32) in workgroup memory.
+ */
+function normPrologue(TM: number, K: number): string {
+  const L = 256 / TM;
+  return /* wgsl */ `{
+    let t = lid / ${L}u;
+    let xb = (p.xRow0 + min(m0 + t, p.tokens - 1u)) * ${K / 4}u;
+    var a = 0.0;
+    for (var c = lid % ${L}u; c < ${K / 4}u; c += ${L}u) { let v = x[xb + c]; a += dot(v, v); }
+    ss[lid] = a;
+  }
+  workgroupBarrier();
+  if (lid < ${TM}u) {
+    var t = 0.0;
+    for (var i = 0u; i < ${L}u; i++) { t += ss[lid * ${L}u + i]; }
+    inv_rms[lid] = inverseSqrt(t / ${K}.0 + p.eps);
+  }
+  workgroupBarrier();`;
+}
+
+/** The first row-tile's workgroups write the normalised input rows of their tokens (the router's MoE input). */
+function writeNormed(TM: number, K: number): string {
+  const K4 = K / 4;
+  return /* wgsl */ `if (wid.x == 0u) {
+    for (var i = lid; i < ${TM * K4}u; i += 256u) {
+      let t = i / ${K4}u;
+      let c = i % ${K4}u;
+      if (m0 + t < p.tokens) {
+        let xi = (p.xRow0 + m0 + t) * ${K4}u + c;
+        xnOut[xi] = x[xi] * gain[c] * inv_rms[t];
+      }
+    }
+  }`;
 }

@@ -374,6 +374,22 @@ export function moeGrouped(
   rec.dispatch(progs.combine, [a.y, a.logits, a.x], { xRow0 }, a.tokens);
 }
 
+/** Shape facts and bindings shared by the tiled and subgroup-matrix grouped kernels (GPU shapes only). */
+function tileShape(caps: GpuCaps, s: MoeShape, which: 'mlp1' | 'mlp2') {
+  const P = checkMoeShape(s);
+  if (caps.cpuLike) throw new KernelShapeError(`moeGrouped ${which}: GPU shape only`);
+  const { H, I, E, k } = s;
+  const K = which === 'mlp1' ? H : I;
+  const src = which === 'mlp1' ? 'xn' : 'act';
+  const bindings = blockBindings(P);
+  bindings.push(
+    { name: src, type: 'array<vec4f>', access: 'read' },
+    { name: 'logits', type: 'array<f32>', access: 'read' },
+    { name: which === 'mlp1' ? 'act' : 'y', type: 'array<f32>', access: 'read_write' },
+  );
+  return { P, H, I, E, k, N: which === 'mlp1' ? 2 * I : H, K, GB: K / 32, src, bindings };
+}
+
 /** Tiled grouped kernels: output rows per workgroup and tokens per tile (each invocation: 4 rows × 2 tokens). */
 const TILE_N = 64;
 const TILE_M = 32;
@@ -386,20 +402,8 @@ const TILE_M = 32;
  * serves every token of the tile. Same bindings, parameters and dispatch grid as the untiled grouped kernels.
  */
 function tiledProgram(caps: GpuCaps, s: MoeShape, maxTokens: number, which: 'mlp1' | 'mlp2'): KernelProgram {
-  const P = checkMoeShape(s);
-  if (caps.cpuLike) throw new KernelShapeError(`moeGrouped ${which}: GPU shape only`);
-  const { H, I, E, k } = s;
-  const N = which === 'mlp1' ? 2 * I : H;
-  const K = which === 'mlp1' ? H : I;
-  const GB = K / 32;
-  const src = which === 'mlp1' ? 'xn' : 'act';
+  const { P, H, I, E, k, N, K, GB, src, bindings } = tileShape(caps, s, which);
   const srcRow = which === 'mlp1' ? `(p.xRow0 + ts / ${k}u) * ${K / 4}u` : `ts * ${K / 4}u`;
-  const bindings = blockBindings(P);
-  bindings.push(
-    { name: src, type: 'array<vec4f>', access: 'read' },
-    { name: 'logits', type: 'array<f32>', access: 'read' },
-    { name: which === 'mlp1' ? 'act' : 'y', type: 'array<f32>', access: 'read_write' },
-  );
   const epilogue =
     which === 'mlp1'
       ? /* wgsl */ `
@@ -505,20 +509,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
  * overflow f16 (real checkpoints stay far below).
  */
 function smatProgram(caps: GpuCaps, s: MoeShape, maxTokens: number, which: 'mlp1' | 'mlp2', TM = 32): KernelProgram {
-  const P = checkMoeShape(s);
-  if (caps.cpuLike) throw new KernelShapeError(`moeGrouped ${which}: GPU shape only`);
-  const { H, I, E, k } = s;
-  const N = which === 'mlp1' ? 2 * I : H;
-  const K = which === 'mlp1' ? H : I;
-  const GB = K / 32;
-  const src = which === 'mlp1' ? 'xn' : 'act';
+  const { P, H, I, E, k, N, K, GB, src, bindings } = tileShape(caps, s, which);
   const srcRow = which === 'mlp1' ? `(p.xRow0 + ats / ${k}u) * ${K / 4}u` : `ats * ${K / 4}u`;
-  const bindings = blockBindings(P);
-  bindings.push(
-    { name: src, type: 'array<vec4f>', access: 'read' },
-    { name: 'logits', type: 'array<f32>', access: 'read' },
-    { name: which === 'mlp1' ? 'act' : 'y', type: 'array<f32>', access: 'read_write' },
-  );
   const VA = TM / 32; // vec4f of input per invocation and K step
   const epilogue =
     which === 'mlp1'
