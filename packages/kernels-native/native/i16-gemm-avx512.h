@@ -46,57 +46,106 @@ inline void quantize_block(const float* xb, int32_t* q, float* d) {
   *d = scale;
 }
 
+// Byte-permute tables (vpermb / vpermt2b indices), built once. A 16 x 16 byte matrix is held in 4 zmm, Z[q] =
+// rows 4q..4q+3 (16 bytes each); transpose16() turns it into O[p] = columns 4p..4p+3 (16 rows each).
+struct Tables {
+  alignas(64) uint8_t a[64], b[64], c[64], d[64];  // transpose stages (see transpose16)
+  alignas(64) uint8_t pair[4][64];                   // column m of O[p]: lo nibble -> byte 4r, hi nibble -> byte 4r + 2
+  alignas(64) uint8_t dword[4][64];                  // column m of O[p]: byte r -> byte 4r (zero-extended to int32)
+  alignas(64) int16_t lut[32];                       // FP4 times two, repeated (vpermw reads 5 index bits)
+  Tables() {
+    for (int j = 0; j < 8; j++)
+      for (int r = 0; r < 8; r++) {
+        a[j * 8 + r] = static_cast<uint8_t>((r / 4) * 64 + (r % 4) * 16 + j);
+        b[j * 8 + r] = static_cast<uint8_t>((r / 4) * 64 + (r % 4) * 16 + j + 8);
+      }
+    for (int m = 0; m < 4; m++)
+      for (int r = 0; r < 16; r++) {
+        c[m * 16 + r] = static_cast<uint8_t>(r < 8 ? m * 8 + r : 64 + m * 8 + r - 8);
+        d[m * 16 + r] = static_cast<uint8_t>(r < 8 ? (4 + m) * 8 + r : 64 + (4 + m) * 8 + r - 8);
+        for (int k = 0; k < 4; k++) {
+          pair[m][4 * r + k] = static_cast<uint8_t>((k >= 2 ? 64 : 0) + m * 16 + r);
+          dword[m][4 * r + k] = static_cast<uint8_t>(m * 16 + r);
+        }
+      }
+    static const int16_t fp4x2[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+    for (int i = 0; i < 32; i++) lut[i] = fp4x2[i & 15];
+  }
+};
+inline const Tables& tables() {
+  static const Tables t;
+  return t;
+}
+
+// 16 rows of 16 bytes (row i at p + i * stride, only the first `bytes` of each, rows >= nr are zero) -> Z[4].
+inline void load16x16(const uint8_t* p, int64_t stride, int nr, int bytes, __m512i z[4]) {
+  const __mmask16 m = bytes >= 16 ? __mmask16(0xffff) : __mmask16((1u << bytes) - 1);
+  alignas(64) __m128i rows[16];
+  for (int i = 0; i < 16; i++)
+    rows[i] = i < nr ? _mm_maskz_loadu_epi8(m, p + i * stride) : _mm_setzero_si128();
+  for (int q = 0; q < 4; q++) {
+    __m512i v = _mm512_castsi128_si512(rows[4 * q]);
+    v = _mm512_inserti32x4(v, rows[4 * q + 1], 1);
+    v = _mm512_inserti32x4(v, rows[4 * q + 2], 2);
+    z[q] = _mm512_inserti32x4(v, rows[4 * q + 3], 3);
+  }
+}
+
+// Z[q] byte (16 a + j) = M[4q + a][j]  ->  O[p] byte (16 m + r) = M[r][4p + m]: 8 two-source byte permutes.
+inline void transpose16(const Tables& tb, const __m512i z[4], __m512i o[4]) {
+  const __m512i ia = _mm512_load_si512(tb.a), ib = _mm512_load_si512(tb.b);
+  const __m512i ic = _mm512_load_si512(tb.c), id = _mm512_load_si512(tb.d);
+  // t0/t1: rows 0..7, columns 0..7 / 8..15, byte 8 j + r; t2/t3 the same for rows 8..15.
+  const __m512i t0 = _mm512_permutex2var_epi8(z[0], ia, z[1]), t1 = _mm512_permutex2var_epi8(z[0], ib, z[1]);
+  const __m512i t2 = _mm512_permutex2var_epi8(z[2], ia, z[3]), t3 = _mm512_permutex2var_epi8(z[2], ib, z[3]);
+  o[0] = _mm512_permutex2var_epi8(t0, ic, t2);
+  o[1] = _mm512_permutex2var_epi8(t0, id, t2);
+  o[2] = _mm512_permutex2var_epi8(t1, ic, t3);
+  o[3] = _mm512_permutex2var_epi8(t1, id, t3);
+}
+
 // rows [n] of MXFP4 -> panel. pw [V][G][16 pairs][16 lanes] int32, ps [V][G][16 lanes] fp32 (scale / 2, folding the
-// doubled FP4 values back), V = ceil(n / 16); lanes past n are zero.
+// doubled FP4 values back), V = ceil(n / 16); lanes past n hold zero weights.
 inline void build_panel(const uint8_t* blocks, const uint8_t* scales, int64_t n, int64_t G, int32_t* pw, float* ps) {
-  // int16 FP4 values times two, repeated so that vpermw (which reads 5 index bits) needs no mask.
-  alignas(64) static const int16_t lut_data[32] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
-                                                  0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-  const __m512i lut = _mm512_load_si512(lut_data);
+  const Tables& tb = tables();
+  const __m512i lut = _mm512_load_si512(tb.lut);
   const int64_t V = (n + 15) / 16;
   for (int64_t v = 0; v < V; v++) {
     const int nr = static_cast<int>(std::min<int64_t>(16, n - v * 16));
     const uint8_t* b0 = blocks + v * 16 * G * 16;
     const uint8_t* s0 = scales + v * 16 * G;
     for (int64_t g = 0; g < G; g++) {
-      // Decode each row's block to 16 int32 pairs (lane j = byte j: low nibble in the low int16, high nibble in the
-      // high one, via index = b | b << 12), then transpose 16 x 16 so that lanes become rows.
-      __m512i r[16];
-      for (int i = 0; i < 16; i++) {
-        if (i < nr) {
-          const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + (i * G + g) * 16)));
-          r[i] = _mm512_permutexvar_epi16(_mm512_or_si512(b, _mm512_slli_epi32(b, 12)), lut);
-        } else {
-          r[i] = _mm512_setzero_si512();
+      // 16 row streams: the hardware prefetchers miss some when the weights come from DRAM.
+      if ((g & 3) == 0)
+        for (int i = 0; i < nr; i++) _mm_prefetch(reinterpret_cast<const char*>(b0 + (i * G + g + 8) * 16), _MM_HINT_T0);
+      __m512i z[4], o[4];
+      load16x16(b0 + g * 16, G * 16, nr, 16, z);
+      transpose16(tb, z, o);
+      // Lane r of pair j: the byte's low nibble indexes the low int16, its high nibble the high one. vpermw reads 5
+      // index bits and the table repeats, so the bits above each nibble need no mask.
+      int32_t* out = pw + (v * G + g) * 256;
+      for (int p = 0; p < 4; p++) {
+        const __m512i lo = o[p], hi = _mm512_srli_epi16(o[p], 4);
+        for (int m = 0; m < 4; m++) {
+          const __m512i idx = _mm512_permutex2var_epi8(lo, _mm512_load_si512(tb.pair[m]), hi);
+          _mm512_store_si512(out + (4 * p + m) * 16, _mm512_permutexvar_epi16(idx, lut));
         }
       }
-      // Stage 1+2: within each 128-bit lane L, s[4q + m] holds column 4L + m of rows 4q..4q+3.
-      __m512i t[16], s[16];
-      for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    // Scales, 16 blocks at a time: 2^(s - 128) built in the exponent field (s = 0 and 1 are subnormal).
+    const __m512i one = _mm512_set1_epi32(1);
+    for (int64_t g0 = 0; g0 < G; g0 += 16) {
+      const int nb = static_cast<int>(std::min<int64_t>(16, G - g0));
+      __m512i z[4], o[4];
+      load16x16(s0 + g0, G, nr, nb, z);
+      transpose16(tb, z, o);
+      for (int k = 0; k < nb; k++) {
+        const __m512i e = _mm512_maskz_permutexvar_epi8(0x1111111111111111ull, _mm512_load_si512(tb.dword[k & 3]), o[k >> 2]);
+        __m512 f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(e, one), 23));
+        f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, _mm512_setzero_si512()), f, _mm512_set1_ps(gptoss::kScaleHalf[0]));
+        f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, one), f, _mm512_set1_ps(gptoss::kScaleHalf[1]));
+        _mm512_store_ps(ps + (v * G + g0 + k) * 16, f);
       }
-      for (int q = 0; q < 4; q++) {
-        s[4 * q + 0] = _mm512_unpacklo_epi64(t[4 * q], t[4 * q + 2]);
-        s[4 * q + 1] = _mm512_unpackhi_epi64(t[4 * q], t[4 * q + 2]);
-        s[4 * q + 2] = _mm512_unpacklo_epi64(t[4 * q + 1], t[4 * q + 3]);
-        s[4 * q + 3] = _mm512_unpackhi_epi64(t[4 * q + 1], t[4 * q + 3]);
-      }
-      // Stage 3+4: a 4 x 4 transpose of 128-bit lanes for each m.
-      int32_t* out = pw + (v * G + g) * 256;
-      for (int m = 0; m < 4; m++) {
-        const __m512i u0 = _mm512_shuffle_i32x4(s[m], s[4 + m], 0x44);
-        const __m512i u1 = _mm512_shuffle_i32x4(s[m], s[4 + m], 0xee);
-        const __m512i u2 = _mm512_shuffle_i32x4(s[8 + m], s[12 + m], 0x44);
-        const __m512i u3 = _mm512_shuffle_i32x4(s[8 + m], s[12 + m], 0xee);
-        _mm512_store_si512(out + (0 + m) * 16, _mm512_shuffle_i32x4(u0, u2, 0x88));
-        _mm512_store_si512(out + (4 + m) * 16, _mm512_shuffle_i32x4(u0, u2, 0xdd));
-        _mm512_store_si512(out + (8 + m) * 16, _mm512_shuffle_i32x4(u1, u3, 0x88));
-        _mm512_store_si512(out + (12 + m) * 16, _mm512_shuffle_i32x4(u1, u3, 0xdd));
-      }
-      alignas(64) float sc[16];
-      for (int i = 0; i < 16; i++) sc[i] = i < nr ? gptoss::kScaleHalf[s0[i * G + g]] : 0.f;
-      _mm512_store_ps(ps + (v * G + g) * 16, _mm512_load_ps(sc));
     }
   }
 }
@@ -108,25 +157,36 @@ inline void tile(const int32_t* pw, const float* ps, int64_t G, const int32_t* x
   __m512 facc[NRV][NT];
   for (int v = 0; v < NRV; v++)
     for (int t = 0; t < NT; t++) facc[v][t] = _mm512_setzero_ps();
+  // One pointer per token, stepped per block: the broadcasts then address base + constant.
+  const int32_t* xp[NT];
+  const float* dp[NT];
+  for (int t = 0; t < NT; t++) {
+    xp[t] = xq + t * xstride;
+    dp[t] = xd + t * G;
+  }
   for (int64_t g = 0; g < G; g++) {
     __m512i iacc[NRV][NT];
     for (int v = 0; v < NRV; v++)
       for (int t = 0; t < NT; t++) iacc[v][t] = _mm512_setzero_si512();
     const int32_t* w = pw + g * 256;
-    const int32_t* x = xq + g * 16;
+    // Fully unrolled: otherwise GCC shuffles the accumulators between registers every iteration.
+#pragma GCC unroll 16
     for (int j = 0; j < 16; j++) {
       __m512i wv[NRV];
       for (int v = 0; v < NRV; v++) wv[v] = _mm512_load_si512(w + v * G * 256 + j * 16);
       for (int t = 0; t < NT; t++) {
-        const __m512i xb = _mm512_set1_epi32(x[t * xstride + j]);
+        const __m512i xb = _mm512_set1_epi32(xp[t][j]);
         for (int v = 0; v < NRV; v++) iacc[v][t] = _mm512_dpwssd_epi32(iacc[v][t], wv[v], xb);
       }
     }
     for (int v = 0; v < NRV; v++) {
       const __m512 sv = _mm512_load_ps(ps + (v * G + g) * 16);
       for (int t = 0; t < NT; t++)
-        facc[v][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[v][t]), _mm512_mul_ps(sv, _mm512_set1_ps(xd[t * G + g])),
-                                     facc[v][t]);
+        facc[v][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[v][t]), _mm512_mul_ps(sv, _mm512_set1_ps(*dp[t])), facc[v][t]);
+    }
+    for (int t = 0; t < NT; t++) {
+      xp[t] += 16;
+      dp[t] += 1;
     }
   }
   for (int v = 0; v < NRV; v++) {
@@ -174,15 +234,22 @@ struct Scratch {
 };
 
 // Raw dot products of MXFP4 rows [n] (blocks/scales of the first row) with T quantized tokens, res[t * ldr + r].
+// `next` / `next_bytes`: the weights the caller expects to process next (or null); they are prefetched a slice per
+// register tile, so that the next panel's DRAM reads overlap this one's arithmetic.
 inline void gemm(int64_t n, int64_t T, const uint8_t* blocks, const uint8_t* scales, int64_t G, const Acts& x,
-                 float* res, int ldr) {
+                 float* res, int ldr, const uint8_t* next = nullptr, int64_t next_bytes = 0) {
   thread_local Scratch s;
   const int64_t V = (n + 15) / 16;
   s.reserve(V, G);
   build_panel(blocks, scales, n, G, s.pw, s.ps);
+  const int64_t calls = ((V + 1) / 2) * ((T + kNT - 1) / kNT);
+  const int64_t slice = next ? ((next_bytes + calls - 1) / calls + 63) & ~int64_t(63) : 0;
+  int64_t pf = 0;
   for (int64_t v = 0; v < V; v += 2) {
     const int rows = static_cast<int>(std::min<int64_t>(32, n - 16 * v));
     for (int64_t t = 0; t < T; t += kNT) {
+      for (const int64_t end = std::min(next_bytes, pf + slice); pf < end; pf += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(next + pf), _MM_HINT_T0);
       const int nt = static_cast<int>(std::min<int64_t>(kNT, T - t));
       const int32_t* xq = x.q + t * G * 16;
       const float* xd = x.d + t * G;

@@ -242,8 +242,8 @@ struct S {
   static bool i16_enabled() { return cpu_features().avx512vnni && gptoss::prefill_int16(); }
   static void i16_quantize_block(const float* xb, int32_t* q, float* d) { i16::quantize_block(xb, q, d); }
   static void i16gemm(int64_t n, int64_t T, const uint8_t* blocks, const uint8_t* scales, int64_t G, const int32_t* q,
-                      const float* d, float* res, int ldr) {
-    i16::gemm(n, T, blocks, scales, G, i16::Acts{q, d, G}, res, ldr);
+                      const float* d, float* res, int ldr, const uint8_t* next, int64_t next_bytes) {
+    i16::gemm(n, T, blocks, scales, G, i16::Acts{q, d, G}, res, ldr, next, next_bytes);
   }
   static bool int8_enabled() {
     return cpu_features().avx512vnni && gptoss::decode_int8();

@@ -31,7 +31,7 @@ struct S {
   static bool i16_enabled() { return false; }
   static void i16_quantize_block(const float*, int32_t*, float*) {}
   static void i16gemm(int64_t, int64_t, const uint8_t*, const uint8_t*, int64_t, const int32_t*, const float*, float*,
-                      int) {}
+                      int, const uint8_t*, int64_t) {}
   static void quantize_block_q8(const float*, int8_t*, int8_t*, float*, int32_t*) {}
   static void mxfp4dot_row_q8(const uint8_t*, const uint8_t*, int64_t, const int8_t*, const float*, const int32_t*, float*) {}
   static void bf16dot(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}

@@ -262,7 +262,11 @@ inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t l
   const bool direct = T <= kDirectMaxT || w.format == gptoss::kWF32;
   if (!direct && x16 && w.format == gptoss::kWMXFP4) {
     const int64_t G = w.k / 32;
-    S::i16gemm(n, T, w.data + r0 * G * 16, w.scales + r0 * G, G, x16->q, x16->d, res, ldr);
+    // The pool hands out tasks in order, so the rows `threads` chunks ahead are likely this thread's next panel.
+    const int64_t ahead = r0 + n * gptoss::ThreadPool::instance().size();
+    const int64_t next_rows = std::min(n, w.rows - ahead);
+    S::i16gemm(n, T, w.data + r0 * G * 16, w.scales + r0 * G, G, x16->q, x16->d, res, ldr,
+               next_rows > 0 ? w.data + ahead * G * 16 : nullptr, next_rows > 0 ? next_rows * G * 16 : 0);
     return;
   }
   const float* panel = nullptr;
