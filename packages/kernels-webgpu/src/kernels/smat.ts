@@ -62,14 +62,11 @@ export function smatMainParams(caps: GpuCaps): string {
     : '@builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_id) sgId: u32';
 }
 /**
- * The fragment offsets derive from the subgroup index (lid / 32): uniform per subgroup, which WGSL's analysis (per
- * workgroup) cannot prove, so its subgroup-matrix uniformity diagnostic is turned off.
+ * Global directives of the subgroup-matrix kernels: none. (With the subgroup index from `subgroup_id`, the loads,
+ * stores and their control flow are provably subgroup-uniform; an unknown diagnostic rule would make Dawn print a
+ * compilation log for every shader.)
  */
-export const SMAT_DIRECTIVES = [
-  'diagnostic(off, chromium_experimental.subgroup_matrix_uniformity)',
-  'diagnostic(off, subgroup_matrix_uniformity)',
-  'diagnostic(off, subgroup_uniformity)',
-];
+export const SMAT_DIRECTIVES: string[] = [];
 
 /** The module-level declarations (the two f16 tiles and the f32 result staging). */
 export function smatDecls(caps: GpuCaps, TM: number): string {
