@@ -70,6 +70,7 @@ async function tinyCheck(
   const m = await GptOssGpu.load(ctx, cfg, w.source, { maxContext: 64, prefillChunk: chunk });
   if (smat !== undefined) m.setSubgroupMatrix(smat);
   if (m.subgroupMatrixError) log(`subgroup-matrix probe failed: ${m.subgroupMatrixError.slice(0, 1500)}`);
+  if (ctx.probeMessages.length) log(`probe messages: ${ctx.probeMessages.join(' | ').slice(0, 1500)}`);
   if (variant) m.setMoeVariant(variant);
   if (grouped) m.setGroupedMoe(grouped.minTokens, grouped.tiled);
   if (gemmMin !== undefined) m.setPrefillGemm(gemmMin);

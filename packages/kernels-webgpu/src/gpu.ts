@@ -174,6 +174,9 @@ export class GpuContext {
    * Compiles a program off the cache and says why it fails, or null when it compiles: used to probe optional paths
    * (e.g. subgroup matrices, whose shader support varies by driver) before choosing them.
    */
+  /** @internal Warnings and notes of the last probed shader (benchmarks print them). */
+  probeMessages: string[] = [];
+
   async probeProgram(program: KernelProgram): Promise<string | null> {
     const d = this.device;
     d.pushErrorScope('validation');
@@ -182,7 +185,9 @@ export class GpuContext {
     try {
       const module = d.createShaderModule({ code: shaderText(program), label: `probe ${program.name}` });
       const info = await module.getCompilationInfo?.();
-      const errs = (info?.messages ?? []).filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
+      const msgs = info?.messages ?? [];
+      this.probeMessages = msgs.filter((m) => m.type !== 'error').map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
+      const errs = msgs.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
       if (errs.length) failure = errs.join('; ');
       else await d.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
     } catch (e) {
