@@ -1,5 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { cpuFeatures, getIsa, matmulSync, moeSync, setIsa, setThreads, getThreads, supportedIsas, type Isa } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cpuFeatures,
+  getIsa,
+  getPrefillPrecision,
+  getThreads,
+  matmulSync,
+  moeSync,
+  setIsa,
+  setPrefillPrecision,
+  setThreads,
+  supportedIsas,
+  type Isa,
+} from '../src/index.js';
 import { addon } from '../src/loader.js';
 import {
   FP4,
@@ -28,11 +40,17 @@ const FP32_TOL = 2e-5;
 const raw = () => addon() as unknown as { prefillInt16(): boolean; setPrefillInt16(on: boolean): void };
 
 const initialIsa = getIsa();
-const initialInt16 = raw().prefillInt16();
+const initialPrecision = getPrefillPrecision();
+// These tests exercise the path even when GPTOSS_CPU_INT16GEMM=0 turned it off for the process, or
+// GPTOSS_CPU_PREFILL=bf16 asked for the (lower precision) bf16 prefill, which takes precedence.
+beforeAll(() => {
+  raw().setPrefillInt16(true);
+  setPrefillPrecision('fp32');
+});
 afterAll(() => {
   setIsa(initialIsa);
-  raw().setPrefillInt16(true);
-  expect(raw().prefillInt16()).toBe(initialInt16);
+  raw().setPrefillInt16(process.env.GPTOSS_CPU_INT16GEMM !== '0');
+  setPrefillPrecision(initialPrecision);
 });
 
 const vnni = cpuFeatures().includes('avx512vnni');
