@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CpuModel, getDecodePrecision, getIsa, getThreads, setIsa, setThreads } from '../dist/index.js';
+import { CpuModel, getDecodePrecision, getIsa, getPrefillInt16, getThreads, setIsa, setThreads } from '../dist/index.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -29,7 +29,7 @@ const chunk = Number(o.chunk);
 const now = () => performance.now();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-console.log(`model ${o.model} (weights: ${o.weights}); isa ${getIsa()}; decode ${getDecodePrecision()}; threads ${getThreads()}; load avg ${load()}`);
+console.log(`model ${o.model} (weights: ${o.weights}); isa ${getIsa()}; prefill experts ${getPrefillInt16() ? 'int16' : 'fp32'}; decode ${getDecodePrecision()}; threads ${getThreads()}; load avg ${load()}`);
 let t0 = now();
 const model = CpuModel.openOriginalCheckpoint(o.model, { weights: o.weights });
 const openMs = now() - t0;

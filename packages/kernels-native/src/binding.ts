@@ -157,6 +157,8 @@ export interface NativeAddon {
   cpuFeatures(): string;
   prefillPrecision(): 'fp32' | 'bf16';
   setPrefillPrecision(p: 'fp32' | 'bf16'): void;
+  prefillInt16(): boolean;
+  setPrefillInt16(on: boolean): void;
   decodePrecision(): 'fp32' | 'int8';
   setDecodePrecision(p: 'fp32' | 'int8'): void;
   threads(): number;

@@ -8,6 +8,8 @@ export {
   setThreads,
   getPrefillPrecision,
   setPrefillPrecision,
+  getPrefillInt16,
+  setPrefillInt16,
   getDecodePrecision,
   setDecodePrecision,
   matmul,

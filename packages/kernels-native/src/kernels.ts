@@ -48,6 +48,20 @@ export function getPrefillPrecision(): 'fp32' | 'bf16' {
   return addon().prefillPrecision();
 }
 /**
+ * The int16 MXFP4 expert GEMM for prefill (more than 4 tokens per expert) on AVX-512 VNNI: FP4 weights as exact
+ * int16, activations quantized per token and 32-value block to int16 with an fp32 scale, `vpdpwssd` (twice the fp32
+ * FMA rate): ~2e-5 relative error per GEMM, inside the fp32 class (the runtime conformance passes at 1e-3 with a
+ * ~10x margin). On by default where VNNI exists; `false` (or `GPTOSS_CPU_INT16GEMM=0`) selects the fp32 GEMM. The
+ * getter reports whether it takes effect (AVX-512 variant with VNNI in use). `setPrefillPrecision('bf16')` wins.
+ */
+export function setPrefillInt16(on: boolean): void {
+  need(typeof on === 'boolean', `setPrefillInt16: expected a boolean, got ${typeof on}`);
+  addon().setPrefillInt16(on);
+}
+export function getPrefillInt16(): boolean {
+  return addon().prefillInt16();
+}
+/**
  * Activation precision of the MXFP4 expert GEMVs in decode (≤ 4 tokens per expert). `'fp32'` (default) keeps the
  * reference's accuracy; `'int8'` quantizes the activations to int8 per 32-block with an fp32 scale and uses AVX-512
  * VNNI integer dot products (llama.cpp's route): fewer instructions per weight byte, ~1e-3..1e-2 relative error
