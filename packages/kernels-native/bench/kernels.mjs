@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { createRequire } from 'node:module';
-import { getIsa, matmul, matmulSync, setIsa, setThreads } from '../dist/index.js';
+import { getDecodeInt16, getIsa, matmul, matmulSync, setDecodeInt16, setDecodePrecision, setIsa, setThreads } from '../dist/index.js';
 
 // The int16 prefill switch is not part of the typed API; the raw addon (the same module instance dist/ loads) has it.
 const raw = createRequire(import.meta.url)(new URL('../build/Release/gptoss_kernels.node', import.meta.url).pathname);
@@ -57,8 +57,18 @@ if (run('mxfp4')) {
   const scales = new Uint8Array((rows * K) / 32).fill(120);
   const x = new Float32Array(K).fill(0.01);
   const out = new Float32Array(rows);
-  await time('MXFP4 GEMV 184320x2880 (t=1)', blocks.length + scales.length, 2 * rows * K, () =>
-    matmul({ x, tokens: 1, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out }), 5);
+  // The three decode GEMVs (fp32-accurate bf16 dot, int16, opt-in int8), alternated in the same run.
+  for (const rep of [0, 1]) {
+    for (const mode of ['fp32', 'int16', 'int8']) {
+      setDecodeInt16(mode === 'int16');
+      setDecodePrecision(mode === 'int8' ? 'int8' : 'fp32');
+      const label = mode === 'int16' && !getDecodeInt16() ? 'int16 n/a, fp32' : mode;
+      await time(`MXFP4 GEMV 184320x2880 (t=1) ${label}`, blocks.length + scales.length, 2 * rows * K, () =>
+        matmul({ x, tokens: 1, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out }), rep ? 5 : 3);
+    }
+  }
+  setDecodeInt16(true);
+  setDecodePrecision('fp32');
 }
 if (run('gemm')) {
   const T = 64;
@@ -95,9 +105,13 @@ if (run('l2')) {
   const x = new Float32Array(K).fill(0.01);
   const out = new Float32Array(rows);
   const reps = 500;
-  await time(`MXFP4 GEMV in L2 x${reps}`, reps * (blocks.length + scales.length), reps * 2 * rows * K, async () => {
-    for (let i = 0; i < reps; i++) matmulSync({ x, tokens: 1, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out });
-  }, 1);
+  for (const on of [false, true]) {
+    setDecodeInt16(on);
+    await time(`MXFP4 GEMV in L2 x${reps} ${on ? 'int16' : 'fp32'}`, reps * (blocks.length + scales.length), reps * 2 * rows * K, async () => {
+      for (let i = 0; i < reps; i++) matmulSync({ x, tokens: 1, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out });
+    }, 1);
+  }
+  setDecodeInt16(true);
   await time(`bf16 GEMV in L2 x${reps}`, reps * w.length, reps * 2 * rows * K, async () => {
     for (let i = 0; i < reps; i++) matmulSync({ x, tokens: 1, weight: { format: 'bf16', data: w, rows, cols: K }, out });
   }, 1);

@@ -67,6 +67,18 @@ Napi::Value SetPrefillInt16(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Whether the int16 MXFP4 decode GEMV is in effect: on, not overridden by int8 decode, AVX-512 variant with VNNI.
+Napi::Value DecodeInt16(const Napi::CallbackInfo& info) {
+  const bool on = decode_int16() && !decode_int8() && std::string(kernels().name) == "avx512" && cpu_features().avx512vnni;
+  return Napi::Boolean::New(info.Env(), on);
+}
+
+Napi::Value SetDecodeInt16(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setDecodeInt16(on: boolean)");
+  set_decode_int16(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -90,6 +102,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("setDecodePrecision", Napi::Function::New(env, SetDecodePrecision, "setDecodePrecision"));
   exports.Set("prefillInt16", Napi::Function::New(env, PrefillInt16, "prefillInt16"));
   exports.Set("setPrefillInt16", Napi::Function::New(env, SetPrefillInt16, "setPrefillInt16"));
+  exports.Set("decodeInt16", Napi::Function::New(env, DecodeInt16, "decodeInt16"));
+  exports.Set("setDecodeInt16", Napi::Function::New(env, SetDecodeInt16, "setDecodeInt16"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   register_ops(env, exports);

@@ -39,7 +39,7 @@ inline float load_f32(const uint8_t* p, size_t i) {
 extern const float kFp4x2[16];
 extern const int8_t kFp4x2i8[16];
 extern const uint16_t kFp4Bf16x2[32];  // kFp4x2 as bf16 bits, repeated twice (32-entry vpermw table)
-extern float kScaleHalf[256];  // 2^(s - 128), filled at load time
+extern float kScaleHalf[256];  // 2^(s - 128) (s = 0, 1: subnormal), NaN for s = 255; filled at load time
 
 enum DType : int { kBF16 = 0, kF32 = 1 };
 
@@ -162,6 +162,11 @@ void set_decode_int8(bool on);
 // Variants without VNNI always use the fp32 path.
 bool prefill_int16();
 void set_prefill_int16(bool on);
+// MXFP4 decode GEMVs (<= 4 tokens per expert) with int16 activations (per 32-block fp32 scale, split into two int8
+// halves) and vpdpbusd on AVX-512 VNNI: ~1e-5 relative error, the fp32 class. On by default; GPTOSS_CPU_INT16GEMV=0
+// turns it off. decode_int8() wins; variants without VNNI always use the fp32 path.
+bool decode_int16();
+void set_decode_int16(bool on);
 
 const KernelTable* kernels_scalar();
 const KernelTable* kernels_avx2();

@@ -76,6 +76,18 @@ bool prefill_int16() {
 }
 void set_prefill_int16(bool on) { g_prefill_int16.store(on ? 1 : 0); }
 
+static std::atomic<int> g_decode_int16{-1};
+bool decode_int16() {
+  int v = g_decode_int16.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* e = std::getenv("GPTOSS_CPU_INT16GEMV");
+    v = (e && e[0] == '0') ? 0 : 1;
+    g_decode_int16.store(v);
+  }
+  return v == 1;
+}
+void set_decode_int16(bool on) { g_decode_int16.store(on ? 1 : 0); }
+
 const KernelTable& kernels() {
   const KernelTable* t = g_table.load(std::memory_order_acquire);
   if (!t) {

@@ -1,9 +1,9 @@
 // Prefill GEMM of MXFP4 weights on AVX-512 VNNI with integer dot products, fp32-accurate:
 //   - FP4 (e2m1) values times two are the integers {0, ±1, ±2, ±3, ±4, ±6, ±8, ±12}, exact in int16;
 //   - activations are quantized per token per 32-value block to int16 with their own fp32 scale
-//     (max-abs / 32767, round to nearest): at most 1/65534 of the block's largest value per element;
+//     (max-abs / kQMax, round to nearest): at most 1/65278 of the block's largest value per element;
 //   - vpdpwssd does 32 multiply-adds per instruction, twice the fp32 FMA rate.
-// A block's 32 products sum to at most 32 * 12 * 32767 < 2^24, so the int32 sum is exact and so is its conversion
+// A block's 32 products sum to at most 32 * 12 * 32639 < 2^24, so the int32 sum is exact and so is its conversion
 // to fp32; each block then costs one fp32 multiply-add with (row scale x token scale), the only roundings besides
 // the activation quantization.
 //
@@ -13,6 +13,11 @@
 // Included inside namespace gptoss::isa_avx512 by isa-avx512.cc.
 
 namespace i16 {
+
+// Largest |q|: 0x7F7F rather than 32767, so that q splits into two int8 halves for the decode GEMV
+// (i16-gemv-avx512.h), which then quantizes a token exactly as this GEMM does: batched and single-sequence
+// decode agree however the tokens are grouped.
+constexpr int kQMax = 32639;
 
 // Activations of T tokens: q [T][G][16] int32 pairs (x[2j] low half, x[2j+1] high half, natural order), d [T][G].
 struct Acts {
@@ -33,13 +38,13 @@ inline void quantize_block(const float* xb, int32_t* q, float* d) {
     *d = bad != 0.f ? NAN : 0.f;
     return;
   }
-  // Divide rather than multiply by 32767 / amax: that reciprocal overflows for subnormal amax.
-  const float scale = amax / 32767.f;
+  // Divide rather than multiply by kQMax / amax: that reciprocal overflows for subnormal amax.
+  const float scale = amax / static_cast<float>(kQMax);
   const __m512 sv = _mm512_set1_ps(scale);
   __m512i q0 = _mm512_cvtps_epi32(_mm512_div_ps(v0, sv));
   __m512i q1 = _mm512_cvtps_epi32(_mm512_div_ps(v1, sv));
-  // amax / scale can round to 32767.0039 only in theory; clamp so the int16 never wraps.
-  const __m512i hi = _mm512_set1_epi32(32767), lo = _mm512_set1_epi32(-32767);
+  // amax / scale can round just above kQMax only in theory; clamp so the int16 never wraps.
+  const __m512i hi = _mm512_set1_epi32(kQMax), lo = _mm512_set1_epi32(-kQMax);
   q0 = _mm512_max_epi32(_mm512_min_epi32(q0, hi), lo);
   q1 = _mm512_max_epi32(_mm512_min_epi32(q1, hi), lo);
   _mm512_storeu_si512(q, _mm512_mask_blend_epi16(0xAAAAAAAAu, q0, _mm512_slli_epi32(q1, 16)));
@@ -132,7 +137,7 @@ inline void build_panel(const uint8_t* blocks, const uint8_t* scales, int64_t n,
         }
       }
     }
-    // Scales, 16 blocks at a time: 2^(s - 128) built in the exponent field (s = 0 and 1 are subnormal).
+    // Scales, 16 blocks at a time: 2^(s - 128) built in the exponent field (s = 0 and 1 are subnormal, 255 is NaN).
     const __m512i one = _mm512_set1_epi32(1);
     for (int64_t g0 = 0; g0 < G; g0 += 16) {
       const int nb = static_cast<int>(std::min<int64_t>(16, G - g0));
@@ -144,6 +149,7 @@ inline void build_panel(const uint8_t* blocks, const uint8_t* scales, int64_t n,
         __m512 f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(e, one), 23));
         f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, _mm512_setzero_si512()), f, _mm512_set1_ps(gptoss::kScaleHalf[0]));
         f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, one), f, _mm512_set1_ps(gptoss::kScaleHalf[1]));
+        f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(255)), f, _mm512_set1_ps(NAN));
         _mm512_store_ps(ps + (v * G + g0 + k) * 16, f);
       }
     }
@@ -179,10 +185,12 @@ inline void tile(const int32_t* pw, const float* ps, int64_t G, const int32_t* x
         for (int v = 0; v < NRV; v++) iacc[v][t] = _mm512_dpwssd_epi32(iacc[v][t], wv[v], xb);
       }
     }
+    // Activation scale first, then the weight scale: their product would be subnormal, and lose bits, for the
+    // smallest E8M0 scales.
     for (int v = 0; v < NRV; v++) {
       const __m512 sv = _mm512_load_ps(ps + (v * G + g) * 16);
       for (int t = 0; t < NT; t++)
-        facc[v][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[v][t]), _mm512_mul_ps(sv, _mm512_set1_ps(*dp[t])), facc[v][t]);
+        facc[v][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(iacc[v][t]), _mm512_set1_ps(*dp[t])), sv, facc[v][t]);
     }
     for (int t = 0; t < NT; t++) {
       xp[t] += 16;

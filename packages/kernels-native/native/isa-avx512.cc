@@ -15,6 +15,7 @@
 namespace gptoss {
 namespace isa_avx512 {
 #include "i16-gemm-avx512.h"
+#include "i16-gemv-avx512.h"
 struct S {
   static constexpr int W = 16, kMaxR = 4, kMaxT = 4;
   using F = __m512;
@@ -245,6 +246,25 @@ struct S {
                       const float* d, float* res, int ldr, const uint8_t* next, int64_t next_bytes) {
     i16::gemm(n, T, blocks, scales, G, i16::Acts{q, d, G}, res, ldr, next, next_bytes);
   }
+  // Eight E8M0 bytes -> kScaleHalf[e], built in the exponent field: (e - 1) << 23 is 2^(e - 128) for 2 <= e <= 254;
+  // e = 0 and 1 (subnormal: the shift would give 0 and -0 / garbage) and 255 (NaN) are patched in.
+  static __m256 scales8(const uint8_t* s) {
+    int64_t e8;
+    std::memcpy(&e8, s, 8);
+    const __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(e8));
+    __m256 ws = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23));
+    ws = _mm256_mask_blend_ps(_mm256_cmpeq_epi32_mask(e, _mm256_setzero_si256()), ws, _mm256_set1_ps(kScaleHalf[0]));
+    ws = _mm256_mask_blend_ps(_mm256_cmpeq_epi32_mask(e, _mm256_set1_epi32(1)), ws, _mm256_set1_ps(kScaleHalf[1]));
+    return _mm256_mask_blend_ps(_mm256_cmpeq_epi32_mask(e, _mm256_set1_epi32(255)), ws, _mm256_set1_ps(NAN));
+  }
+  // int16 MXFP4 decode GEMV (i16-gemv-avx512.h): on by default where VNNI exists, GPTOSS_CPU_INT16GEMV=0 or
+  // set_decode_int16(false) turns it off; the opt-in int8 decode wins.
+  static bool i16v_enabled() { return cpu_features().avx512vnni && gptoss::decode_int16(); }
+  static void i16v_quantize(const float* x, int64_t G, int8_t* hl, float* d, int32_t* c) { i16v::quantize(x, G, hl, d, c); }
+  static void i16v_gemv(int64_t n, const uint8_t* blocks, const uint8_t* scales, int64_t G, const int8_t* hl,
+                        const float* d, const int32_t* c, float* res) {
+    i16v::gemv(n, blocks, scales, G, i16v::Acts{hl, d, c}, res);
+  }
   static bool int8_enabled() {
     return cpu_features().avx512vnni && gptoss::decode_int8();
   }
@@ -292,13 +312,7 @@ struct S {
     for (; q + 2 <= Q; q += 2) {
       _mm_prefetch(reinterpret_cast<const char*>(blocks + 64 * q + 3072), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(blocks + 64 * q + 3136), _MM_HINT_T0);
-      // The 8 block scales of both groups at once: 2^(e - 128) built in the exponent field (e = 0 is a subnormal).
-      int64_t e8;
-      std::memcpy(&e8, scales + 4 * q, 8);
-      const __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(e8));
-      __m256 ws = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23));
-      ws = _mm256_mask_blend_ps(_mm256_cmpeq_epi32_mask(e, _mm256_setzero_si256()), ws, _mm256_set1_ps(kScaleHalf[0]));
-      const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(ws, _mm256_loadu_ps(xd + 4 * q)));
+      const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(scales8(scales + 4 * q), _mm256_loadu_ps(xd + 4 * q)));
       step(q, _mm512_loadu_si512(blocks + 64 * q), _mm512_permutexvar_ps(lane, s8), acc0);
       step(q + 1, _mm512_loadu_si512(blocks + 64 * q + 64), _mm512_permutexvar_ps(lane2, s8), acc1);
     }

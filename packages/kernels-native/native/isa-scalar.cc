@@ -29,6 +29,10 @@ struct S {
   static bool bf16dot_enabled() { return false; }
   static bool int8_enabled() { return false; }
   static bool i16_enabled() { return false; }
+  static bool i16v_enabled() { return false; }
+  static void i16v_quantize(const float*, int64_t, int8_t*, float*, int32_t*) {}
+  static void i16v_gemv(int64_t, const uint8_t*, const uint8_t*, int64_t, const int8_t*, const float*, const int32_t*,
+                        float*) {}
   static void i16_quantize_block(const float*, int32_t*, float*) {}
   static void i16gemm(int64_t, int64_t, const uint8_t*, const uint8_t*, int64_t, const int32_t*, const float*, float*,
                       int, const uint8_t*, int64_t) {}

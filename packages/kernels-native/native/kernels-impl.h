@@ -231,6 +231,31 @@ inline void quantize_q8(const float* x, int64_t ldx, int64_t T, int64_t K, Q8Buf
   }
 }
 
+// int16 activations split into two int8 halves for the MXFP4 decode path (S::i16v_row), per token: hl [Q][256],
+// d [Q][4], c [Q][16] with Q = ceil(G / 4) groups of 4 blocks (layout: i16-gemv-avx512.h).
+struct I16vView {
+  const int8_t* hl = nullptr;
+  const float* d = nullptr;
+  const int32_t* c = nullptr;
+  int64_t groups = 0;
+};
+struct I16vBuffer {
+  std::vector<int8_t> hl;
+  std::vector<float> d;
+  std::vector<int32_t> c;
+  int64_t groups = 0;
+  I16vView view() const { return I16vView{hl.data(), d.data(), c.data(), groups}; }
+};
+inline void quantize_i16v(const float* x, int64_t ldx, int64_t T, int64_t K, I16vBuffer& out) {
+  const int64_t G = K / 32, Q = (G + 3) / 4;
+  out.groups = Q;
+  out.hl.resize(T * Q * 256);
+  out.d.resize(T * Q * 4);
+  out.c.resize(T * Q * 16);
+  for (int64_t t = 0; t < T; t++)
+    S::i16v_quantize(x + t * ldx, G, out.hl.data() + t * Q * 256, out.d.data() + t * Q * 4, out.c.data() + t * Q * 16);
+}
+
 // int16 activations for the MXFP4 prefill path (S::i16gemm), per token and 32-block: q [T][G][16] int32 pairs
 // (x[2k] in the low half, x[2k + 1] in the high half), d [T][G] (x ~= d * q).
 struct I16View {
@@ -253,7 +278,8 @@ inline void quantize_i16(const float* x, int64_t ldx, int64_t T, int64_t K, I16B
 // Raw (no bias) dot products of rows [r0, r1) with all tokens, into res[t * (r1 - r0) + (r - r0)].
 inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t ldx, int64_t T, int64_t r0, int64_t r1,
                               float* res, const uint16_t* xsplit = nullptr, const uint16_t* xbf16 = nullptr,
-                              const Q8View* q8 = nullptr, const I16View* x16 = nullptr) {
+                              const Q8View* q8 = nullptr, const I16View* x16 = nullptr,
+                              const I16vView* xv = nullptr) {
   Scratch& s = scratch();
   const int64_t n = r1 - r0;
   const int ldr = static_cast<int>(n);
@@ -292,6 +318,13 @@ inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t l
     panel = s.panel.data();
   } else if (w.format == gptoss::kWF32) {
     panel = reinterpret_cast<const float*>(w.data) + r0 * w.k;
+  }
+  if (direct && xv && w.format == gptoss::kWMXFP4) {
+    const int64_t G = w.k / 32, Q = xv->groups;
+    for (int64_t t = 0; t < T; t++)
+      S::i16v_gemv(n, w.data + r0 * G * 16, w.scales + r0 * G, G, xv->hl + t * Q * 256, xv->d + t * Q * 4,
+                   xv->c + t * Q * 16, res + t * ldr);
+    return;
   }
   if (direct && q8 && w.format == gptoss::kWMXFP4) {
     const int64_t G = w.k / 32, Q = q8->groups;
@@ -356,6 +389,8 @@ struct Job {
   bool q8 = false;
   I16Buffer x16;                 // int16 prefill (MXFP4 weights): quantized activations
   bool i16 = false;
+  I16vBuffer xv;                 // int16 decode (MXFP4 weights): quantized, split activations
+  bool i16v = false;
 };
 
 // Runs several independent matmuls as one parallel job, so that a decode step's experts share one barrier.
@@ -393,8 +428,10 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     }
     jb.q8 = jb.a.t <= kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && S::int8_enabled();
     if (jb.q8) quantize_q8(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xq8);
+    jb.i16v = jb.a.t <= kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && !jb.q8 && S::i16v_enabled();
+    if (jb.i16v) quantize_i16v(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xv);
     if (jb.i16) quantize_i16(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.x16);
-    if (!jb.q8 && jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
+    if (!jb.q8 && !jb.i16v && jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
       jb.xsplit.resize(2 * jb.a.t * jb.a.w.k);
       split_activations(jb.a.w.format, jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xsplit.data());
     }
@@ -404,9 +441,11 @@ inline void run_jobs(Job* jobs, int n_jobs) {
   }
   std::vector<Q8View> q8v(n_jobs);
   std::vector<I16View> i16v(n_jobs);
+  std::vector<I16vView> xvv(n_jobs);
   for (int j = 0; j < n_jobs; j++) {
     q8v[j] = jobs[j].xq8.view();
     i16v[j] = jobs[j].x16.view();
+    xvv[j] = jobs[j].xv.view();
   }
   pool.parallel_for(first[n_jobs], [&](int64_t task, int) {
     int j = static_cast<int>(std::upper_bound(first.begin(), first.end(), task) - first.begin()) - 1;
@@ -420,7 +459,7 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     float* res = s.res.data();
     rows_times_tokens(a.w, a.x, a.ldx, a.t, r0, r1, res, jb.xsplit.empty() ? nullptr : jb.xsplit.data(),
                       jb.xbf16.empty() ? nullptr : jb.xbf16.data(), jb.q8 ? &q8v[j] : nullptr,
-                      jb.i16 ? &i16v[j] : nullptr);
+                      jb.i16 ? &i16v[j] : nullptr, jb.i16v ? &xvv[j] : nullptr);
     for (int64_t t = 0; t < a.t; t++) {
       const float* h = res + t * n;
       float* o = a.out + t * a.ldo;

@@ -18,7 +18,8 @@ float kScaleHalf[256];
 namespace {
 struct FillScaleTable {
   FillScaleTable() {
-    for (int s = 0; s < 256; s++) kScaleHalf[s] = static_cast<float>(std::ldexp(1.0, s - 128));
+    for (int s = 0; s < 255; s++) kScaleHalf[s] = static_cast<float>(std::ldexp(1.0, s - 128));
+    kScaleHalf[255] = NAN;  // E8M0 0xFF is NaN (OCP MX v1.0), as @gptoss/mxfp4 decodes it
   }
 } fill_scale_table;
 }  // namespace

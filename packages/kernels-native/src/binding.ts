@@ -161,6 +161,8 @@ export interface NativeAddon {
   setPrefillInt16(on: boolean): void;
   decodePrecision(): 'fp32' | 'int8';
   setDecodePrecision(p: 'fp32' | 'int8'): void;
+  decodeInt16(): boolean;
+  setDecodeInt16(on: boolean): void;
   threads(): number;
   setThreads(n: number): void;
   matmul: Async<MatmulArgs>;

@@ -12,6 +12,8 @@ export {
   setPrefillInt16,
   getDecodePrecision,
   setDecodePrecision,
+  getDecodeInt16,
+  setDecodeInt16,
   matmul,
   matmulSync,
   rmsnorm,

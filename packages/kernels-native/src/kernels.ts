@@ -75,6 +75,24 @@ export function setDecodePrecision(p: 'fp32' | 'int8'): void {
 export function getDecodePrecision(): 'fp32' | 'int8' {
   return addon().decodePrecision();
 }
+/**
+ * The int16 MXFP4 expert GEMV for decode (≤ 4 tokens per expert) on AVX-512 VNNI: activations quantized per 32-value
+ * block to int16 with an fp32 scale and split exactly into two int8 halves, FP4 values ×2 (+12) looked up with
+ * `vpshufb`, `vpdpbusd` integer dot products: ~1e-5 relative error per GEMV, inside the fp32 class, at about half
+ * the fp32 path's instructions per weight byte. On by default where VNNI exists; `false` (or
+ * `GPTOSS_CPU_INT16GEMV=0`) selects the fp32-accurate bf16 dot path. The getter reports whether it takes effect
+ * (AVX-512 variant with VNNI in use and the opt-in `setDecodePrecision('int8')` off).
+ *
+ * @example
+ * setDecodeInt16(false); // A/B against the fp32 GEMV
+ */
+export function setDecodeInt16(on: boolean): void {
+  need(typeof on === 'boolean', `setDecodeInt16: expected a boolean, got ${typeof on}`);
+  addon().setDecodeInt16(on);
+}
+export function getDecodeInt16(): boolean {
+  return addon().decodeInt16();
+}
 /** Threads in the pool (default: all cores, or `GPTOSS_THREADS`). */
 export function getThreads(): number {
   return addon().threads();

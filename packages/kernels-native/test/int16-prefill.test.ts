@@ -29,8 +29,8 @@ import {
 } from './reference.js';
 
 // The int16 MXFP4 prefill GEMM (native/i16-gemm-avx512.h): more than 4 tokens per weight, AVX-512 VNNI only.
-// Weights are exact; each activation block of 32 is quantized to int16 with scale max|x| / 32767, so every
-// activation moves by at most 1/65534 of its block's largest value. That bound, summed over a dot product's blocks
+// Weights are exact; each activation block of 32 is quantized to int16 with scale max|x| / 32639, so every
+// activation moves by at most 1/65278 of its block's largest value. That bound, summed over a dot product's blocks
 // with the weights' magnitudes, is checked per output (plus fp32 rounding slack); on plain random inputs the
 // scale-aware error is ~1e-5 (1e-4 asserted), a hundred times inside the runtime's fp32 tolerance (1e-3).
 const I16_TOL = 1e-4;
@@ -55,7 +55,7 @@ afterAll(() => {
 
 const vnni = cpuFeatures().includes('avx512vnni');
 
-/** Per output: Σ_blocks (max|x_block| / 65534) Σ|w| + 1e-6 Σ|w x| (fp32 accumulation slack). */
+/** Per output: Σ_blocks (max|x_block| / 65278) Σ|w| + 1e-6 Σ|w x| (fp32 accumulation slack). */
 function quantBound(x: Float32Array, t: number, w: Float32Array, rows: number, k: number): Float64Array {
   const b = new Float64Array(t * rows);
   for (let i = 0; i < t; i++) {
@@ -63,7 +63,7 @@ function quantBound(x: Float32Array, t: number, w: Float32Array, rows: number, k
     for (let g = 0; g < k / 32; g++) {
       let m = 0;
       for (let j = 0; j < 32; j++) m = Math.max(m, Math.abs(x[i * k + g * 32 + j]));
-      amax.push(m / 65534);
+      amax.push(m / 65278);
     }
     for (let r = 0; r < rows; r++) {
       let s = 0;
@@ -207,7 +207,7 @@ describe('int16 MXFP4 prefill determinism', () => {
   });
 
   it('FP4 table: every code and nibble position decodes right (one-hot activations)', () => {
-    // x = 1.5 e_i for token i picks weight column i; a lone nonzero quantizes to 32767 exactly, so only the fp32
+    // x = 1.5 e_i for token i picks weight column i; a lone nonzero quantizes to 32639 exactly, so only the fp32
     // rounding of the scales remains.
     const rows = 16;
     const k = 32;

@@ -57,7 +57,8 @@ export function dequantMxfp4(blocks: Uint8Array, scales: Uint8Array, rows: numbe
   const out = new Float32Array(rows * cols);
   for (let row = 0; row < rows; row++)
     for (let b = 0; b < g; b++) {
-      const s = 2 ** (scales[row * g + b] - 127);
+      // E8M0 0xFF is NaN (OCP MX v1.0), as @gptoss/mxfp4 decodes it.
+      const s = scales[row * g + b] === 255 ? NaN : 2 ** (scales[row * g + b] - 127);
       for (let j = 0; j < 16; j++) {
         const byte = blocks[(row * g + b) * 16 + j];
         out[row * cols + b * 32 + 2 * j] = FP4[byte & 15] * s;
@@ -245,8 +246,8 @@ export function randomMoeCase(r: () => number, t: number, H: number, I: number, 
   return { params, residual, want };
 }
 
-/** max |a-b| / max(1e-6, max |b|): a scale-aware error for whole arrays. */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** max |a-b| / max(floor, max |b|): a scale-aware error for whole arrays (floor 0 for arrays of tiny values). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-6): number {
   let num = 0;
   let den = 0;
   for (let i = 0; i < b.length; i++) {
@@ -254,7 +255,7 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));
   }
-  return num / Math.max(den, 1e-6);
+  return num / Math.max(den, floor);
 }
 
 export function poisoned(n: number): Float32Array {

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpuFeatures, getIsa, getPrefillInt16, setPrefillInt16 } from '../src/index.js';
+import {
+  cpuFeatures,
+  getDecodeInt16,
+  getIsa,
+  getPrefillInt16,
+  setDecodeInt16,
+  setDecodePrecision,
+  setPrefillInt16,
+} from '../src/index.js';
 
 describe('prefill int16 switch', () => {
   afterEach(() => setPrefillInt16(true));
@@ -15,5 +23,26 @@ describe('prefill int16 switch', () => {
 
   it('rejects a non-boolean with the expected type', () => {
     expect(() => setPrefillInt16('yes' as unknown as boolean)).toThrow(/expected a boolean/);
+  });
+});
+
+describe('decode int16 switch', () => {
+  afterEach(() => {
+    setDecodeInt16(true);
+    setDecodePrecision('fp32');
+  });
+
+  it('reports whether the int16 GEMV takes effect; the opt-in int8 decode wins', () => {
+    setDecodeInt16(false);
+    expect(getDecodeInt16()).toBe(false);
+    setDecodeInt16(true);
+    const vnni = cpuFeatures().includes('avx512vnni');
+    expect(getDecodeInt16()).toBe(getIsa() === 'avx512' && vnni);
+    setDecodePrecision('int8');
+    expect(getDecodeInt16()).toBe(false);
+  });
+
+  it('rejects a non-boolean with the expected type', () => {
+    expect(() => setDecodeInt16(1 as unknown as boolean)).toThrow(/expected a boolean/);
   });
 });
