@@ -37,7 +37,8 @@
         "native/mapped-file.cc",
         "native/model.cc",
         "native/model-binding.cc",
-        "native/ops.cc"
+        "native/ops.cc",
+        "native/op-profile.cc"
       ]
     }
   ]

@@ -3,6 +3,7 @@
 
 #include "cpu-features.h"
 #include "dispatch.h"
+#include "op-profile.h"
 #include "ops.h"
 #include "thread-pool.h"
 
@@ -79,6 +80,22 @@ Napi::Value SetDecodeInt16(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// { op name: milliseconds } since the last reset (see op-profile.h); reset(true) clears the totals after reading.
+Napi::Value OpProfile(const Napi::CallbackInfo& info) {
+  const bool reset = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+  double ms[kOpCount];
+  op_profile_read(ms, reset);
+  Napi::Object o = Napi::Object::New(info.Env());
+  for (int i = 0; i < kOpCount; i++) o.Set(kProfOpNames[i], ms[i]);
+  return o;
+}
+
+Napi::Value SetOpProfiling(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setOpProfiling(on: boolean)");
+  set_op_profiling(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ThreadPool::instance().size()); }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -104,6 +121,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("setPrefillInt16", Napi::Function::New(env, SetPrefillInt16, "setPrefillInt16"));
   exports.Set("decodeInt16", Napi::Function::New(env, DecodeInt16, "decodeInt16"));
   exports.Set("setDecodeInt16", Napi::Function::New(env, SetDecodeInt16, "setDecodeInt16"));
+  exports.Set("opProfile", Napi::Function::New(env, OpProfile, "opProfile"));
+  exports.Set("setOpProfiling", Napi::Function::New(env, SetOpProfiling, "setOpProfiling"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   register_ops(env, exports);

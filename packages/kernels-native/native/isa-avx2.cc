@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common.h"
+#include "op-profile.h"
 #include "thread-pool.h"
 
 namespace gptoss {

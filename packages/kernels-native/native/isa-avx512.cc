@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common.h"
+#include "op-profile.h"
 #include "cpu-features.h"
 #include "thread-pool.h"
 

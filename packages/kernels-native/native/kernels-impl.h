@@ -639,7 +639,10 @@ void moe(const gptoss::MoeArgs& a) {
     jb.deint_out = true;
     jobs.push_back(jb);
   }
-  run_jobs(jobs.data(), static_cast<int>(jobs.size()));
+  {
+    gptoss::ProfScope p(gptoss::kOpMlp1);
+    run_jobs(jobs.data(), static_cast<int>(jobs.size()));
+  }
   int j = 0;
   for (int e = 0; e < E; e++) {
     if (!count[e]) continue;
@@ -660,7 +663,10 @@ void moe(const gptoss::MoeArgs& a) {
     m.epilogue = gptoss::kStore;
   }
   for (auto& jb : jobs) jb.deint_out = false;
-  run_jobs(jobs.data(), static_cast<int>(jobs.size()));
+  {
+    gptoss::ProfScope p(gptoss::kOpMlp2);
+    run_jobs(jobs.data(), static_cast<int>(jobs.size()));
+  }
   // Sum in routing order per token (slot 0 first) so results do not depend on expert numbering.
   std::vector<int64_t> row_of(T * a.top_k);
   {

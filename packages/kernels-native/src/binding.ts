@@ -150,6 +150,21 @@ export interface NativeKvCache {
   allocatedBytes(): number;
 }
 
+/** The forward pass's ops as the native op profile names them (native/op-profile.h). */
+export type OpName =
+  | 'embed'
+  | 'rmsnorm'
+  | 'qkv'
+  | 'rope'
+  | 'attention'
+  | 'out'
+  | 'router'
+  | 'moe'
+  | 'mlp1'
+  | 'mlp2'
+  | 'unembed'
+  | 'other';
+
 export interface NativeAddon {
   isa(): 'scalar' | 'avx2' | 'avx512';
   setIsa(name: string): void;
@@ -163,6 +178,8 @@ export interface NativeAddon {
   setDecodePrecision(p: 'fp32' | 'int8'): void;
   decodeInt16(): boolean;
   setDecodeInt16(on: boolean): void;
+  opProfile(reset?: boolean): Record<OpName, number>;
+  setOpProfiling(on: boolean): void;
   threads(): number;
   setThreads(n: number): void;
   matmul: Async<MatmulArgs>;

@@ -14,6 +14,8 @@ export {
   setDecodePrecision,
   getDecodeInt16,
   setDecodeInt16,
+  readOpProfile,
+  setOpProfiling,
   matmul,
   matmulSync,
   rmsnorm,
@@ -29,6 +31,7 @@ export {
   unembedTopkSync,
   embedSync,
 } from './kernels.js';
+export type { OpName } from './binding.js';
 export type {
   Isa,
   SmallVector,

@@ -1,4 +1,4 @@
-import type { Buf } from './binding.js';
+import type { Buf, OpName } from './binding.js';
 import { KernelArgumentError } from './errors.js';
 import { addon } from './loader.js';
 
@@ -92,6 +92,23 @@ export function setDecodeInt16(on: boolean): void {
 }
 export function getDecodeInt16(): boolean {
   return addon().decodeInt16();
+}
+/**
+ * Per-op wall-time totals (milliseconds) of `CpuModel.forward` since the last reset, for benchmarks: `moe` is the
+ * whole MoE block and `mlp1` / `mlp2` the parts of it spent in the expert matmuls; `other` is residual adds and KV
+ * cache writes. Collected only while {@link setOpProfiling} (or `GPTOSS_CPU_PROFILE=1`) is on.
+ *
+ * @example
+ * setOpProfiling(true);
+ * await model.forward(request);
+ * console.log(readOpProfile({ reset: true })); // { qkv: 812.4, attention: 301.2, moe: 2410.7, ... }
+ */
+export function readOpProfile(options: { reset?: boolean } = {}): Record<OpName, number> {
+  return addon().opProfile(options.reset === true);
+}
+export function setOpProfiling(on: boolean): void {
+  need(typeof on === 'boolean', `setOpProfiling: expected a boolean, got ${typeof on}`);
+  addon().setOpProfiling(on);
 }
 /** Threads in the pool (default: all cores, or `GPTOSS_THREADS`). */
 export function getThreads(): number {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CpuModel } from '../src/index.js';
+import { CpuModel, readOpProfile, setOpProfiling } from '../src/index.js';
 import { randomBf16, rng } from './reference.js';
 
 // A tiny random checkpoint in the original layout, written with a minimal safetensors writer (the real model's
@@ -101,6 +101,27 @@ describe('CpuModel', () => {
     const alone = await m.forward({ tokens: [7], positions: [5], seq: [0], caches: [a2], outRows: [0], logits: true });
     const V = cfg.vocab_size;
     for (let j = 0; j < V; j++) expect(batched.logits![j]).toBeCloseTo(alone.logits![j], 5);
+    m.dispose();
+  });
+
+  it('op profile: per-op times while on, nothing while off, reset on read', async () => {
+    const m = CpuModel.openOriginalCheckpoint(dir);
+    const c = m.createCache(16);
+    readOpProfile({ reset: true });
+    setOpProfiling(true);
+    try {
+      await m.forward({ tokens, positions, seq: tokens.map(() => 0), caches: [c], outRows: [7], topK: 1 });
+      const p = readOpProfile({ reset: true });
+      for (const op of ['embed', 'rmsnorm', 'qkv', 'rope', 'attention', 'out', 'router', 'moe', 'mlp1', 'mlp2', 'unembed'] as const)
+        expect(p[op], op).toBeGreaterThan(0);
+      expect(p.mlp1 + p.mlp2).toBeLessThanOrEqual(p.moe);
+      expect(Object.values(readOpProfile()).every((v) => v === 0)).toBe(true);
+    } finally {
+      setOpProfiling(false);
+    }
+    await m.forward({ tokens: [5], positions: [8], seq: [0], caches: [c], outRows: [0], topK: 1 });
+    expect(Object.values(readOpProfile()).every((v) => v === 0)).toBe(true);
+    expect(() => setOpProfiling('on' as unknown as boolean)).toThrow(/expected a boolean/);
     m.dispose();
   });
 
