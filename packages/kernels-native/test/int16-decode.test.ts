@@ -106,7 +106,8 @@ describe.each(supportedIsas() as Isa[])('int16 decode GEMV, isa %s', (isa) => {
 // int8 path once turned it into 0.0), 2, 126, 128, 253 and 254 (2^127), and 255 (NaN, OCP MX v1.0). Every path is
 // linear in a power-of-two scale, so the outputs at scale e must equal those at scale 127 (1.0) times 2^(e - 127):
 // this checks the scale decoding itself to ~1e-5, far below each path's quantization error. (The activations are
-// scaled by 2^-100 for e >= 253 so that the results stay finite; the quantization is invariant to that.)
+// scaled by 2^-100 for e >= 253 so that the results stay finite; the quantization is invariant to that.) The int16
+// GEMV's fast path (E8M0 in [64, 190], activation scales in [2^-60, 2^60]) and its careful path are both covered.
 describe.each(supportedIsas() as Isa[])('E8M0 scale edges, isa %s', (isa) => {
   const modes = [
     { name: 'fp32', int16: false, int8: false },
@@ -136,8 +137,8 @@ describe.each(supportedIsas() as Isa[])('E8M0 scale edges, isa %s', (isa) => {
       const base = run(127, x);
       const want = matmulRef(x, t, dequantMxfp4(w.blocks, w.scales, rows, k), rows, k);
       expect(relErr(base, want)).toBeLessThan(!quantized ? 1e-4 : m.int8 ? 1e-2 : I16_TOL);
-      for (const edge of [0, 1, 2, 126, 128, 253, 254]) {
-        const xScale = edge >= 253 ? 2 ** -100 : 1;
+      // (scale byte, activation scale): tiny activations with a normal scale byte take the careful path too.
+      for (const [edge, xScale] of [[0, 1], [1, 1], [2, 1], [126, 1], [128, 1], [127, 2 ** -90], [253, 2 ** -100], [254, 2 ** -100]]) {
         const out = run(edge, x.map((v) => v * xScale));
         const expected = Float64Array.from(base, (v) => v * 2 ** (edge - 127) * xScale);
         // int8 multiplies the weight and activation scales first, which is subnormal for e <= 2 (11-15 bits left):
