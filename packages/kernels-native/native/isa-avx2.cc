@@ -45,6 +45,7 @@ struct S {
   static bool bf16dot_enabled() { return false; }
   static bool int8_enabled() { return false; }
   static bool i16_enabled() { return false; }
+  static constexpr bool kAttention8x64 = false;
   static bool i16v_enabled() { return false; }
   static void i16v_quantize(const float*, int64_t, int8_t*, float*, int32_t*) {}
   static void i16v_gemv(int64_t, const uint8_t*, const uint8_t*, int64_t, const int8_t*, const float*, const int32_t*,

@@ -17,6 +17,7 @@ namespace gptoss {
 namespace isa_avx512 {
 #include "i16-gemm-avx512.h"
 #include "i16-gemv-avx512.h"
+#include "attention-avx512.h"
 struct S {
   static constexpr int W = 16, kMaxR = 4, kMaxT = 4;
   using F = __m512;
@@ -258,6 +259,10 @@ struct S {
     ws = _mm256_mask_blend_ps(_mm256_cmpeq_epi32_mask(e, _mm256_set1_epi32(1)), ws, _mm256_set1_ps(kScaleHalf[1]));
     return _mm256_mask_blend_ps(_mm256_cmpeq_epi32_mask(e, _mm256_set1_epi32(255)), ws, _mm256_set1_ps(NAN));
   }
+  // Attention helpers for gpt-oss's shape (attention-avx512.h).
+  static constexpr bool kAttention8x64 = true;
+  static void dot8x64(const float* q, const float* k, float* out) { attn::dot8x64(q, k, out); }
+  static float exp_shifted(float* s, int64_t n, float m, int64_t* done) { return attn::exp_shifted(s, n, m, done); }
   // int16 MXFP4 decode GEMV (i16-gemv-avx512.h): on by default where VNNI exists, GPTOSS_CPU_INT16GEMV=0 or
   // set_decode_int16(false) turns it off; the opt-in int8 decode wins.
   static bool i16v_enabled() { return cpu_features().avx512vnni && gptoss::decode_int16(); }

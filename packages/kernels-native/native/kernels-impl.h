@@ -549,6 +549,49 @@ inline void axpy(float a, const float* x, float* y, int n) {
   for (; k < n; k++) y[k] += a * x[k];
 }
 
+// Scores of G query heads (contiguous, D each) against one key row: out[h] = q_h . k. The AVX-512 variant has a
+// kernel for gpt-oss's shape (8 heads per KV head, D = 64) that sums the 8 dot products with one transpose tree
+// instead of 8 horizontal sums.
+template <class SS>
+inline void dot_heads(const float* q, int G, int D, const float* k, float* out) {
+  if constexpr (SS::kAttention8x64) {
+    if (G == 8 && D == 64) return SS::dot8x64(q, k, out);
+  }
+  for (int h = 0; h < G; h++) out[h] = dot(q + static_cast<int64_t>(h) * D, k, D);
+}
+
+// s[j] = exp(s[j] - m) in place, returning the sum; vectorized where the variant has an exp (AVX-512, ~1 ulp).
+template <class SS>
+inline float exp_shifted_sum(float* s, int64_t n, float m) {
+  float z = 0.f;
+  int64_t j = 0;
+  if constexpr (SS::kAttention8x64) z = SS::exp_shifted(s, n, m, &j);
+  for (; j < n; j++) {
+    s[j] = std::exp(s[j] - m);
+    z += s[j];
+  }
+  return z;
+}
+
+// o[h] = sum_j p[h][j] v[j] for 4 heads (probabilities p [4][n], value rows of NV vectors at stride ldv): each value
+// row is loaded once for the 4 heads and the sums stay in registers (no load/store of o per position).
+template <int NV>
+inline void pv4(const float* p, int64_t n, const float* v, int64_t ldv, float* o) {
+  F acc[4][NV];
+  for (int h = 0; h < 4; h++)
+    for (int x = 0; x < NV; x++) acc[h][x] = S::zero();
+  for (int64_t j = 0; j < n; j++) {
+    F vv[NV];
+    for (int x = 0; x < NV; x++) vv[x] = S::load(v + j * ldv + x * W);
+    for (int h = 0; h < 4; h++) {
+      const F ph = S::set1(p[h * n + j]);
+      for (int x = 0; x < NV; x++) acc[h][x] = S::fma(ph, vv[x], acc[h][x]);
+    }
+  }
+  for (int h = 0; h < 4; h++)
+    for (int x = 0; x < NV; x++) S::store(o + h * NV * W + x * W, acc[h][x]);
+}
+
 void attention(const gptoss::AttentionArgs& a) {
   const int D = a.head_dim;
   const int G = a.n_heads / a.n_kv;
@@ -561,29 +604,37 @@ void attention(const gptoss::AttentionArgs& a) {
     const int64_t n = pos - start + 1;
     thread_local std::vector<float> sc;
     if (static_cast<int64_t>(sc.size()) < n * G) sc.resize(n * G);
+    const float* qg = a.q + t * a.ldq + static_cast<int64_t>(g * G) * D;
+    float dots[64];
     for (int64_t j = 0; j < n; j++) {
       const float* kr = a.k + (start + j) * kv_ld + static_cast<int64_t>(g) * D;
-      for (int hh = 0; hh < G; hh++) {
-        const float* q = a.q + t * a.ldq + static_cast<int64_t>(g * G + hh) * D;
-        sc[hh * n + j] = dot(q, kr, D) * a.sm_scale;
+      if (G <= 64) {
+        dot_heads<S>(qg, G, D, kr, dots);
+        for (int hh = 0; hh < G; hh++) sc[hh * n + j] = dots[hh] * a.sm_scale;
+      } else {
+        for (int hh = 0; hh < G; hh++) sc[hh * n + j] = dot(qg + static_cast<int64_t>(hh) * D, kr, D) * a.sm_scale;
       }
     }
+    const float* vg = a.v + start * kv_ld + static_cast<int64_t>(g) * D;
+    float* og = a.out + t * a.ldo + static_cast<int64_t>(g * G) * D;
+    const bool pv_fast = W == 16 && D == 64 && G % 4 == 0;
     for (int hh = 0; hh < G; hh++) {
       const int h = g * G + hh;
       float* srow = sc.data() + hh * n;
       const float sink = a.sinks.at(h);
       float m = sink;
       for (int64_t j = 0; j < n; j++) m = std::max(m, srow[j]);
-      float z = std::exp(sink - m);
-      for (int64_t j = 0; j < n; j++) {
-        srow[j] = std::exp(srow[j] - m);
-        z += srow[j];
+      const float inv = 1.f / (std::exp(sink - m) + exp_shifted_sum<S>(srow, n, m));
+      float* o = og + static_cast<int64_t>(hh) * D;
+      if (pv_fast) {
+        for (int64_t j = 0; j < n; j++) srow[j] *= inv;
+      } else {
+        for (int d = 0; d < D; d++) o[d] = 0.f;
+        for (int64_t j = 0; j < n; j++) axpy(srow[j] * inv, vg + j * kv_ld, o, D);
       }
-      const float inv = 1.f / z;
-      float* o = a.out + t * a.ldo + static_cast<int64_t>(h) * D;
-      for (int d = 0; d < D; d++) o[d] = 0.f;
-      for (int64_t j = 0; j < n; j++) axpy(srow[j] * inv, a.v + (start + j) * kv_ld + static_cast<int64_t>(g) * D, o, D);
     }
+    if (pv_fast)
+      for (int hh = 0; hh < G; hh += 4) pv4<64 / W>(sc.data() + hh * n, n, vg, kv_ld, og + static_cast<int64_t>(hh) * D);
   });
 }
 

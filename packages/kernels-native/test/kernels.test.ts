@@ -132,6 +132,11 @@ describe.each(supportedIsas() as Isa[])('isa %s', (isa) => {
     [5, 20, 8, 2, 0],
     [6, 3, 4, 4, 4],
     [3, 130, 6, 3, 128],
+    // gpt-oss's shape (8 query heads per KV head, D = 64: the AVX-512 variant's own dot and exp kernels), decode
+    // and prefill, with and without a window, positions not a multiple of 16.
+    [1, 600, 64, 8, 0],
+    [4, 37, 16, 2, 0],
+    [5, 300, 16, 2, 128],
   ])('sink attention: t=%i start=%i heads=%i kv=%i window=%i', (t, start, heads, kvHeads, window) => {
     use();
     const r = rng(t + start + heads + window);
