@@ -273,6 +273,58 @@ async function microbench(ctx: GpuContext, label = ''): Promise<void> {
   for (const b of [b1, s1, bias1, b2, s2, bias2]) b.destroy();
 }
 
+/**
+ * Where a decode step's time goes, measured in place: the GPU time of whole steps (one pass, so the gaps between
+ * dispatches count) with every dispatch, then without each group of kernels (the difference is that group's cost
+ * including its share of gaps), and the host's record + submit time.
+ */
+async function decodeDiag(ctx: GpuContext, m: GptOssGpu, seq: ReturnType<GptOssGpu['createSequence']>, label: string): Promise<void> {
+  const groups: [string, ((name: string, wg: number) => boolean) | null][] = [
+    ['all', null],
+    ['without MoE', (n) => !n.startsWith('moe_')],
+    ['without layer GEMVs', (n, wg) => n !== 'gemv_bf16' || wg > 20000],
+    ['without unembedding', (n, wg) => n !== 'gemv_bf16' || wg <= 20000],
+    ['without attention', (n) => !n.startsWith('attention') && n !== 'rope_kv'],
+    ['only MoE', (n) => n.startsWith('moe_')],
+    ['only layer GEMVs', (n, wg) => n === 'gemv_bf16' && wg <= 20000],
+    ['only unembedding', (n, wg) => n === 'gemv_bf16' && wg > 20000],
+    ['only attention', (n) => n.startsWith('attention') || n === 'rope_kv'],
+    ['all again', null],
+  ];
+  const out: string[] = [];
+  const len = seq.tokens.length;
+  for (const [g, f] of groups) {
+    ctx.dispatchFilter = f ? (p, wg) => f(p.name, wg) : null;
+    const per: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      ctx.enableProfiling(4, 'step');
+      await m.decodeSample([{ sequence: seq, token: 1 }], { temperature: 0 });
+      const prof = await ctx.readProfile();
+      if (i >= 2) per.push(prof.totalUs);
+      seq.truncate(len);
+    }
+    per.sort((a, b) => a - b);
+    out.push(`${g} ${per[per.length >> 1].toFixed(0)} us (min ${per[0].toFixed(0)}; ${m.lastDispatches} dispatches)`);
+  }
+  ctx.dispatchFilter = null;
+  ctx.profiler = null;
+  rows.push([`${label} GPU time per whole step, in place`, out[0], out.slice(1).join('; ')]);
+  log(rows[rows.length - 1].join(' | '));
+  // Host cost of recording + submitting a step (no waiting): 20 steps back to back, then wait.
+  const tc = performance.now();
+  let rec = 0;
+  for (let i = 0; i < 20; i++) {
+    const t1 = performance.now();
+    void m.decodeSample([{ sequence: seq, token: 1 }], { temperature: 0 });
+    rec += performance.now() - t1;
+    seq.truncate(len);
+  }
+  await ctx.sync();
+  const wall = (performance.now() - tc) / 20;
+  rows.push([`${label} host record + submit per step`, `${(rec / 20).toFixed(2)} ms`, `wall per step with 20 queued: ${wall.toFixed(2)} ms`]);
+  log(rows[rows.length - 1].join(' | '));
+}
+
 async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, onlyDecode = false): Promise<void> {
   const maxCtx = Math.max(...contexts, prefillTokens) + 3 * steps + 32;
   log(`loading random ${name} (maxContext ${maxCtx})`);
@@ -347,6 +399,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       m.setMoeVariant({});
     }
     log(rows[rows.length - 1].join(' | '));
+    if (args.has('decode-diag')) await decodeDiag(ctx, m, seq, `${name} @ctx ${c}`);
     if (args.get('profile') !== '0') {
       try {
         ctx.enableProfiling();
@@ -499,9 +552,11 @@ async function main(): Promise<void> {
     profile: true,
     f16: f16ok,
     subgroupMatrix: smatOk && args.get('smat') !== '0',
+    // As the runtime's webgpu backend ships it: Dawn's per-command validation off (--validation 1 keeps it).
+    validation: args.get('validation') === '1',
   });
   ctx.profiler = null;
-  log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}`);
+  log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}; validation ${args.get('validation') === '1'}`);
   if (!args.has('skip-micro')) await microbench(ctx);
   for (const name of models) {
     const cfg = name === '120b' ? { ...FULL, numHiddenLayers: 36, numExperts: 128 } : FULL;

@@ -116,16 +116,26 @@ export class GpuContext {
   private readonly arena: GPUBuffer;
   private readonly arenaData = new ArrayBuffer(PARAM_SLOTS_BYTES);
   private readonly errors: string[] = [];
-  /** @internal Timestamp profiling state (one pass per dispatch while set). */
-  profiler: { set: GPUQuerySet; resolve: GPUBuffer; names: string[]; capacity: number } | null = null;
+  /**
+   * @internal Timestamp profiling state: `'dispatch'` times each dispatch (one pass each), `'step'` times each
+   * submitted step as a whole (dispatches stay in one pass, so the figure includes the gaps between them).
+   */
+  profiler: { set: GPUQuerySet; resolve: GPUBuffer; names: string[]; capacity: number; mode: 'dispatch' | 'step' } | null =
+    null;
+  /**
+   * @internal Benchmarks only: dispatches for which this returns false are not recorded (the step's GPU time without
+   * them measures their cost in place; the results are then meaningless).
+   */
+  dispatchFilter: ((program: KernelProgram, workgroups: number) => boolean) | null = null;
 
-  /** Times every following dispatch on the GPU (needs `timestamp-query`). */
-  enableProfiling(capacity = 2048): void {
+  /** Times every following dispatch (or, with mode `'step'`, every step) on the GPU (needs `timestamp-query`). */
+  enableProfiling(capacity = 2048, mode: 'dispatch' | 'step' = 'dispatch'): void {
     this.profiler = {
       set: this.device.createQuerySet({ type: 'timestamp', count: capacity * 2 }),
       resolve: this.device.createBuffer({ size: capacity * 16, usage: 512 /* QUERY_RESOLVE */ | Usage.COPY_SRC }),
       names: [],
       capacity,
+      mode,
     };
   }
 
@@ -230,6 +240,12 @@ export class GpuContext {
     return id;
   }
 
+  /**
+   * The bind group used at each parameter slot by the last step, checked by identity first: a decode step records the
+   * same dispatches every token, and building the cache key below costs more host time than the comparison.
+   */
+  private readonly slotBindGroups: ({ program: KernelProgram; buffers: BufferRef[]; bg: GPUBindGroup } | undefined)[] = [];
+
   /** @internal */
   bindGroup(program: KernelProgram, buffers: BufferRef[], slot: number): GPUBindGroup {
     if (buffers.length !== program.bindings.length) {
@@ -237,6 +253,14 @@ export class GpuContext {
         `${program.name}: expected ${program.bindings.length} buffers, got ${buffers.length}`,
       );
     }
+    const last = this.slotBindGroups[slot];
+    if (last && last.program === program && sameBuffers(last.buffers, buffers)) return last.bg;
+    const bg = this.bindGroupByKey(program, buffers, slot);
+    this.slotBindGroups[slot] = { program, buffers: buffers.slice(), bg };
+    return bg;
+  }
+
+  private bindGroupByKey(program: KernelProgram, buffers: BufferRef[], slot: number): GPUBindGroup {
     const refs = buffers.map((b) => ('buffer' in b && !('mapState' in b) ? b : { buffer: b as GPUBuffer }));
     let key = program.cacheKey;
     for (const r of refs) key += `|${this.bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
@@ -350,6 +374,18 @@ export class GpuContext {
 
 const PARAM_SLOTS_BYTES = PARAM_SLOT * ARENA_SLOTS;
 
+function sameBuffers(a: readonly BufferRef[], b: readonly BufferRef[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (!('buffer' in x) || !('buffer' in y) || 'mapState' in x || 'mapState' in y) return false;
+    if (x.buffer !== y.buffer || x.offset !== y.offset || x.size !== y.size) return false;
+  }
+  return true;
+}
+
 /** Records dispatches of one step into one compute pass. */
 export class StepRecorder {
   private readonly encoder: GPUCommandEncoder;
@@ -365,9 +401,21 @@ export class StepRecorder {
     arenaData: ArrayBuffer,
   ) {
     this.encoder = ctx.device.createCommandEncoder();
-    this.pass = this.encoder.beginComputePass();
+    const pr = ctx.profiler;
+    if (pr?.mode === 'step' && pr.names.length < pr.capacity) {
+      this.stepQuery = pr.names.length;
+      pr.names.push('step');
+      this.pass = this.encoder.beginComputePass({
+        timestampWrites: { querySet: pr.set, beginningOfPassWriteIndex: 2 * this.stepQuery },
+      });
+    } else {
+      this.pass = this.encoder.beginComputePass();
+    }
     this.view = new DataView(arenaData);
   }
+
+  /** Query index of this step's timestamps in `'step'` profiling, else -1. */
+  private readonly stepQuery: number = -1;
 
   /**
    * Adds one dispatch. `workgroups` may exceed 65535 in x: it is folded into y, and kernels recover the linear index
@@ -395,6 +443,7 @@ export class StepRecorder {
     }
     const [x0, y0 = 1, z0 = 1] = typeof workgroups === 'number' ? [workgroups] : workgroups;
     if (x0 === 0 || y0 === 0 || z0 === 0) return;
+    if (this.ctx.dispatchFilter && !this.ctx.dispatchFilter(program, x0 * y0 * z0)) return;
     if (!this.pass) this.pass = this.encoder.beginComputePass();
     let x = x0;
     let y = y0;
@@ -405,7 +454,7 @@ export class StepRecorder {
     }
     const { pipeline } = this.ctx.pipeline(program);
     const pr = this.ctx.profiler;
-    if (pr && pr.names.length < pr.capacity) {
+    if (pr && pr.mode === 'dispatch' && pr.names.length < pr.capacity) {
       const i = pr.names.length;
       pr.names.push(program.name);
       this.pass.end();
@@ -442,6 +491,13 @@ export class StepRecorder {
   submit(): void {
     this.submitted = true;
     this.endPass();
+    if (this.stepQuery >= 0) {
+      // An empty pass whose end timestamp is written once everything before it in the step has finished.
+      const pr = this.ctx.profiler!;
+      this.encoder
+        .beginComputePass({ timestampWrites: { querySet: pr.set, endOfPassWriteIndex: 2 * this.stepQuery + 1 } })
+        .end();
+    }
     if (this.slot > 0) {
       this.ctx.device.queue.writeBuffer(this.arena, 0, this.view.buffer, 0, this.slot * PARAM_SLOT);
     }
@@ -474,9 +530,15 @@ export interface CreateGpuOptions {
   subgroupMatrix?: boolean;
   /** Dawn toggles for Node (`webgpu`'s create()). Default: unlock f16/subgroup matrices on NVIDIA. */
   dawnFlags?: string[];
+  /**
+   * Node only: false turns on Dawn's `skip_validation` toggle, which drops WebGPU's per-command validation (about a
+   * third of the host time of a decode step: ~150 dispatches are recorded per token). Shader bounds checks stay on,
+   * so buffer accesses remain clamped; a wrong command is then undefined behaviour instead of an error. Default true.
+   */
+  validation?: boolean;
 }
 
-const DEFAULT_DAWN_FLAGS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+const DEFAULT_DAWN_FEATURES = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
 
 interface SubgroupMatrixConfigInfo {
   componentType: string;
@@ -572,7 +634,7 @@ export async function createNodeGpuContext(options: CreateGpuOptions = {}): Prom
     );
   }
   const flags = options.dawnFlags ?? [
-    ...DEFAULT_DAWN_FLAGS,
+    `${DEFAULT_DAWN_FEATURES}${options.validation === false ? ',skip_validation' : ''}`,
     // Profiling wants real timestamps, not ones rounded for fingerprinting protection.
     ...(options.profile ? ['disable-dawn-features=timestamp_quantization'] : []),
   ];

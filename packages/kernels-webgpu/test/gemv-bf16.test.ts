@@ -5,14 +5,16 @@ import { refGemv, refRmsNorm } from './reference.js';
 import { gpu, SHAPES, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
 
 describe('gemvBf16', () => {
-  const cases = [
+  const cases: { N: number; K: number; M: number; norm: boolean; bias: boolean; residual: boolean; split: number; wn?: boolean }[] = [
     { N: 37, K: 72, M: 1, norm: false, bias: true, residual: false, split: 1 },
     { N: 101, K: 264, M: 3, norm: true, bias: true, residual: false, split: 2 },
     { N: 9, K: 8, M: 2, norm: false, bias: false, residual: true, split: 1 },
     { N: 300, K: 136, M: 8, norm: true, bias: false, residual: true, split: 3 },
+    // The router's form: RMSNorm, bias, and the normalised rows written for the MoE kernels.
+    { N: 33, K: 264, M: 2, norm: true, bias: true, residual: false, split: 2, wn: true },
   ];
   for (const shape of SHAPES) for (const c of cases) {
-    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}`, async () => {
+    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}${c.wn ? ' writeNormed' : ''}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.N * 7 + c.K);
@@ -37,7 +39,8 @@ describe('gemvBf16', () => {
         parts.push({ buffer: ctx.upload(W.bits.subarray(s * c.K, (s + rows) * c.K)), rowStart: s, rows });
       }
       const out = ctx.upload(init);
-      const prog = gemvBf16Program(ctx.caps, { K: c.K, M: c.M, norm: c.norm, bias: c.bias, residual: c.residual });
+      const xnOut = ctx.upload(poison(c.M * c.K));
+      const prog = gemvBf16Program(ctx.caps, { K: c.K, M: c.M, norm: c.norm, bias: c.bias, residual: c.residual, writeNormed: c.wn });
       const rec = ctx.begin();
       gemvBf16(rec, prog, {
         parts,
@@ -45,13 +48,48 @@ describe('gemvBf16', () => {
         gain: c.norm ? ctx.upload(gain) : undefined,
         bias: c.bias ? ctx.upload(bias) : undefined,
         out,
+        xnOut: c.wn ? xnOut : undefined,
         outStride: c.N,
       });
       rec.submit();
       const got = await ctx.readF32(out, c.M * c.N);
       expect(maxAbsDiff(got, want)).toBeLessThan(1e-3 * Math.sqrt(c.K));
+      if (c.wn) expect(maxAbsDiff(await ctx.readF32(xnOut, c.M * c.K), xin)).toBeLessThan(1e-4);
     });
   }
+});
+
+describe('bind groups reused across steps', () => {
+  test('a dispatch at the same slot with other buffers or offsets reads those, not the previous step', async () => {
+    const ctx = await gpu();
+    if (!ctx) return;
+    const r = rng(5);
+    const N = 24;
+    const K = 64;
+    const W = toBf16(randn(N * K, r));
+    const w = ctx.upload(W.bits);
+    const prog = gemvBf16Program(ctx.caps, { K, M: 1 });
+    const xs = [randn(K, r), randn(K, r)];
+    const xBufs = xs.map((x) => ctx.upload(x));
+    // x twice in one buffer, read through offsets
+    const both = ctx.upload(Float32Array.from([...xs[0], ...xs[1]]));
+    const out = ctx.upload(poison(N));
+    const run = async (x: Parameters<typeof gemvBf16>[2]['x']) => {
+      const rec = ctx.begin();
+      gemvBf16(rec, prog, { parts: [{ buffer: w, rowStart: 0, rows: N }], x, out, outStride: N });
+      rec.submit();
+      return ctx.readF32(out, N);
+    };
+    for (const [i, x] of [
+      [0, xBufs[0]],
+      [1, xBufs[1]],
+      [0, { buffer: both, offset: 0, size: K * 4 }],
+      [1, { buffer: both, offset: K * 4, size: K * 4 }],
+      [1, xBufs[1]],
+    ] as const) {
+      expect(maxAbsDiff(await run(x), refGemv(W.values, xs[i], 1, N, K))).toBeLessThan(1e-3 * Math.sqrt(K));
+    }
+  });
 });
 
 describe('gemmBf16 (tiled prefill GEMM, GPU shape)', () => {

@@ -1,6 +1,6 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
-import { BF16_HELPERS, enables, groupReduce, rmsPrologue, WG_INDEX } from '../wgsl.js';
+import { BF16_HELPERS, enables, groupReduce, WG_INDEX } from '../wgsl.js';
 
 export interface GemvBf16Options {
   /** Reduction size (columns of W); a multiple of 8. */
@@ -40,6 +40,7 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   const KV = K / 8;
   if (caps.cpuLike) return gemvRowPerInvocation(o, bindings);
   const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}:sg${+caps.subgroups32}`;
+  const NA = o.norm ? 2 * M : M;
   return {
     name: 'gemv_bf16',
     cacheKey: key,
@@ -49,28 +50,16 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
     body: () => /* wgsl */ `
 ${BF16_HELPERS}
 ${WG_INDEX}
-${o.norm ? rmsPrologue(caps, M, K, 'x') : ''}
-${groupReduce(caps, 'row_sum', M, 32, 'add')}
+${groupReduce(caps, 'row_sum', NA, 32, 'add')}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let row = wgIndex(wid, nwg) * ${ROWS_PER_WG}u + (lid >> 5u);
   let lane = lid & 31u;
-  ${o.norm ? 'computeInvRms(lid, p.xRow0, p.eps);' : ''}
-  ${
-    wn
-      ? `if (wgIndex(wid, nwg) == 0u) {
-    for (var m = 0u; m < ${M}u; m++) {
-      for (var c = lid; c < ${K / 4}u; c += 256u) {
-        let xi = (p.xRow0 + m) * ${K / 4}u + c;
-        xnOut[xi] = x[xi] * gain[c] * inv_rms[m];
-      }
-    }
-  }`
-      : ''
-  }
   let valid = row < p.rows;
   let r = min(row, p.rows - 1u);
-  var acc: array<f32, ${M}>;
+  // acc[m]: the dot product of row r with x[m]·gain; acc[M + m] (norm): Σ x[m]², since the 32 invocations of a row
+  // read all of x[m] anyway — so the RMSNorm costs no prologue pass and no barrier before the first weight load.
+  var acc: array<f32, ${NA}>;
   for (var c = lane; c < ${KV}u; c += 32u) {
     let wv = w[r * ${KV}u + c];
     let wa = bf8lo(wv);
@@ -78,13 +67,29 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     ${o.norm ? 'let ga = gain[2u * c]; let gb = gain[2u * c + 1u];' : ''}
     for (var m = 0u; m < ${M}u; m++) {
       let xi = (p.xRow0 + m) * ${K / 4}u + 2u * c;
-      acc[m] += dot(wa, x[xi]${o.norm ? ' * ga' : ''}) + dot(wb, x[xi + 1u]${o.norm ? ' * gb' : ''});
+      let xa = x[xi];
+      let xb = x[xi + 1u];
+      acc[m] += dot(wa, xa${o.norm ? ' * ga' : ''}) + dot(wb, xb${o.norm ? ' * gb' : ''});
+      ${o.norm ? `acc[${M}u + m] += dot(xa, xa) + dot(xb, xb);` : ''}
     }
   }
   row_sum(&acc, lid);
+  ${
+    wn
+      ? `if (wgIndex(wid, nwg) == 0u) {
+    for (var m = 0u; m < ${M}u; m++) {
+      let inv = inverseSqrt(acc[${M}u + m] / ${K}.0 + p.eps);
+      for (var c = lid; c < ${K / 4}u; c += 256u) {
+        let xi = (p.xRow0 + m) * ${K / 4}u + c;
+        xnOut[xi] = x[xi] * gain[c] * inv;
+      }
+    }
+  }`
+      : ''
+  }
   if (valid && lane == 0u) {
     for (var m = 0u; m < ${M}u; m++) {
-      var v = acc[m]${o.norm ? ' * inv_rms[m]' : ''};
+      var v = acc[m]${o.norm ? ` * inverseSqrt(acc[${M}u + m] / ${K}.0 + p.eps)` : ''};
       ${o.bias ? 'v += bias[p.biasOffset + row];' : ''}
       let oi = m * p.outStride + p.outOffset + row;
       ${o.residual ? 'out[oi] += v;' : 'out[oi] = v;'}

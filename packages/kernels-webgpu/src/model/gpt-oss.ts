@@ -493,8 +493,18 @@ export class GptOssGpu {
     K: number,
     rows: number,
     outStride: number,
-    o: { norm?: GPUBuffer; bias?: GPUBuffer; residual?: boolean; x: GPUBuffer; out: GPUBuffer; xnOut?: GPUBuffer },
+    o: {
+      norm?: GPUBuffer;
+      bias?: GPUBuffer;
+      residual?: boolean;
+      x: GPUBuffer;
+      /** First row of x to use (default 0). */
+      xRow0?: number;
+      out: GPUBuffer;
+      xnOut?: GPUBuffer;
+    },
   ): void {
+    const x0 = o.xRow0 ?? 0;
     if (rows >= this.gemmMinTokens && K % 32 === 0) {
       const wn = !!o.xnOut;
       const sm = this.smat;
@@ -510,7 +520,7 @@ export class GptOssGpu {
           tileTokens: tm,
         }),
       );
-      gemmBf16(rec, prog, { parts, x: o.x, tokens: rows, gain: o.norm, bias: o.bias, out: o.out, xnOut: o.xnOut, outStride });
+      gemmBf16(rec, prog, { parts, x: o.x, xRow0: x0, tokens: rows, gain: o.norm, bias: o.bias, out: o.out, xnOut: o.xnOut, outStride });
       return;
     }
     for (let r0 = 0; r0 < rows; r0 += 8) {
@@ -530,7 +540,7 @@ export class GptOssGpu {
       gemvBf16(rec, prog, {
         parts,
         x: o.x,
-        xRow0: r0,
+        xRow0: x0 + r0,
         gain: o.norm,
         bias: o.bias,
         out: o.out,
@@ -633,6 +643,11 @@ export class GptOssGpu {
   private head(rec: StepRecorder, row0: number, rows: number): void {
     const c = this.config;
     const H = c.hiddenSize;
+    if (!this.ctx.caps.cpuLike) {
+      // GPU shapes fold the final RMSNorm into the unembedding (its rows read all of x anyway): one dispatch less.
+      this.gemv(rec, this.unembed, H, rows, c.vocabSize, { norm: this.finalNorm, x: this.x, xRow0: row0, out: this.logits });
+      return;
+    }
     rmsNorm(rec, this.p('final-norm', () => rmsNormProgram(this.ctx.caps, H)), {
       x: this.x,
       gain: this.finalNorm,

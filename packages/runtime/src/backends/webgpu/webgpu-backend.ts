@@ -136,6 +136,12 @@ export interface WebGpuBackendOptions {
    * turned off by GPTOSS_WEBGPU_F16=0.
    */
   f16?: boolean;
+  /**
+   * Keep Dawn's per-command WebGPU validation. Off by default: the kernels and their bindings are fixed and tested with
+   * validation on, and skipping it cuts the host time of a decode step by about a third (see @gptoss/kernels-webgpu's
+   * `validation` option). GPTOSS_WEBGPU_VALIDATE=1 turns it back on, e.g. to debug a driver issue.
+   */
+  validation?: boolean;
 }
 
 /**
@@ -152,6 +158,7 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): Backend {
         const ctx = await k.createNodeGpuContext({
           fast: !options.portable,
           f16: options.f16 ?? process.env.GPTOSS_WEBGPU_F16 !== '0',
+          validation: options.validation ?? process.env.GPTOSS_WEBGPU_VALIDATE === '1',
         });
         const allowCpu = options.allowCpuAdapter ?? process.env.GPTOSS_WEBGPU_ALLOW_CPU === '1';
         if (ctx.caps.cpuLike && !allowCpu) {
