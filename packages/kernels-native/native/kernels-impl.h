@@ -575,12 +575,18 @@ inline float exp_shifted_sum(float* s, int64_t n, float m) {
 
 // o[h] = sum_j p[h][j] v[j] for 4 heads (probabilities p [4][n], value rows of NV vectors at stride ldv): each value
 // row is loaded once for the 4 heads and the sums stay in registers (no load/store of o per position).
+constexpr int64_t kKvAhead = 8;
+inline void prefetch_row(const float* p, int n) {
+  for (int i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+}
+
 template <int NV>
 inline void pv4(const float* p, int64_t n, const float* v, int64_t ldv, float* o) {
   F acc[4][NV];
   for (int h = 0; h < 4; h++)
     for (int x = 0; x < NV; x++) acc[h][x] = S::zero();
   for (int64_t j = 0; j < n; j++) {
+    if (j + kKvAhead < n) prefetch_row(v + (j + kKvAhead) * ldv, NV * W);
     F vv[NV];
     for (int x = 0; x < NV; x++) vv[x] = S::load(v + j * ldv + x * W);
     for (int h = 0; h < 4; h++) {
@@ -608,6 +614,9 @@ void attention(const gptoss::AttentionArgs& a) {
     float dots[64];
     for (int64_t j = 0; j < n; j++) {
       const float* kr = a.k + (start + j) * kv_ld + static_cast<int64_t>(g) * D;
+      // One KV head's rows are D floats every kv_ld: a strided stream the hardware prefetchers pick up late when the
+      // cache comes from DRAM (decode reads every layer's), so fetch a few rows ahead, keys here, values in pv4.
+      if (j + kKvAhead < n) prefetch_row(kr + kKvAhead * kv_ld, D);
       if (G <= 64) {
         dot_heads<S>(qg, G, D, kr, dots);
         for (int hh = 0; hh < G; hh++) sc[hh * n + j] = dots[hh] * a.sm_scale;
