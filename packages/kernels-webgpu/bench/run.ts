@@ -368,6 +368,22 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       kvBytes += n * cfg.numKeyValueHeads * cfg.headDim * 4 * 2;
     }
     const bytes = weightBytes + kvBytes;
+    if (args.has('depth-ab') && c === contexts[0]) {
+      // Steps in flight in the generation loop (default 3), A/B in one process.
+      for (const depth of args.get('depth-ab')!.split(',').map(Number)) {
+        const len = seq.tokens.length;
+        const tv = performance.now();
+        let cv = 0;
+        for await (const id of m.generate(seq, 1, steps, { temperature: 0 }, { depth })) {
+          void id;
+          cv++;
+        }
+        const dv = (performance.now() - tv) / 1000 / cv;
+        seq.truncate(len);
+        rows.push([`${name} decode @ctx ${c}, ${depth} steps in flight`, `${(1 / dv).toFixed(1)} tok/s (${(dv * 1000).toFixed(2)} ms)`, '']);
+        log(rows[rows.length - 1].join(' | '));
+      }
+    }
     rows.push([
       `${name} decode @ctx ${c}`,
       `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms; ${(1 / dtSync).toFixed(1)} tok/s with a host round trip per step)`,
