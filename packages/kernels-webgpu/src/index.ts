@@ -33,6 +33,8 @@ export { yarnRopeTable, type RopeConfig } from './model/rope.js';
 export {
   GptOssGpu,
   GpuSequence,
+  type GenerateOptions,
+  type GeneratedToken,
   type GptOssConfig,
   type LoadGptOssOptions,
   type TensorSource,

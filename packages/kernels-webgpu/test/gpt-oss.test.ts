@@ -118,4 +118,50 @@ describe('GptOssGpu.generate (loop on the GPU)', () => {
     expect(a.length).toBe(prompt.length - 1 + 12);
     model.dispose();
   });
+
+  test('generateTokens yields each pick with its log-softmax, sampled or greedy, and stops where asked', async () => {
+    const ctx = await gpu();
+    if (!ctx) return;
+    const w = tinyWeights(TINY, 6);
+    const model = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 40, prefillChunk: 8 });
+    const prompt = [7, 1, 8, 2, 8];
+    const logSoftmax = (l: Float32Array, i: number) => {
+      let mx = -Infinity;
+      for (const v of l) mx = Math.max(mx, v);
+      let z = 0;
+      for (const v of l) z += Math.exp(v - mx);
+      return l[i] - mx - Math.log(z);
+    };
+    for (const sampling of [{ temperature: 0 }, { temperature: 0.8, topP: 0.9, seed: 42 }]) {
+      const a = model.createSequence();
+      await model.prefill(a, prompt.slice(0, -1), { logits: 'none' });
+      const got: { id: number; logprob: number }[] = [];
+      for await (const t of model.generateTokens(a, prompt[prompt.length - 1], 8, sampling)) got.push(t);
+      expect(got).toHaveLength(8);
+      // Replay the same tokens step by step: each logprob is the log-softmax of that step's logits at the pick.
+      const b = model.createSequence();
+      await model.prefill(b, prompt.slice(0, -1), { logits: 'none' });
+      let tok = prompt[prompt.length - 1];
+      for (const t of got) {
+        const l = await model.decode([{ sequence: b, token: tok }]);
+        expect(Math.abs(t.logprob - logSoftmax(l, t.id))).toBeLessThan(1e-4);
+        tok = t.id;
+      }
+      a.dispose();
+      b.dispose();
+    }
+    // stop: ends right after the first id it accepts; the sequence holds first + the ids before it.
+    const c = model.createSequence();
+    await model.prefill(c, prompt.slice(0, -1), { logits: 'none' });
+    const all: number[] = [];
+    for await (const id of model.generate(c, prompt[prompt.length - 1], 8, { temperature: 0 })) all.push(id);
+    const d = model.createSequence();
+    await model.prefill(d, prompt.slice(0, -1), { logits: 'none' });
+    const stopAt = all[3];
+    const some: number[] = [];
+    for await (const id of model.generate(d, prompt[prompt.length - 1], 8, { temperature: 0 }, { stop: (id) => id === stopAt })) some.push(id);
+    expect(some).toEqual(all.slice(0, all.indexOf(stopAt) + 1));
+    expect(d.length).toBe(prompt.length - 1 + some.length);
+    model.dispose();
+  });
 });

@@ -28,6 +28,8 @@ export type {
   PrefillOptions,
   Sequence,
   DecodeItem,
+  DeviceGenerateOptions,
+  DeviceToken,
   LoadedModel,
 } from './backend/types.js';
 export { openCheckpoint } from './checkpoint/open-checkpoint.js';

@@ -10,7 +10,7 @@ import {
 } from '@gptoss/harmony';
 import { openCheckpoint, type Checkpoint } from './checkpoint/open-checkpoint.js';
 import { InvalidArgumentError } from './errors.js';
-import { Sampler, type SamplingOptions, type TokenLogprob } from './sampling.js';
+import { Sampler, type SampledToken, type SamplingOptions, type TokenLogprob } from './sampling.js';
 import { selectBackend, type BackendChoice } from './select-backend.js';
 import { Scheduler } from './scheduler.js';
 import type { BackendName, LoadOptions, LoadedModel, ModelConfig, Sequence } from './backend/types.js';
@@ -28,6 +28,12 @@ export interface GenerateOptions extends SamplingOptions {
   /** Role the completion is rendered for (default `assistant`). */
   role?: Role;
   signal?: AbortSignal;
+  /**
+   * Let a backend that can (webgpu) sample on the device and keep decode steps in flight, reading back token ids
+   * instead of logits: used when neither `minP` nor `topLogprobs` is asked for. Draws then come from the device's
+   * seeded generator (same seed → same tokens on that backend). Default true; false samples every token here.
+   */
+  deviceSampling?: boolean;
 }
 
 export interface GenerationStats {
@@ -123,24 +129,45 @@ export class Session {
       const tokens: number[] = [];
       let stopReason: StopReason = 'max-tokens';
       let decodeMs = 0;
-      while (tokens.length < maxTokens) {
-        signal?.throwIfAborted();
-        const s = sampler.sample(logits);
-        tokens.push(s.token);
-        yield { type: 'token', token: s.token, logprob: s.logprob, ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}) };
-        if (parser) for (const ev of parser.push(s.token)) yield ev;
-        if (stop.has(s.token)) {
-          stopReason = 'stop-token';
-          break;
+      const loaded = this.scheduler.loaded;
+      const device =
+        loaded.generate && options.deviceSampling !== false && sampler.minP === 0 && sampler.topLogprobs === 0
+          ? { temperature: sampler.temperature, topK: sampler.topK, topP: sampler.topP, seed: options.seed ?? Math.floor(Math.random() * 2 ** 32) }
+          : null;
+      // Device chunks start small (first tokens stream out early) and grow: each chunk drains the device's pipeline.
+      let chunk = 4;
+      let pending: SampledToken[] = maxTokens > 0 ? [sampler.sample(logits)] : [];
+      run: while (pending.length > 0) {
+        for (let i = 0; i < pending.length; i++) {
+          const s = pending[i];
+          tokens.push(s.token);
+          yield { type: 'token', token: s.token, logprob: s.logprob, ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}) };
+          if (parser) for (const ev of parser.push(s.token)) yield ev;
+          // The cache holds every token before s (a device chunk already fed the ones before its last).
+          const fed = seq.length - (pending.length - 1 - i);
+          let end: StopReason | null = null;
+          if (stop.has(s.token)) end = 'stop-token';
+          else if (tokens.length >= maxTokens) end = 'max-tokens';
+          else if (fed + 1 > capacity) end = 'context-full';
+          if (end) {
+            stopReason = end;
+            if (seq.length > fed) seq.truncate(fed);
+            break run;
+          }
         }
-        if (tokens.length >= maxTokens) break;
-        if (seq.length + 1 > capacity) {
-          stopReason = 'context-full';
-          break;
-        }
         signal?.throwIfAborted();
+        const last = pending[pending.length - 1].token;
         const t1 = performance.now();
-        logits = await this.scheduler.decode(seq, s.token);
+        if (device) {
+          const maxChunk = Math.min(chunk, maxTokens - tokens.length, capacity - seq.length);
+          chunk = Math.min(32, chunk * 2);
+          pending = await this.scheduler.exclusive(() =>
+            loaded.generate!(seq, last, { ...device, maxTokens: maxChunk, stop: (t) => stop.has(t) }),
+          );
+        } else {
+          logits = await this.scheduler.decode(seq, last);
+          pending = [sampler.sample(logits)];
+        }
         decodeMs += performance.now() - t1;
       }
       let messages: Message[] = [];

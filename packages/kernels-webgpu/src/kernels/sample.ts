@@ -47,6 +47,7 @@ export function sampleProgram(V: number, workgroupSize = 256): KernelProgram {
       ['topP', 'f32'],
       ['seed', 'u32'],
       ['counter', 'u32'],
+      ['lpIndex', 'u32'],
     ],
     body: () => /* wgsl */ `
 const V = ${V}u;
@@ -103,11 +104,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   for (var q = 1u; q < 4u; q++) { if (better(bv[q], bi[q], bv[0], bi[0])) { bv[0] = bv[q]; bi[0] = bi[q]; } }
   let amax = argmaxReduce(lid, bv[0], bi[0]);
+  let mx = logits[base + amax];
+  // log Σ exp(l - max) of the raw logits, for the log-probability of the pick (only when asked: one more pass).
+  var lz = 0.0;
+  if (p.lpIndex != 0xffffffffu) {
+    var z0 = 0.0;
+    for (var i = lid; i < V; i += ${W}u) { z0 += exp(logits[base + i] - mx); }
+    lz = log(sumReduce(lid, z0));
+  }
   if (p.temperature <= 0.0) {
-    if (lid == 0u) { tokens[p.outIndex + wid.x] = amax; }
+    if (lid == 0u) {
+      tokens[p.outIndex + wid.x] = amax;
+      if (p.lpIndex != 0xffffffffu) { tokens[p.lpIndex + wid.x] = bitcast<u32>(-lz); }
+    }
     return;
   }
-  let mx = logits[base + amax];
   let invT = 1.0 / p.temperature;
   // Threshold on z = (l - max)/T: keep z >= thr. Bisection for top-k (count) and top-p (mass); -inf keeps all.
   var thr = -3.4e38;
@@ -147,7 +158,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
   }
   let pick = argmaxReduce(lid, gv, gi);
-  if (lid == 0u) { tokens[p.outIndex + wid.x] = pick; }
+  if (lid == 0u) {
+    tokens[p.outIndex + wid.x] = pick;
+    if (p.lpIndex != 0xffffffffu) { tokens[p.lpIndex + wid.x] = bitcast<u32>(logits[base + pick] - mx - lz); }
+  }
 }`,
   };
 }
@@ -155,7 +169,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 export function sample(
   rec: StepRecorder,
   program: KernelProgram,
-  a: { logits: BufferRef; tokens: BufferRef; rows: number; row0?: number; outIndex?: number } & SampleParams,
+  a: {
+    logits: BufferRef;
+    tokens: BufferRef;
+    rows: number;
+    row0?: number;
+    outIndex?: number;
+    /** Also store each pick's log-probability (log-softmax of the raw logits, f32 bits) at tokens[logprobIndex + row]. */
+    logprobIndex?: number;
+  } & SampleParams,
 ): void {
   rec.dispatch(
     program,
@@ -168,6 +190,7 @@ export function sample(
       topP: a.topP ?? 1,
       seed: a.seed ?? 0,
       counter: a.counter ?? 0,
+      lpIndex: a.logprobIndex ?? 0xffffffff,
     },
     a.rows,
   );

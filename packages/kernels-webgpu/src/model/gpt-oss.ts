@@ -140,6 +140,20 @@ function bf16ToF32Array(u8: Uint8Array): Float32Array {
   return out;
 }
 
+/** Options of `GptOssGpu.generate` / `generateTokens`. */
+export interface GenerateOptions {
+  /** Steps submitted ahead of the one being read back (default 3). */
+  depth?: number;
+  /** Called with each sampled id; true ends the generation after yielding it. */
+  stop?: (id: number) => boolean;
+}
+
+/** A token sampled on the GPU, with its log-probability (NaN from `generate`, which does not compute it). */
+export interface GeneratedToken {
+  id: number;
+  logprob: number;
+}
+
 /**
  * gpt-oss on WebGPU: weights uploaded once in their stored formats (bf16 dense, MXFP4 experts), f32 activations and
  * KV cache, one command buffer per step. Decode per layer: QKV GEMV (+RMSNorm, +bias) → attention (+RoPE, +KV
@@ -726,13 +740,39 @@ export class GptOssGpu {
     first: number,
     maxTokens: number,
     sampling: SampleParams,
-    options: { depth?: number; stop?: (id: number) => boolean } = {},
+    options: GenerateOptions = {},
   ): AsyncGenerator<number> {
+    for await (const t of this.run(seq, first, maxTokens, sampling, options, false)) yield t.id;
+  }
+
+  /**
+   * `generate` that also yields each token's log-probability (log-softmax of the raw logits, f32, computed on the
+   * GPU next to the draw: 8 bytes read back per token).
+   */
+  generateTokens(
+    seq: GpuSequence,
+    first: number,
+    maxTokens: number,
+    sampling: SampleParams,
+    options: GenerateOptions = {},
+  ): AsyncGenerator<GeneratedToken> {
+    return this.run(seq, first, maxTokens, sampling, options, true);
+  }
+
+  private async *run(
+    seq: GpuSequence,
+    first: number,
+    maxTokens: number,
+    sampling: SampleParams,
+    options: GenerateOptions,
+    logprobs: boolean,
+  ): AsyncGenerator<GeneratedToken> {
     const depth = Math.max(1, options.depth ?? 3);
     const n = Math.min(maxTokens, seq.capacity - seq.length);
     if (n <= 0) return;
     this.writeEmbeddings([first]);
-    const ids = this.ctx.createBuffer((n + 1) * 4, 'generated');
+    // ids[0..n] (id i is embedded by step i, id i+1 sampled by it), then the log-probabilities of ids 1..n.
+    const ids = this.ctx.createBuffer((2 * n + 2) * 4, 'generated');
     const start = this.ctx.begin();
     start.copy(this.tokIn, 0, ids, 0, 4);
     start.submit();
@@ -755,10 +795,13 @@ export class GptOssGpu {
             tokens: ids,
             rows: 1,
             outIndex: submitted + 1,
+            logprobIndex: logprobs ? n + 1 + submitted + 1 : undefined,
             ...sampling,
             counter: (sampling.counter ?? 0) + base + submitted,
           });
-          rec.copy(ids, (submitted + 1) * 4, ring[submitted % ring.length], 0, 4);
+          const slot = ring[submitted % ring.length];
+          rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
+          if (logprobs) rec.copy(ids, (n + 1 + submitted + 1) * 4, slot, 4, 4);
           rec.submit();
           this.lastRecordMs = performance.now() - tr;
           dispatches = rec.dispatches;
@@ -766,12 +809,14 @@ export class GptOssGpu {
         }
         const slot = ring[i % ring.length];
         await slot.mapAsync(1 /* READ */);
-        const id = new Uint32Array(slot.getMappedRange(0, 4))[0];
+        const got = new Uint32Array(slot.getMappedRange(0, 8));
+        const id = got[0];
+        const logprob = logprobs ? new Float32Array(got.buffer, got.byteOffset, 2)[1] : Number.NaN;
         slot.unmap();
         seq.tokens.push(i === 0 ? first : this.lastGenerated);
         this.lastGenerated = id;
         this.lastDispatches = dispatches;
-        yield id;
+        yield { id, logprob };
         if (options.stop?.(id)) break;
       }
     } finally {

@@ -161,6 +161,24 @@ export interface DecodeItem {
   token: number;
 }
 
+/** Sampling done by a backend (`LoadedModel.generate`): the subset of SamplingOptions that devices implement. */
+export interface DeviceGenerateOptions {
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  /** 0 = off. */
+  topK: number;
+  /** 1 = off. */
+  topP: number;
+  seed: number;
+  stop: (token: number) => boolean;
+}
+
+export interface DeviceToken {
+  token: number;
+  logprob: number;
+}
+
 /** A model loaded onto one backend. */
 export interface LoadedModel {
   readonly backend: BackendName;
@@ -177,6 +195,14 @@ export interface LoadedModel {
    * returns Float32Array `[batch.length, vocab]`, row `i` for `batch[i]`. Must equal decoding each one alone.
    */
   decode(batch: readonly DecodeItem[]): Promise<Float32Array>;
+  /**
+   * Optional fast path for one sequence: appends `first`, then samples on the device and appends each sampled token
+   * in turn, returning up to `maxTokens` tokens with their log-probabilities (log-softmax of the raw logits). It stops
+   * after the first token for which `stop` is true; the last returned token is not appended (as with `decode`, the
+   * caller feeds it next). Only logits never leave the device: a GPU backend reads back a few bytes per token and
+   * keeps several steps in flight. Sampling draws come from the backend's own seeded generator.
+   */
+  generate?(sequence: Sequence, first: number, options: DeviceGenerateOptions): Promise<DeviceToken[]>;
   /** Human-readable facts for `--verbose` output and benchmarks (e.g. `{ threads: '2', weights: 'mmap' }`). */
   describe?(): Record<string, string>;
   /** Frees weights and every sequence. */

@@ -1,5 +1,12 @@
-import { describe, expect, test } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { conformanceCases } from '../../backend/conformance.js';
+import type { LoadedModel } from '../../backend/types.js';
+import { createCheckpoint } from '../../checkpoint/create-checkpoint.js';
+import { openCheckpoint } from '../../checkpoint/open-checkpoint.js';
+import { Model, type GenerateEvent, type GenerateOptions } from '../../model.js';
 import { webgpuBackend } from './webgpu-backend.js';
 
 // CI has no GPU: this runs on SwiftShader when the test process can load it, i.e. when VK_ICD_FILENAMES and
@@ -21,4 +28,67 @@ test('availability is reported', () => {
 test('a CPU rasteriser is not offered for automatic selection by default', async () => {
   const plain = await webgpuBackend().available();
   if (availability.ok && /swiftshader/i.test(availability.detail ?? '')) expect(plain.ok).toBe(false);
+});
+
+describe.skipIf(!availability.ok)('generation with device sampling (GPU draws, token ids read back)', () => {
+  let dir = '';
+  let model: Model;
+  let loaded: LoadedModel;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gptoss-webgpu-gen-'));
+    await createCheckpoint({ dir: join(dir, 'tiny'), preset: 'tiny', seed: 4 });
+    const checkpoint = await openCheckpoint(join(dir, 'tiny'));
+    loaded = await backend.load(checkpoint, { maxContext: 64 });
+    model = await Model.create(checkpoint, loaded, { backend, skipped: [] });
+  }, 120_000);
+  afterAll(async () => {
+    await model?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = async (opts: GenerateOptions, prompt = [5, 9, 200, 31]) => {
+    const toks: { token: number; logprob: number }[] = [];
+    let done: Extract<GenerateEvent, { type: 'done' }> | undefined;
+    for await (const ev of model.complete(prompt, opts)) {
+      if (ev.type === 'token') toks.push({ token: ev.token, logprob: ev.logprob });
+      if (ev.type === 'done') done = ev;
+    }
+    return { toks, done: done! };
+  };
+
+  test('greedy: same tokens and log-probabilities as sampling every token on the host', async () => {
+    const spy = vi.spyOn(loaded, 'generate');
+    const host = await run({ temperature: 0, maxTokens: 20, stopTokens: [], deviceSampling: false });
+    expect(spy).not.toHaveBeenCalled();
+    const dev = await run({ temperature: 0, maxTokens: 20, stopTokens: [] });
+    // First token from the prefill logits on the host, then device chunks of 4, 8, then the 7 left.
+    expect(spy.mock.calls.map((c) => c[2].maxTokens)).toEqual([4, 8, 7]);
+    spy.mockRestore();
+    expect(dev.toks.map((t) => t.token)).toEqual(host.toks.map((t) => t.token));
+    for (let i = 0; i < dev.toks.length; i++) expect(Math.abs(dev.toks[i].logprob - host.toks[i].logprob)).toBeLessThan(1e-3);
+    expect(dev.done.stopReason).toBe('max-tokens');
+    expect(dev.done.tokens).toHaveLength(20);
+  });
+
+  test('a stop token ends the generation inside a device chunk; the next call reuses the cache consistently', async () => {
+    const all = await run({ temperature: 0, maxTokens: 12, stopTokens: [], deviceSampling: false });
+    const stopAt = all.toks[6].token;
+    const cut = await run({ temperature: 0, maxTokens: 12, stopTokens: [stopAt] });
+    const k = all.toks.findIndex((t) => t.token === stopAt);
+    expect(cut.toks.map((t) => t.token)).toEqual(all.toks.slice(0, k + 1).map((t) => t.token));
+    expect(cut.done.stopReason).toBe('stop-token');
+    // The session's cache (prefix reuse across calls) must hold the prompt and the fed tokens only.
+    const again = await run({ temperature: 0, maxTokens: 12, stopTokens: [], deviceSampling: false });
+    expect(again.toks.map((t) => t.token)).toEqual(all.toks.map((t) => t.token));
+  });
+
+  test('seeded draws repeat with the same seed and the context limit is honoured', async () => {
+    const a = await run({ temperature: 1, topP: 0.95, seed: 7, maxTokens: 16, stopTokens: [] });
+    const b = await run({ temperature: 1, topP: 0.95, seed: 7, maxTokens: 16, stopTokens: [] });
+    expect(b.toks).toEqual(a.toks);
+    for (const t of a.toks) expect(t.logprob).toBeLessThanOrEqual(0);
+    const full = await run({ temperature: 0, maxTokens: 500, stopTokens: [] }, Array.from({ length: 50 }, (_, i) => (i * 37) % 1000));
+    expect(full.done.stopReason).toBe('context-full');
+    expect(50 + full.toks.length - 1).toBe(64);
+  });
 });

@@ -6,6 +6,8 @@ import type {
   Availability,
   Backend,
   DecodeItem,
+  DeviceGenerateOptions,
+  DeviceToken,
   LoadOptions,
   LoadedModel,
   ModelSource,
@@ -88,6 +90,17 @@ class WebGpuLoadedModel implements LoadedModel {
       throw new InvalidArgumentError(`sequence would hold ${s.length + tokens.length} positions, capacity is ${s.capacity}`);
     }
     return this.model.prefill(s.inner, tokens, { logits: options?.logits ?? 'last' });
+  }
+
+  async generate(sequence: Sequence, first: number, o: DeviceGenerateOptions): Promise<DeviceToken[]> {
+    const s = this.own(sequence);
+    if (s.length >= s.capacity) throw new InvalidArgumentError(`sequence is full (${s.capacity} positions)`);
+    const out: DeviceToken[] = [];
+    const sampling = { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed >>> 0 };
+    for await (const t of this.model.generateTokens(s.inner, first, o.maxTokens, sampling, { stop: o.stop })) {
+      out.push({ token: t.id, logprob: t.logprob });
+    }
+    return out;
   }
 
   async decode(batch: readonly DecodeItem[]): Promise<Float32Array> {
