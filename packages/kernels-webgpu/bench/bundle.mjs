@@ -11,6 +11,7 @@ const outDir = resolve(argv[0] && !argv[0].startsWith('--') ? argv[0] : '../../.
 for (const [entry, out] of [
   ['bench/run.ts', 'bench.mjs'],
   ['bench/conformance.ts', 'conformance.mjs'],
+  ['bench/runtime.ts', 'runtime.mjs'],
   ['src/index.ts', 'kernels-webgpu.mjs'],
 ]) {
   await build({
