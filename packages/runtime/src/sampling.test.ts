@@ -49,6 +49,17 @@ describe('Sampler', () => {
     expect(g[1]).toBe(1);
   });
 
+  test('top-p orders ties by the lower token id, also over a flat vocabulary-sized distribution', () => {
+    const tie = new Sampler({ seed: 5, topP: 0.3 });
+    for (let i = 0; i < 20; i++) expect(tie.sample(Float32Array.from([1, 3, 3, 0])).token).toBe(1);
+    // 200k equal logits: the nucleus of p = 0.25 is exactly the first quarter of the ids.
+    const flat = new Float32Array(200_000);
+    const s = new Sampler({ seed: 6, topP: 0.25 });
+    const got = Array.from({ length: 30 }, () => s.sample(flat).token);
+    for (const t of got) expect(t).toBeLessThan(50_000);
+    expect(new Set(got).size).toBeGreaterThan(20);
+  });
+
   test('min-p drops tokens below minP × top probability', () => {
     const f = freq(new Sampler({ seed: 4, minP: 0.3 }));
     expect(f[0] + f[3] + f[5]).toBe(0);

@@ -49,6 +49,30 @@ function topIndices(v: Float32Array, n: number): number[] {
 }
 
 /**
+ * Indices with p[i]/z > 1e-12/z, in descending p (ties: lower index first). A flat distribution keeps most of the
+ * vocabulary, so the order comes from a native sort of numeric keys (the f32 bits of p, which order like p for p ≥ 0,
+ * then the inverted index) rather than a comparator: ~10× faster on 200k candidates.
+ */
+function sortedCandidates(p: Float32Array, z: number): number[] {
+  const V = p.length;
+  const tiny = (1 / z) * 1e-12;
+  const shift = 2 ** Math.max(1, Math.ceil(Math.log2(V + 1)));
+  const bits = new Uint32Array(p.buffer, p.byteOffset, V);
+  if (shift > 2 ** 22) {
+    const cand: number[] = [];
+    for (let i = 0; i < V; i++) if (p[i] / z > tiny) cand.push(i);
+    return cand.sort((a, b) => p[b] - p[a] || a - b);
+  }
+  const keys = new Float64Array(V);
+  let n = 0;
+  for (let i = 0; i < V; i++) if (p[i] / z > tiny) keys[n++] = bits[i] * shift + (shift - 1 - i);
+  const sorted = keys.subarray(0, n).sort();
+  const cand = new Array<number>(n);
+  for (let j = 0; j < n; j++) cand[j] = shift - 1 - (sorted[n - 1 - j] % shift);
+  return cand;
+}
+
+/**
  * Turns logits into tokens: temperature, then top-k, top-p and min-p filtering, then a draw from the seeded RNG.
  */
 export class Sampler {
@@ -127,10 +151,7 @@ export class Sampler {
     if (this.topK > 0 && this.topK < V) {
       cand = topIndices(p, this.topK);
     } else {
-      const tiny = (1 / z) * 1e-12;
-      cand = [];
-      for (let i = 0; i < V; i++) if (p[i] / z > tiny) cand.push(i);
-      cand.sort((a, b) => p[b] - p[a] || a - b);
+      cand = sortedCandidates(p, z);
     }
     if (this.minP > 0) {
       const cut = this.minP * p[cand[0]];
