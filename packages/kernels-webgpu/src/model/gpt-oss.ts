@@ -56,7 +56,10 @@ export interface LoadGptOssOptions {
   maxContext: number;
   /** Largest decode batch. Default 1. */
   maxBatch?: number;
-  /** Tokens per prefill pass (activations are sized for it). Default 512 on GPUs, 128 on CPU rasterisers. */
+  /**
+   * Tokens per prefill pass (activations are sized for it). Default 1024 on GPUs (512 where workgroup memory is
+   * under 26.6 KB), 128 on CPU rasterisers.
+   */
   prefillChunk?: number;
   onProgress?: (loadedBytes: number, tensor: string) => void;
   /** @internal Cap on tokens per prefill attention dispatch (normally sized from a 256 MiB partials buffer). */
@@ -431,9 +434,12 @@ export class GptOssGpu {
       {
         maxContext: options.maxContext,
         maxBatch: options.maxBatch ?? 1,
-        // GPUs: 512-token passes fill the tensor-core tiles (2.1-2.2x faster 20b prefill than 128 on the H100,
-        // bench/RESULTS.md session 6); CPU rasterisers keep 128.
-        prefillChunk: options.prefillChunk ?? (ctx.caps.cpuLike ? 128 : 512),
+        // GPUs: long passes fill the tensor-core tiles (20b prefill on the H100: 128 → 512 tokens 2.1-2.2x, 512 →
+        // 1024 another 1.1-1.15x; bench/RESULTS.md sessions 6-7) as long as the grouped MoE's per-expert token lists
+        // still fit in workgroup memory next to its tiles; CPU rasterisers keep 128.
+        prefillChunk:
+          options.prefillChunk ??
+          (ctx.caps.cpuLike ? 128 : 1024 * 4 + 1024 + 21504 <= ctx.caps.maxWorkgroupStorage ? 1024 : 512),
         attentionTokens: options.attentionTokens,
         // Measured faster only where experts get ~16 tokens per pass on average (20b: 128-token chunks).
         groupedMoeMinTokens: options.groupedMoeMinTokens ?? Math.ceil((16 * c.numExperts) / c.expertsPerToken),
