@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   cpuFeatures,
   getDecodeInt16,
+  getDecodePrecision,
   getIsa,
   getPrefillInt16,
   setDecodeInt16,
@@ -27,12 +28,15 @@ describe('prefill int16 switch', () => {
 });
 
 describe('decode int16 switch', () => {
+  // The environment (GPTOSS_CPU_INT16GEMV, GPTOSS_CPU_DECODE) only sets the initial values; restore those.
+  const int8 = getDecodePrecision() === 'int8';
   afterEach(() => {
-    setDecodeInt16(true);
-    setDecodePrecision('fp32');
+    setDecodeInt16(process.env.GPTOSS_CPU_INT16GEMV !== '0');
+    setDecodePrecision(int8 ? 'int8' : 'fp32');
   });
 
   it('reports whether the int16 GEMV takes effect; the opt-in int8 decode wins', () => {
+    setDecodePrecision('fp32');
     setDecodeInt16(false);
     expect(getDecodeInt16()).toBe(false);
     setDecodeInt16(true);
