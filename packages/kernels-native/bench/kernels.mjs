@@ -5,7 +5,18 @@
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { createRequire } from 'node:module';
-import { getDecodeInt16, getIsa, matmul, matmulSync, setDecodeInt16, setDecodePrecision, setIsa, setThreads } from '../dist/index.js';
+import {
+  getDecodeInt16,
+  getIsa,
+  getPrefillPrecision,
+  matmul,
+  matmulSync,
+  setDecodeInt16,
+  setDecodePrecision,
+  setIsa,
+  setPrefillPrecision,
+  setThreads,
+} from '../dist/index.js';
 
 // The int16 prefill switch is not part of the typed API; the raw addon (the same module instance dist/ loads) has it.
 const raw = createRequire(import.meta.url)(new URL('../build/Release/gptoss_kernels.node', import.meta.url).pathname);
@@ -78,17 +89,24 @@ if (run('gemm')) {
   const x = new Float32Array(T * K);
   for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 0.5;
   const out = new Float32Array(T * rows);
-  // Old (fp32 panel + FMA) and new (int16 panel + vpdpwssd, where the CPU has VNNI) in the same run, alternated.
+  // fp32 panel + FMA, int16 panel + vpdpwssd (default where the CPU has VNNI) and the opt-in int8 activations +
+  // vpdpbusd, in the same run, alternated.
   const initial = raw.prefillInt16();
+  const initialPrecision = getPrefillPrecision();
   for (const rep of [0, 1]) {
-    for (const on of [false, true]) {
-      raw.setPrefillInt16(on);
-      const label = on ? (raw.prefillInt16() ? 'int16' : 'int16 n/a, fp32') : 'fp32';
+    for (const mode of ['fp32', 'int16', 'int8']) {
+      raw.setPrefillInt16(mode !== 'fp32');
+      setPrefillPrecision(mode === 'int8' ? 'int8' : 'fp32');
+      const label =
+        mode === 'int8'
+          ? getPrefillPrecision() === 'int8' ? 'int8' : 'int8 n/a, default'
+          : mode === 'int16' ? (raw.prefillInt16() ? 'int16' : 'int16 n/a, fp32') : 'fp32';
       await time(`MXFP4 GEMM 5760x2880 (t=${T}) ${label}`, blocks.length, 2 * rows * K * T, () =>
         matmul({ x, tokens: T, weight: { format: 'mxfp4', blocks, scales, rows, cols: K }, out }), rep ? 5 : 3);
     }
   }
   raw.setPrefillInt16(initial);
+  setPrefillPrecision(initialPrecision);
   const T2 = 512;
   const w = fill(new Uint8Array(5120 * K * 2));
   const x2 = new Float32Array(T2 * K).fill(0.01);

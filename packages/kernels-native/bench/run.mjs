@@ -15,6 +15,7 @@ import {
   getDecodePrecision,
   getIsa,
   getPrefillInt16,
+  getPrefillPrecision,
   getThreads,
   readOpProfile,
   setIsa,
@@ -43,7 +44,7 @@ const chunk = Number(o.chunk);
 const now = () => performance.now();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-console.log(`model ${o.model} (weights: ${o.weights}); isa ${getIsa()}; prefill experts ${getPrefillInt16() ? 'int16' : 'fp32'}; decode experts ${getDecodePrecision() === 'int8' ? 'int8' : getDecodeInt16() ? 'int16' : 'fp32'}; threads ${getThreads()}; load avg ${load()}`);
+console.log(`model ${o.model} (weights: ${o.weights}); isa ${getIsa()}; prefill experts ${getPrefillPrecision() === 'int8' ? 'int8' : getPrefillInt16() ? 'int16' : 'fp32'}; decode experts ${getDecodePrecision() === 'int8' ? 'int8' : getDecodeInt16() ? 'int16' : 'fp32'}; threads ${getThreads()}; load avg ${load()}`);
 let t0 = now();
 const model = CpuModel.openOriginalCheckpoint(o.model, { weights: o.weights });
 const openMs = now() - t0;

@@ -30,15 +30,21 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), cpu_features().describe());
 }
 
+// 'int8' only where it takes effect: the setting is on and the AVX-512 variant (with VNNI) is the one in use.
 Napi::Value PrefillPrecision(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), prefill_bf16() ? "bf16" : "fp32");
+  const bool i8 = prefill_int8() && std::string(kernels().name) == "avx512" && cpu_features().avx512vnni;
+  return Napi::String::New(info.Env(), prefill_bf16() ? "bf16" : i8 ? "int8" : "fp32");
 }
 
 Napi::Value SetPrefillPrecision(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "setPrefillPrecision('fp32' | 'bf16')");
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "setPrefillPrecision('fp32' | 'bf16' | 'int8')");
   const std::string v = info[0].As<Napi::String>().Utf8Value();
-  if (v != "fp32" && v != "bf16") throw Napi::TypeError::New(info.Env(), "setPrefillPrecision: expected 'fp32' or 'bf16', got '" + v + "'");
-  set_prefill_bf16(v == "bf16");
+  if (v != "fp32" && v != "bf16" && v != "int8")
+    throw Napi::TypeError::New(info.Env(), "setPrefillPrecision: expected 'fp32', 'bf16' or 'int8', got '" + v + "'");
+  if (v == "int8")
+    set_prefill_int8(true);
+  else
+    set_prefill_bf16(v == "bf16");
   return info.Env().Undefined();
 }
 

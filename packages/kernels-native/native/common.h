@@ -152,6 +152,13 @@ struct KernelTable {
 // to bf16 for the many-token GEMMs only (AVX-512 BF16 dot products, twice the FLOP rate; ~1e-3 relative error).
 bool prefill_bf16();
 void set_prefill_bf16(bool on);
+// Opt-in: MXFP4 prefill GEMMs (> 4 tokens per expert) with int8 activations (per token and 32-block, scale
+// max|x| / 127) and vpdpbusd on AVX-512 VNNI (i8-gemm-avx512.h): ~5e-3 relative error per GEMM, the bf16 class.
+// GPTOSS_CPU_PREFILL=int8 or set_prefill_int8(true); bf16 and int8 prefill exclude each other (one setting), but
+// the int8 mode also runs the bf16-weight prefill GEMMs with bf16 activations. Variants without VNNI keep their
+// default path.
+bool prefill_int8();
+void set_prefill_int8(bool on);
 // Decode precision of the MXFP4 expert GEMVs (<= 4 tokens per expert): false = fp32-accurate (default); true =
 // activations quantized to int8 per 32-block with an fp32 scale and integer dot products (AVX-512 VNNI only; the
 // other variants keep the fp32 path). ~1e-3..1e-2 relative error: the runtime's bf16 tolerance class.

@@ -40,17 +40,21 @@ static const KernelTable* initial() {
 
 static std::atomic<const KernelTable*> g_table{nullptr};
 
-static std::atomic<int> g_prefill_bf16{-1};
-bool prefill_bf16() {
-  int v = g_prefill_bf16.load(std::memory_order_relaxed);
+// Prefill activation precision: 0 = default (fp32 class), 1 = bf16, 2 = int8 (GPTOSS_CPU_PREFILL=bf16|int8).
+static std::atomic<int> g_prefill_mode{-1};
+static int prefill_mode() {
+  int v = g_prefill_mode.load(std::memory_order_relaxed);
   if (v < 0) {
     const char* e = std::getenv("GPTOSS_CPU_PREFILL");
-    v = (e && std::string(e) == "bf16") ? 1 : 0;
-    g_prefill_bf16.store(v);
+    v = (e && std::string(e) == "bf16") ? 1 : (e && std::string(e) == "int8") ? 2 : 0;
+    g_prefill_mode.store(v);
   }
-  return v == 1;
+  return v;
 }
-void set_prefill_bf16(bool on) { g_prefill_bf16.store(on ? 1 : 0); }
+bool prefill_bf16() { return prefill_mode() == 1; }
+void set_prefill_bf16(bool on) { g_prefill_mode.store(on ? 1 : 0); }
+bool prefill_int8() { return prefill_mode() == 2; }
+void set_prefill_int8(bool on) { g_prefill_mode.store(on ? 2 : 0); }
 
 static std::atomic<int> g_decode_int8{-1};
 bool decode_int8() {

@@ -109,6 +109,28 @@ inline void transpose16(const Tables& tb, const __m512i z[4], __m512i o[4]) {
   o[3] = _mm512_permutex2var_epi8(t1, id, t3);
 }
 
+// E8M0 scales of 16 rows (nr real, rows >= nr give lanes of 2^-128, unused) -> ps [G][16 lanes] fp32, kScaleHalf[s]
+// (scale / 2, folding the doubled FP4 values back), 16 blocks at a time, built in the exponent field: 2^(s - 128);
+// s = 0 and 1 are subnormal, 255 is NaN.
+inline void panel_scales(const uint8_t* s0, int nr, int64_t G, float* ps) {
+  const Tables& tb = tables();
+  const __m512i one = _mm512_set1_epi32(1);
+  for (int64_t g0 = 0; g0 < G; g0 += 16) {
+    const int nb = static_cast<int>(std::min<int64_t>(16, G - g0));
+    __m512i z[4], o[4];
+    load16x16(s0 + g0, G, nr, nb, z);
+    transpose16(tb, z, o);
+    for (int k = 0; k < nb; k++) {
+      const __m512i e = _mm512_maskz_permutexvar_epi8(0x1111111111111111ull, _mm512_load_si512(tb.dword[k & 3]), o[k >> 2]);
+      __m512 f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(e, one), 23));
+      f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, _mm512_setzero_si512()), f, _mm512_set1_ps(gptoss::kScaleHalf[0]));
+      f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, one), f, _mm512_set1_ps(gptoss::kScaleHalf[1]));
+      f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(255)), f, _mm512_set1_ps(NAN));
+      _mm512_store_ps(ps + (g0 + k) * 16, f);
+    }
+  }
+}
+
 // rows [n] of MXFP4 -> panel. pw [V][G][16 pairs][16 lanes] int32, ps [V][G][16 lanes] fp32 (scale / 2, folding the
 // doubled FP4 values back), V = ceil(n / 16); lanes past n hold zero weights.
 inline void build_panel(const uint8_t* blocks, const uint8_t* scales, int64_t n, int64_t G, int32_t* pw, float* ps) {
@@ -118,7 +140,6 @@ inline void build_panel(const uint8_t* blocks, const uint8_t* scales, int64_t n,
   for (int64_t v = 0; v < V; v++) {
     const int nr = static_cast<int>(std::min<int64_t>(16, n - v * 16));
     const uint8_t* b0 = blocks + v * 16 * G * 16;
-    const uint8_t* s0 = scales + v * 16 * G;
     for (int64_t g = 0; g < G; g++) {
       // 16 row streams: the hardware prefetchers miss some when the weights come from DRAM.
       if ((g & 3) == 0)
@@ -137,22 +158,7 @@ inline void build_panel(const uint8_t* blocks, const uint8_t* scales, int64_t n,
         }
       }
     }
-    // Scales, 16 blocks at a time: 2^(s - 128) built in the exponent field (s = 0 and 1 are subnormal, 255 is NaN).
-    const __m512i one = _mm512_set1_epi32(1);
-    for (int64_t g0 = 0; g0 < G; g0 += 16) {
-      const int nb = static_cast<int>(std::min<int64_t>(16, G - g0));
-      __m512i z[4], o[4];
-      load16x16(s0 + g0, G, nr, nb, z);
-      transpose16(tb, z, o);
-      for (int k = 0; k < nb; k++) {
-        const __m512i e = _mm512_maskz_permutexvar_epi8(0x1111111111111111ull, _mm512_load_si512(tb.dword[k & 3]), o[k >> 2]);
-        __m512 f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(e, one), 23));
-        f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, _mm512_setzero_si512()), f, _mm512_set1_ps(gptoss::kScaleHalf[0]));
-        f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, one), f, _mm512_set1_ps(gptoss::kScaleHalf[1]));
-        f = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(255)), f, _mm512_set1_ps(NAN));
-        _mm512_store_ps(ps + (v * G + g0 + k) * 16, f);
-      }
-    }
+    panel_scales(scales + v * 16 * G, nr, G, ps + v * G * 16);
   }
 }
 
@@ -221,6 +227,27 @@ inline void tile_nt(int nt, const int32_t* pw, const float* ps, int64_t G, const
   }
 }
 
+// Runs tile(v, t, nt, rows) over a built panel of n rows: pairs of 16-row vectors v (rows <= 32 of them) x tiles of
+// nt <= kNT tokens from t. `next` / `next_bytes`: the weights the caller expects to process next (or null); they are
+// prefetched a slice per tile, so that the next panel's DRAM reads overlap this one's arithmetic.
+template <class Tile>
+inline void over_tiles(int64_t n, int64_t T, const uint8_t* next, int64_t next_bytes, Tile&& tile) {
+  const int64_t V = (n + 15) / 16;
+  const int64_t calls = ((V + 1) / 2) * ((T + kNT - 1) / kNT);
+  const int64_t slice = next ? ((next_bytes + calls - 1) / calls + 63) & ~int64_t(63) : 0;
+  int64_t pf = 0;
+  for (int64_t v = 0; v < V; v += 2) {
+    const int rows = static_cast<int>(std::min<int64_t>(32, n - 16 * v));
+    for (int64_t t = 0; t < T; t += kNT) {
+      for (const int64_t end = std::min(next_bytes, pf + slice); pf < end; pf += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(next + pf), _MM_HINT_T0);
+      tile(v, t, static_cast<int>(std::min<int64_t>(kNT, T - t)), rows);
+    }
+  }
+}
+
+// Per-thread panel storage: kInts int32 weights and 16 fp32 scales per (16-row vector, block).
+template <int kInts>
 struct Scratch {
   int32_t* pw = nullptr;
   float* ps = nullptr;
@@ -234,8 +261,8 @@ struct Scratch {
     if (need <= cap) return;
     std::free(pw);
     std::free(ps);
-    // 64-byte aligned: the kernel uses aligned loads.
-    pw = static_cast<int32_t*>(std::aligned_alloc(64, need * 256 * sizeof(int32_t)));
+    // 64-byte aligned: the kernels use aligned loads.
+    pw = static_cast<int32_t*>(std::aligned_alloc(64, need * kInts * sizeof(int32_t)));
     ps = static_cast<float*>(std::aligned_alloc(64, need * 16 * sizeof(float)));
     cap = need;
   }
@@ -246,28 +273,19 @@ struct Scratch {
 // register tile, so that the next panel's DRAM reads overlap this one's arithmetic.
 inline void gemm(int64_t n, int64_t T, const uint8_t* blocks, const uint8_t* scales, int64_t G, const Acts& x,
                  float* res, int ldr, const uint8_t* next = nullptr, int64_t next_bytes = 0) {
-  thread_local Scratch s;
+  thread_local Scratch<256> s;
   const int64_t V = (n + 15) / 16;
   s.reserve(V, G);
   build_panel(blocks, scales, n, G, s.pw, s.ps);
-  const int64_t calls = ((V + 1) / 2) * ((T + kNT - 1) / kNT);
-  const int64_t slice = next ? ((next_bytes + calls - 1) / calls + 63) & ~int64_t(63) : 0;
-  int64_t pf = 0;
-  for (int64_t v = 0; v < V; v += 2) {
-    const int rows = static_cast<int>(std::min<int64_t>(32, n - 16 * v));
-    for (int64_t t = 0; t < T; t += kNT) {
-      for (const int64_t end = std::min(next_bytes, pf + slice); pf < end; pf += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(next + pf), _MM_HINT_T0);
-      const int nt = static_cast<int>(std::min<int64_t>(kNT, T - t));
-      const int32_t* xq = x.q + t * G * 16;
-      const float* xd = x.d + t * G;
-      float* r = res + t * ldr + 16 * v;
-      if (rows > 16)
-        tile_nt<2>(nt, s.pw + v * G * 256, s.ps + v * G * 16, G, xq, xd, r, ldr, rows);
-      else
-        tile_nt<1>(nt, s.pw + v * G * 256, s.ps + v * G * 16, G, xq, xd, r, ldr, rows);
-    }
-  }
+  over_tiles(n, T, next, next_bytes, [&](int64_t v, int64_t t, int nt, int rows) {
+    const int32_t* xq = x.q + t * G * 16;
+    const float* xd = x.d + t * G;
+    float* r = res + t * ldr + 16 * v;
+    if (rows > 16)
+      tile_nt<2>(nt, s.pw + v * G * 256, s.ps + v * G * 16, G, xq, xd, r, ldr, rows);
+    else
+      tile_nt<1>(nt, s.pw + v * G * 256, s.ps + v * G * 16, G, xq, xd, r, ldr, rows);
+  });
 }
 
 }  // namespace i16

@@ -16,6 +16,7 @@
 namespace gptoss {
 namespace isa_avx512 {
 #include "i16-gemm-avx512.h"
+#include "i8-gemm-avx512.h"
 #include "i16-gemv-avx512.h"
 #include "attention-avx512.h"
 struct S {
@@ -247,6 +248,13 @@ struct S {
   static void i16gemm(int64_t n, int64_t T, const uint8_t* blocks, const uint8_t* scales, int64_t G, const int32_t* q,
                       const float* d, float* res, int ldr, const uint8_t* next, int64_t next_bytes) {
     i16::gemm(n, T, blocks, scales, G, i16::Acts{q, d, G}, res, ldr, next, next_bytes);
+  }
+  // Opt-in int8 MXFP4 prefill GEMM (i8-gemm-avx512.h): GPTOSS_CPU_PREFILL=int8 or set_prefill_int8(true).
+  static bool i8_enabled() { return cpu_features().avx512vnni && gptoss::prefill_int8(); }
+  static void i8_quantize_block(const float* xb, int32_t* q, float* d) { i8::quantize_block(xb, q, d); }
+  static void i8gemm(int64_t n, int64_t T, const uint8_t* blocks, const uint8_t* scales, int64_t G, const int32_t* q,
+                     const float* d, float* res, int ldr, const uint8_t* next, int64_t next_bytes) {
+    i8::gemm(n, T, blocks, scales, G, i8::Acts{q, d}, res, ldr, next, next_bytes);
   }
   // Eight E8M0 bytes -> kScaleHalf[e], built in the exponent field: (e - 1) << 23 is 2^(e - 128) for 2 <= e <= 254;
   // e = 0 and 1 (subnormal: the shift would give 0 and -0 / garbage) and 255 (NaN) are patched in.

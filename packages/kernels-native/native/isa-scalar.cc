@@ -30,6 +30,10 @@ struct S {
   static bool bf16dot_enabled() { return false; }
   static bool int8_enabled() { return false; }
   static bool i16_enabled() { return false; }
+  static bool i8_enabled() { return false; }
+  static void i8_quantize_block(const float*, int32_t*, float*) {}
+  static void i8gemm(int64_t, int64_t, const uint8_t*, const uint8_t*, int64_t, const int32_t*, const float*, float*,
+                     int, const uint8_t*, int64_t) {}
   static constexpr bool kAttention8x64 = false;
   static bool i16v_enabled() { return false; }
   static void i16v_quantize(const float*, int64_t, int8_t*, float*, int32_t*) {}

@@ -258,21 +258,34 @@ inline void quantize_i16v(const float* x, int64_t ldx, int64_t T, int64_t K, I16
 
 // int16 activations for the MXFP4 prefill path (S::i16gemm), per token and 32-block: q [T][G][16] int32 pairs
 // (x[2k] in the low half, x[2k + 1] in the high half), d [T][G] (x ~= d * q).
+// With i8 (opt-in int8 prefill, S::i8gemm): q [T][G][8] int32, each 4 bytes of activations + 128 (i8-gemm-avx512.h).
 struct I16View {
   const int32_t* q = nullptr;
   const float* d = nullptr;
+  bool i8 = false;
 };
 struct I16Buffer {
   std::vector<int32_t> q;
   std::vector<float> d;
-  I16View view() const { return I16View{q.data(), d.data()}; }
+  bool i8 = false;
+  I16View view() const { return I16View{q.data(), d.data(), i8}; }
 };
-inline void quantize_i16(const float* x, int64_t ldx, int64_t T, int64_t K, I16Buffer& out) {
+// kInts int32 per token and block: 8 (int8 quads, S::i8_quantize_block) or 16 (int16 pairs, S::i16_quantize_block).
+template <int kInts>
+inline void quantize_blocks(const float* x, int64_t ldx, int64_t T, int64_t K, I16Buffer& out) {
   const int64_t G = K / 32;
-  out.q.resize(T * G * 16);
+  out.i8 = kInts == 8;
+  out.q.resize(T * G * kInts);
   out.d.resize(T * G);
   for (int64_t t = 0; t < T; t++)
-    for (int64_t g = 0; g < G; g++) S::i16_quantize_block(x + t * ldx + g * 32, &out.q[(t * G + g) * 16], &out.d[t * G + g]);
+    for (int64_t g = 0; g < G; g++) {
+      int32_t* q = &out.q[(t * G + g) * kInts];
+      float* d = &out.d[t * G + g];
+      if (kInts == 8)
+        S::i8_quantize_block(x + t * ldx + g * 32, q, d);
+      else
+        S::i16_quantize_block(x + t * ldx + g * 32, q, d);
+    }
 }
 
 // Raw (no bias) dot products of rows [r0, r1) with all tokens, into res[t * (r1 - r0) + (r - r0)].
@@ -291,8 +304,12 @@ inline void rows_times_tokens(const gptoss::Weight& w, const float* x, int64_t l
     // The pool hands out tasks in order, so the rows `threads` chunks ahead are likely this thread's next panel.
     const int64_t ahead = r0 + n * gptoss::ThreadPool::instance().size();
     const int64_t next_rows = std::min(n, w.rows - ahead);
-    S::i16gemm(n, T, w.data + r0 * G * 16, w.scales + r0 * G, G, x16->q, x16->d, res, ldr,
-               next_rows > 0 ? w.data + ahead * G * 16 : nullptr, next_rows > 0 ? next_rows * G * 16 : 0);
+    const uint8_t* next = next_rows > 0 ? w.data + ahead * G * 16 : nullptr;
+    const int64_t next_bytes = next_rows > 0 ? next_rows * G * 16 : 0;
+    if (x16->i8)
+      S::i8gemm(n, T, w.data + r0 * G * 16, w.scales + r0 * G, G, x16->q, x16->d, res, ldr, next, next_bytes);
+    else
+      S::i16gemm(n, T, w.data + r0 * G * 16, w.scales + r0 * G, G, x16->q, x16->d, res, ldr, next, next_bytes);
     return;
   }
   const float* panel = nullptr;
@@ -404,9 +421,11 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     Job& jb = jobs[j];
     const int64_t R = jb.a.w.rows;
     int64_t chunk;
-    // The int16 path is chosen unless the bf16 prefill (explicitly asked for) applies.
-    jb.i16 = jb.a.t > kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && S::i16_enabled() &&
-             !(S::bf16dot_enabled() && gptoss::prefill_bf16());
+    // The int16 path is chosen unless the bf16 prefill (explicitly asked for) applies; the opt-in int8 prefill
+    // (same tiling, int8 activations) replaces it where asked for, even with the int16 switch off.
+    const bool i8 = jb.a.t > kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && S::i8_enabled();
+    jb.i16 = i8 || (jb.a.t > kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && S::i16_enabled() &&
+                    !(S::bf16dot_enabled() && gptoss::prefill_bf16()));
     if (jb.i16) {
       chunk = kI16PanelRows;
     } else if (jb.a.t > kDirectMaxT) {
@@ -419,8 +438,11 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     chunk = (chunk + 1) & ~int64_t(1);  // even: SwiGLU pairs never straddle tasks
     jb.xsplit.clear();
     jb.xbf16.clear();
-    if (jb.a.t > kDirectMaxT && S::bf16dot_enabled() && gptoss::prefill_bf16() && jb.a.w.format != gptoss::kWF32 &&
-        !jb.a.exact) {
+    // The opt-in int8 prefill is a low-precision mode as a whole: its bf16-weight GEMMs (attention qkv / out) take
+    // bf16 activations too (the bf16 prefill's path, ~1e-3 per GEMM, below the int8 GEMMs' ~5e-3). The router is
+    // `exact` and stays fp32.
+    const bool bf16_acts = gptoss::prefill_bf16() || (S::i8_enabled() && jb.a.w.format == gptoss::kWBF16);
+    if (jb.a.t > kDirectMaxT && S::bf16dot_enabled() && bf16_acts && jb.a.w.format != gptoss::kWF32 && !jb.a.exact) {
       const int64_t K = jb.a.w.k;
       jb.xbf16.resize(jb.a.t * K);
       for (int64_t t = 0; t < jb.a.t; t++)
@@ -430,7 +452,10 @@ inline void run_jobs(Job* jobs, int n_jobs) {
     if (jb.q8) quantize_q8(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xq8);
     jb.i16v = jb.a.t <= kDirectMaxT && jb.a.w.format == gptoss::kWMXFP4 && !jb.a.exact && !jb.q8 && S::i16v_enabled();
     if (jb.i16v) quantize_i16v(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xv);
-    if (jb.i16) quantize_i16(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.x16);
+    if (jb.i16 && i8)
+      quantize_blocks<8>(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.x16);
+    else if (jb.i16)
+      quantize_blocks<16>(jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.x16);
     if (!jb.q8 && !jb.i16v && jb.a.t <= kDirectMaxT && S::bf16dot_enabled() && jb.a.w.format != gptoss::kWF32) {
       jb.xsplit.resize(2 * jb.a.t * jb.a.w.k);
       split_activations(jb.a.w.format, jb.a.x, jb.a.ldx, jb.a.t, jb.a.w.k, jb.xsplit.data());

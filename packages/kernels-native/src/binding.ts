@@ -165,13 +165,16 @@ export type OpName =
   | 'unembed'
   | 'other';
 
+/** Activation precision of the many-token GEMMs (prefill): see `setPrefillPrecision`. */
+export type PrefillPrecision = 'fp32' | 'bf16' | 'int8';
+
 export interface NativeAddon {
   isa(): 'scalar' | 'avx2' | 'avx512';
   setIsa(name: string): void;
   supportedIsas(): string[];
   cpuFeatures(): string;
-  prefillPrecision(): 'fp32' | 'bf16';
-  setPrefillPrecision(p: 'fp32' | 'bf16'): void;
+  prefillPrecision(): PrefillPrecision;
+  setPrefillPrecision(p: PrefillPrecision): void;
   prefillInt16(): boolean;
   setPrefillInt16(on: boolean): void;
   decodePrecision(): 'fp32' | 'int8';

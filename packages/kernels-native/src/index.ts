@@ -31,7 +31,7 @@ export {
   unembedTopkSync,
   embedSync,
 } from './kernels.js';
-export type { OpName } from './binding.js';
+export type { OpName, PrefillPrecision } from './binding.js';
 export type {
   Isa,
   SmallVector,

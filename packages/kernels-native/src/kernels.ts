@@ -1,4 +1,4 @@
-import type { Buf, OpName } from './binding.js';
+import type { Buf, OpName, PrefillPrecision } from './binding.js';
 import { KernelArgumentError } from './errors.js';
 import { addon } from './loader.js';
 
@@ -40,11 +40,22 @@ export function cpuFeatures(): string[] {
  * instructions, about twice the FLOP rate, at ~1e-3 relative error (the runtime's bf16 tolerance class, 2e-2).
  * Decode (≤ 4 tokens per weight) is always fp32-accurate. Also set by `GPTOSS_CPU_PREFILL=bf16`.
  * No effect on CPUs without AVX-512 BF16.
+ *
+ * `'int8'` (opt-in, `GPTOSS_CPU_PREFILL=int8`): the MXFP4 expert GEMMs of prefill (more than 4 tokens per expert)
+ * quantize their activations per token and 32-value block to int8 (scale max|x| / 127, as llama.cpp does) and use
+ * AVX-512 VNNI `vpdpbusd` against the exact int8 FP4 weights: ~5e-3 relative error per GEMM (the bf16 class, not
+ * the fp32 class, hence opt-in), about 1.5x the int16 GEMM's rate. It replaces the int16 GEMM whatever
+ * `setPrefillInt16` says. As a low-precision mode as a whole, it also gives the bf16-weight prefill GEMMs
+ * (attention qkv / out) bf16 activations, as `'bf16'` does (~1e-3 per GEMM); the router stays fp32. Model level:
+ * 2e-2 class (worst logits row 1.1e-2 on the runtime fixture without router near-ties). The getter reports `'int8'`
+ * only while it takes effect: the scalar and AVX2 variants, and CPUs without VNNI, keep their default path and
+ * report `'fp32'`.
  */
-export function setPrefillPrecision(p: 'fp32' | 'bf16'): void {
+export function setPrefillPrecision(p: PrefillPrecision): void {
+  need(p === 'fp32' || p === 'bf16' || p === 'int8', `setPrefillPrecision: expected 'fp32', 'bf16' or 'int8', got '${String(p)}'`);
   addon().setPrefillPrecision(p);
 }
-export function getPrefillPrecision(): 'fp32' | 'bf16' {
+export function getPrefillPrecision(): PrefillPrecision {
   return addon().prefillPrecision();
 }
 /**

@@ -15,6 +15,7 @@ import {
 import { addon } from '../src/loader.js';
 import {
   FP4,
+  activations,
   bf16Array,
   dequantMxfp4,
   matmulRef,
@@ -77,20 +78,6 @@ function quantBound(x: Float32Array, t: number, w: Float32Array, rows: number, k
     }
   }
   return b;
-}
-
-type Acts = 'random' | 'outlier' | 'zero-blocks';
-function activations(t: number, k: number, r: () => number, kind: Acts): Float32Array {
-  const x = randomF32(t * k, r);
-  if (kind === 'outlier') {
-    // One element per token 1000x the rest (its block's other values lose ~10 bits), in varying positions.
-    for (let i = 0; i < t; i++) x[i * k + Math.floor(r() * k)] *= 1000;
-  } else if (kind === 'zero-blocks') {
-    for (let i = 0; i < t; i++)
-      for (let g = 0; g < k / 32; g++) if ((i + g) % 3 === 0) x.fill(0, i * k + g * 32, i * k + g * 32 + 32);
-    x.fill(0, 0, k); // token 0 entirely zero
-  }
-  return x;
 }
 
 describe.each(supportedIsas() as Isa[])('int16 MXFP4 prefill, isa %s', (isa) => {

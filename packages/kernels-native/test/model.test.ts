@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CpuModel, readOpProfile, setOpProfiling } from '../src/index.js';
+import { CpuModel, cpuFeatures, getIsa, getPrefillPrecision, readOpProfile, setOpProfiling, setPrefillPrecision } from '../src/index.js';
 import { randomBf16, rng } from './reference.js';
 
 // A tiny random checkpoint in the original layout, written with a minimal safetensors writer (the real model's
@@ -88,6 +88,50 @@ describe('CpuModel', () => {
     c2.dispose();
     m.dispose();
   });
+
+  // The opt-in int8 prefill GEMM (GPTOSS_CPU_PREFILL=int8) at model level: 48 tokens, so that every expert gets more
+  // than 4 tokens (the GEMM path). Held to the bf16/f16 activation class (2e-2 relative L2 per logits row) against
+  // the default prefill, which the runtime's conformance suite holds to 1e-3 against the seed reference.
+  it.skipIf(!(getIsa() === 'avx512' && cpuFeatures().includes('avx512vnni')))(
+    'int8 prefill logits are within 2e-2 of the default prefill',
+    async () => {
+      const m = CpuModel.openOriginalCheckpoint(dir);
+      const r = rng(7);
+      const long = Array.from({ length: 48 }, () => Math.floor(r() * cfg.vocab_size));
+      const pos = long.map((_, i) => i);
+      const V = cfg.vocab_size;
+      const run = async () => {
+        const c = m.createCache(64);
+        const out = await m.forward({ tokens: long, positions: pos, seq: long.map(() => 0), caches: [c], outRows: pos, logits: true });
+        c.dispose();
+        return out.logits!;
+      };
+      const before = getPrefillPrecision();
+      setPrefillPrecision('fp32');
+      const base = await run();
+      setPrefillPrecision('int8');
+      let int8: Float32Array;
+      try {
+        expect(getPrefillPrecision()).toBe('int8');
+        int8 = await run();
+      } finally {
+        setPrefillPrecision(before);
+      }
+      let worst = 0;
+      for (let i = 0; i < long.length; i++) {
+        let num = 0;
+        let den = 0;
+        for (let j = 0; j < V; j++) {
+          num += (int8[i * V + j] - base[i * V + j]) ** 2;
+          den += base[i * V + j] ** 2;
+        }
+        worst = Math.max(worst, Math.sqrt(num / den));
+      }
+      expect(worst).toBeLessThan(2e-2);
+      expect(worst).toBeGreaterThan(0); // the int8 GEMM really ran
+      m.dispose();
+    },
+  );
 
   it('batched decode of two sequences equals decoding them alone', async () => {
     const m = CpuModel.openOriginalCheckpoint(dir);

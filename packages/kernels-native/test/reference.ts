@@ -261,3 +261,21 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-6)
 export function poisoned(n: number): Float32Array {
   return new Float32Array(n).fill(NaN);
 }
+
+/**
+ * Activations for the prefill GEMM tests: random, 'outlier' (one element per token 1000x the rest, in varying
+ * positions: its block's other values lose ~10 bits in int16, nearly all in int8), or 'zero-blocks' (every third
+ * block zero, token 0 entirely zero).
+ */
+export type ActKind = 'random' | 'outlier' | 'zero-blocks';
+export function activations(t: number, k: number, r: () => number, kind: ActKind): Float32Array {
+  const x = randomF32(t * k, r);
+  if (kind === 'outlier') {
+    for (let i = 0; i < t; i++) x[i * k + Math.floor(r() * k)] *= 1000;
+  } else if (kind === 'zero-blocks') {
+    for (let i = 0; i < t; i++)
+      for (let g = 0; g < k / 32; g++) if ((i + g) % 3 === 0) x.fill(0, i * k + g * 32, i * k + g * 32 + 32);
+    x.fill(0, 0, k);
+  }
+  return x;
+}
