@@ -187,4 +187,33 @@ void yarn_inv_freq(const RopeParams& p, float* inv_freq, float* concentration);
 // Reorders each block of 32 values to [even 16, odd 16], the order in which MXFP4 bytes decode.
 void deinterleave32(const float* x, int64_t n, float* out);
 
+/**
+ * The AVX-512-only kernels as never-taken stubs, for the ISA variants without AVX-512 (avx2, scalar): the shared
+ * kernel code (kernels-impl.h) checks the `*_enabled()` switches and compiles the calls for every variant.
+ */
+struct NoAvx512Kernels {
+  static bool bf16dot_enabled() { return false; }
+  static bool int8_enabled() { return false; }
+  static bool i16_enabled() { return false; }
+  static bool i8_enabled() { return false; }
+  static void i8_quantize_block(const float*, int32_t*, float*) {}
+  static void i8gemm(int64_t, int64_t, const uint8_t*, const uint8_t*, int64_t, const int32_t*, const float*, float*,
+                     int, const uint8_t*, int64_t) {}
+  static constexpr bool kAttention8x64 = false;
+  static bool i16v_enabled() { return false; }
+  static void i16v_quantize(const float*, int64_t, int8_t*, float*, int32_t*) {}
+  static void i16v_gemv(int64_t, const uint8_t*, const uint8_t*, int64_t, const int8_t*, const float*, const int32_t*,
+                        float*) {}
+  static void i16_quantize_block(const float*, int32_t*, float*) {}
+  static void i16gemm(int64_t, int64_t, const uint8_t*, const uint8_t*, int64_t, const int32_t*, const float*, float*,
+                      int, const uint8_t*, int64_t) {}
+  static void quantize_block_q8(const float*, int8_t*, int8_t*, float*, int32_t*) {}
+  static void mxfp4dot_row_q8(const uint8_t*, const uint8_t*, int64_t, const int8_t*, const float*, const int32_t*, float*) {}
+  static void bf16dot(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
+  static void mxfp4dot(int, int, const uint8_t*, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*,
+                       int) {}
+  static void bf16gemm(int, int, const uint8_t*, int64_t, const uint16_t*, const float* const*, float*, int) {}
+  static void widen_block_bf16(const uint8_t*, float, uint16_t*) {}
+};
+
 }  // namespace gptoss

@@ -162,6 +162,29 @@ inline void build_panel(const uint8_t* blocks, const uint8_t* scales, int64_t n,
   }
 }
 
+// One block's integer sums into the fp32 accumulators (shared with the int8 GEMM). Activation scale first, then the
+// weight scale: their product would be subnormal, and lose bits, for the smallest E8M0 scales.
+template <int NRV, int NT>
+[[gnu::always_inline]] inline void add_block(__m512 (&facc)[NRV][NT], const __m512i (&iacc)[NRV][NT], const float* ps,
+                                             int64_t G, int64_t g, const float* const (&dp)[NT]) {
+  for (int v = 0; v < NRV; v++) {
+    const __m512 sv = _mm512_load_ps(ps + (v * G + g) * 16);
+    for (int t = 0; t < NT; t++)
+      facc[v][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(iacc[v][t]), _mm512_set1_ps(*dp[t])), sv, facc[v][t]);
+  }
+}
+
+// res[t * ldr + 16 v + lane] = facc[v][t] for the first `rows` rows of the tile.
+template <int NRV, int NT>
+[[gnu::always_inline]] inline void store_tile(const __m512 (&facc)[NRV][NT], float* res, int ldr, int rows) {
+  for (int v = 0; v < NRV; v++) {
+    const int left = rows - 16 * v;
+    if (left <= 0) break;
+    const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+    for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(res + t * ldr + 16 * v, m, facc[v][t]);
+  }
+}
+
 // NRV row vectors (16 rows each) x NT tokens over all G blocks; res[t * ldr + lane] for the first `rows` lanes.
 template <int NRV, int NT>
 inline void tile(const int32_t* pw, const float* ps, int64_t G, const int32_t* xq, const float* xd, int64_t xstride,
@@ -191,24 +214,13 @@ inline void tile(const int32_t* pw, const float* ps, int64_t G, const int32_t* x
         for (int v = 0; v < NRV; v++) iacc[v][t] = _mm512_dpwssd_epi32(iacc[v][t], wv[v], xb);
       }
     }
-    // Activation scale first, then the weight scale: their product would be subnormal, and lose bits, for the
-    // smallest E8M0 scales.
-    for (int v = 0; v < NRV; v++) {
-      const __m512 sv = _mm512_load_ps(ps + (v * G + g) * 16);
-      for (int t = 0; t < NT; t++)
-        facc[v][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(iacc[v][t]), _mm512_set1_ps(*dp[t])), sv, facc[v][t]);
-    }
+    add_block<NRV, NT>(facc, iacc, ps, G, g, dp);
     for (int t = 0; t < NT; t++) {
       xp[t] += 16;
       dp[t] += 1;
     }
   }
-  for (int v = 0; v < NRV; v++) {
-    const int left = rows - 16 * v;
-    if (left <= 0) break;
-    const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-    for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(res + t * ldr + 16 * v, m, facc[v][t]);
-  }
+  store_tile<NRV, NT>(facc, res, ldr, rows);
 }
 
 constexpr int kNT = 6;  // tokens per register tile: 2 x 6 int32 + 2 x 6 fp32 accumulators + 2 weight vectors

@@ -132,23 +132,13 @@ inline void tile(const int32_t* pw, const float* ps, int64_t G, const int32_t* x
         for (int v = 0; v < NRV; v++) iacc[v][t] = _mm512_dpbusd_epi32(iacc[v][t], xb, wv[v]);
       }
     }
-    // Activation scale first, then the weight scale (as the int16 GEMM: their product can be subnormal).
-    for (int v = 0; v < NRV; v++) {
-      const __m512 sv = _mm512_load_ps(ps + (v * G + g) * 16);
-      for (int t = 0; t < NT; t++)
-        facc[v][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(iacc[v][t]), _mm512_set1_ps(*dp[t])), sv, facc[v][t]);
-    }
+    i16::add_block<NRV, NT>(facc, iacc, ps, G, g, dp);
     for (int t = 0; t < NT; t++) {
       xp[t] += 8;
       dp[t] += 1;
     }
   }
-  for (int v = 0; v < NRV; v++) {
-    const int left = rows - 16 * v;
-    if (left <= 0) break;
-    const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-    for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(res + t * ldr + 16 * v, m, facc[v][t]);
-  }
+  i16::store_tile<NRV, NT>(facc, res, ldr, rows);
 }
 
 using i16::kNT;  // 6 tokens per register tile: 2 x 6 int32 + 2 x 6 fp32 accumulators + 2 weight vectors
