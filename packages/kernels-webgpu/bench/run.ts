@@ -273,6 +273,17 @@ async function microbench(ctx: GpuContext, label = ''): Promise<void> {
   for (const b of [b1, s1, bias1, b2, s2, bias2]) b.destroy();
 }
 
+/** Seconds per token of the generation loop on the GPU over `steps` tokens (appended to `seq`). */
+async function secondsPerToken(m: GptOssGpu, seq: ReturnType<GptOssGpu['createSequence']>, depth?: number): Promise<number> {
+  const t = performance.now();
+  let count = 0;
+  for await (const id of m.generate(seq, 1, steps, { temperature: 0 }, { depth })) {
+    void id;
+    count++;
+  }
+  return (performance.now() - t) / 1000 / count;
+}
+
 /**
  * Where a decode step's time goes, measured in place: the GPU time of whole steps (one pass, so the gaps between
  * dispatches count) with every dispatch, then without each group of kernels (the difference is that group's cost
@@ -296,8 +307,8 @@ async function decodeDiag(ctx: GpuContext, m: GptOssGpu, seq: ReturnType<GptOssG
   for (const [g, f] of groups) {
     ctx.dispatchFilter = f ? (p, wg) => f(p.name, wg) : null;
     const per: number[] = [];
+    ctx.enableProfiling(4, 'step');
     for (let i = 0; i < 12; i++) {
-      ctx.enableProfiling(4, 'step');
       await m.decodeSample([{ sequence: seq, token: 1 }], { temperature: 0 });
       const prof = await ctx.readProfile();
       if (i >= 2) per.push(prof.totalUs);
@@ -354,13 +365,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     const dtSync = (performance.now() - t) / 1000 / steps;
     // The generation loop on the GPU (ids fed back on device, 3 steps in flight).
     for await (const id of m.generate(seq, tok, 3, { temperature: 0 })) void id;
-    const tg = performance.now();
-    let count = 0;
-    for await (const id of m.generate(seq, 1, steps, { temperature: 0 })) {
-      void id;
-      count++;
-    }
-    const dt = (performance.now() - tg) / 1000 / count;
+    const dt = await secondsPerToken(m, seq);
     // KV read per step: full layers read every cached position, sliding ones at most the window.
     let kvBytes = 0;
     for (let l = 0; l < cfg.numHiddenLayers; l++) {
@@ -372,13 +377,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       // Steps in flight in the generation loop (default 3), A/B in one process.
       for (const depth of args.get('depth-ab')!.split(',').map(Number)) {
         const len = seq.tokens.length;
-        const tv = performance.now();
-        let cv = 0;
-        for await (const id of m.generate(seq, 1, steps, { temperature: 0 }, { depth })) {
-          void id;
-          cv++;
-        }
-        const dv = (performance.now() - tv) / 1000 / cv;
+        const dv = await secondsPerToken(m, seq, depth);
         seq.truncate(len);
         rows.push([`${name} decode @ctx ${c}, ${depth} steps in flight`, `${(1 / dv).toFixed(1)} tok/s (${(dv * 1000).toFixed(2)} ms)`, '']);
         log(rows[rows.length - 1].join(' | '));
@@ -400,13 +399,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       for (const [vn, vo] of vs) try {
         m.setMoeVariant(vo);
         for await (const id of m.generate(seq, 1, 3, { temperature: 0 })) void id;
-        const tv = performance.now();
-        let cv = 0;
-        for await (const id of m.generate(seq, 1, steps, { temperature: 0 })) {
-          void id;
-          cv++;
-        }
-        const dv = (performance.now() - tv) / 1000 / cv;
+        const dv = await secondsPerToken(m, seq);
         rows.push([`${name} decode @ctx ${c} with ${vn}`, `${(1 / dv).toFixed(1)} tok/s (${(dv * 1000).toFixed(2)} ms)`, '']);
         log(rows[rows.length - 1].join(' | '));
       } catch (e) {
