@@ -1,8 +1,8 @@
 import { KernelShapeError } from '../errors.js';
-import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
+import type { BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
 import { BF16_HELPERS } from '../wgsl.js';
 import { SMAT_DIRECTIVES, SMAT_ENABLES, smatMainParams, SMAT_TILE_N, smatDecls, smatMain } from './smat.js';
-import type { GemvArgs, GemvBf16Options } from './gemv-bf16.js';
+import { denseBindings, type GemvArgs, type GemvBf16Options } from './gemv-bf16.js';
 
 /** Output rows and tokens per workgroup; each of the 256 invocations accumulates 4 rows × 2 tokens. */
 const TILE_N = 64;
@@ -28,14 +28,7 @@ export function gemmBf16Program(
   if (o.subgroupMatrix) return smatProgram(caps, o);
   const norm = !!o.norm;
   const wn = !!(o.writeNormed && norm);
-  const bindings: BindingDecl[] = [
-    { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
-    { name: 'x', type: 'array<vec4f>', access: 'read' },
-  ];
-  if (norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
-  if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
-  bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
-  if (wn) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
+  const bindings = denseBindings(o);
   const K4 = K / 4;
   const K8 = K / 8;
   return {
@@ -159,14 +152,7 @@ function smatProgram(caps: GpuCaps, o: Omit<GemvBf16Options, 'M'> & { tileTokens
   const { K } = o;
   const norm = !!o.norm;
   const wn = !!(o.writeNormed && norm);
-  const bindings: BindingDecl[] = [
-    { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
-    { name: 'x', type: 'array<vec4f>', access: 'read' },
-  ];
-  if (norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
-  if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
-  bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
-  if (wn) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
+  const bindings = denseBindings(o);
   const K4 = K / 4;
   const K8 = K / 8;
   const TM = o.tileTokens ?? 32;

@@ -20,6 +20,22 @@ export interface GemvBf16Options {
 const ROWS_PER_WG = 8;
 
 /**
+ * The bindings of the bf16 projection kernels (GEMV, tiled GEMM, subgroup-matrix GEMM), in the order `gemvBf16` /
+ * `gemmBf16` bind them: w, x, [gain], [bias], out, [xnOut].
+ */
+export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeNormed'>): BindingDecl[] {
+  const bindings: BindingDecl[] = [
+    { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
+    { name: 'x', type: 'array<vec4f>', access: 'read' },
+  ];
+  if (o.norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
+  if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
+  bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
+  if (o.writeNormed && o.norm) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
+  return bindings;
+}
+
+/**
  * y[m, outOffset + r] (+)= Σ_k W[r, k]·x[m, k] (+ bias[r]) for the rows r of one weight part. W is bf16 row-major,
  * read as vec4<u32> (8 weights per load) and widened in registers; one subgroup-sized group of 32 invocations per
  * row, 8 rows per workgroup.
@@ -28,15 +44,8 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   const { K, M } = o;
   if (K % 8 !== 0) throw new KernelShapeError(`gemvBf16: K must be a multiple of 8, got ${K}`);
   if (M < 1 || M > 8) throw new KernelShapeError(`gemvBf16: M must be 1..8, got ${M}`);
-  const bindings: BindingDecl[] = [
-    { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
-    { name: 'x', type: 'array<vec4f>', access: 'read' },
-  ];
-  if (o.norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
-  if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
-  bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
+  const bindings = denseBindings(o);
   const wn = !!(o.writeNormed && o.norm);
-  if (wn) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
   const KV = K / 8;
   if (caps.cpuLike) return gemvRowPerInvocation(o, bindings);
   const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}:sg${+caps.subgroups32}`;
