@@ -12,6 +12,7 @@ for (const [entry, out] of [
   ['bench/run.ts', 'bench.mjs'],
   ['bench/conformance.ts', 'conformance.mjs'],
   ['bench/runtime.ts', 'runtime.mjs'],
+  ['bench/floor.ts', 'floor.mjs'],
   ['src/index.ts', 'kernels-webgpu.mjs'],
 ]) {
   await build({

@@ -289,6 +289,31 @@ async function secondsPerToken(m: GptOssGpu, seq: ReturnType<GptOssGpu['createSe
  * dispatches count) with every dispatch, then without each group of kernels (the difference is that group's cost
  * including its share of gaps), and the host's record + submit time.
  */
+/**
+ * Median GPU time (µs) of whole decode steps in place (optionally with only the dispatches `keep` accepts), taken
+ * inside the generation loop (3 steps in flight) so that the GPU never idles between the steps it times: idle gaps
+ * let its clocks drop, which would inflate short steps.
+ */
+async function stepGpuUs(
+  ctx: GpuContext,
+  m: GptOssGpu,
+  seq: ReturnType<GptOssGpu['createSequence']>,
+  keep: ((p: { name: string }, wg: number) => boolean) | null,
+): Promise<number> {
+  const len = seq.tokens.length;
+  for await (const id of m.generate(seq, 1, 4, { temperature: 0 })) void id;
+  seq.truncate(len);
+  ctx.dispatchFilter = keep;
+  ctx.enableProfiling(40, 'step');
+  for await (const id of m.generate(seq, 1, 24, { temperature: 0 })) void id;
+  const per = (await ctx.readTimes()).slice(4).map((t) => t.us);
+  ctx.dispatchFilter = null;
+  ctx.profiler = null;
+  seq.truncate(len);
+  per.sort((a, b) => a - b);
+  return per[per.length >> 1];
+}
+
 async function decodeDiag(ctx: GpuContext, m: GptOssGpu, seq: ReturnType<GptOssGpu['createSequence']>, label: string): Promise<void> {
   const groups: [string, ((name: string, wg: number) => boolean) | null][] = [
     ['all', null],
@@ -388,6 +413,30 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms; ${(1 / dtSync).toFixed(1)} tok/s with a host round trip per step)`,
       `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches; CPU record ${m.lastRecordMs.toFixed(2)} ms/step`,
     ]);
+    if (args.has('attn-ab')) {
+      // Decode attention's keys per workgroup, A/B in one process at every context (default restored after).
+      for (const ch of args.get('attn-ab')!.split(',').map(Number)) {
+        m.setDecodeChunk(ch);
+        const all = await stepGpuUs(ctx, m, seq, null);
+        const att = await stepGpuUs(ctx, m, seq, (p) => p.name.startsWith('attention'));
+        rows.push([`${name} decode @ctx ${c}, attention ${ch} keys per workgroup`, `step ${all.toFixed(0)} us`, `attention alone ${att.toFixed(0)} us`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.setDecodeChunk(null);
+    }
+    if (args.has('moe-ab') && c === contexts[0]) {
+      // MoE shapes (mlp1 row pairs / mlp2 rows per 32-invocation group), GPU time in place as above.
+      for (const v of args.get('moe-ab')!.split(',')) {
+        const [pp, rr] = v.split('/').map(Number);
+        m.setMoeVariant({ pairsPerGroup: pp, rowsPerGroup: rr });
+        const all = await stepGpuUs(ctx, m, seq, null);
+        const moe1 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp1');
+        const moe2 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp2');
+        rows.push([`${name} decode @ctx ${c}, MoE ${pp} pairs / ${rr} rows per group`, `step ${all.toFixed(0)} us`, `mlp1 alone ${moe1.toFixed(0)} us, mlp2 alone ${moe2.toFixed(0)} us`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.setMoeVariant({});
+    }
     if (c === contexts[0] && args.get('variants') !== '0') {
       // Same step with the other MoE kernel variants (default restored after).
       const vs: [string, MoeProgramOptions][] = [

@@ -140,28 +140,33 @@ export class GpuContext {
   }
 
   /**
-   * GPU time per kernel name (µs, summed) of the dispatches recorded since the last call, plus the total; the
-   * steps must have been submitted.
+   * GPU time (µs) of each dispatch (or step, in `'step'` mode) recorded since the last read, in order; the steps must
+   * have been submitted.
    */
-  async readProfile(): Promise<{ kernels: Map<string, { count: number; us: number }>; totalUs: number }> {
+  async readTimes(): Promise<{ name: string; us: number }[]> {
     const pr = this.profiler;
-    const kernels = new Map<string, { count: number; us: number }>();
-    if (!pr || pr.names.length === 0) return { kernels, totalUs: 0 };
+    if (!pr || pr.names.length === 0) return [];
     const n = pr.names.length;
     const enc = this.device.createCommandEncoder();
     enc.resolveQuerySet(pr.set, 0, 2 * n, pr.resolve, 0);
     this.device.queue.submit([enc.finish()]);
     const ts = new BigUint64Array(await this.read(pr.resolve, 16 * n));
+    const out = pr.names.map((name, i) => ({ name, us: Number(ts[2 * i + 1] - ts[2 * i]) / 1000 }));
+    pr.names = [];
+    return out;
+  }
+
+  /** GPU time per kernel name (µs, summed) of the dispatches recorded since the last read, plus the total. */
+  async readProfile(): Promise<{ kernels: Map<string, { count: number; us: number }>; totalUs: number }> {
+    const kernels = new Map<string, { count: number; us: number }>();
     let total = 0;
-    for (let i = 0; i < n; i++) {
-      const us = Number(ts[2 * i + 1] - ts[2 * i]) / 1000;
-      const k = kernels.get(pr.names[i]) ?? { count: 0, us: 0 };
+    for (const { name, us } of await this.readTimes()) {
+      const k = kernels.get(name) ?? { count: 0, us: 0 };
       k.count++;
       k.us += us;
-      kernels.set(pr.names[i], k);
+      kernels.set(name, k);
       total += us;
     }
-    pr.names = [];
     return { kernels, totalUs: total };
   }
 

@@ -19,7 +19,13 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
     { NQ: 8, NKV: 2, D: 64, pos0: 300, tokens: 1, window: 128, label: 'decode, window' },
     { NQ: 6, NKV: 3, D: 32, pos0: 250, tokens: 11, window: 0, label: 'prefill chunk across a split edge' },
     { NQ: 8, NKV: 1, D: 64, pos0: 0, tokens: 9, window: 4, label: 'prefill from 0, tiny window' },
-  ];
+    // Smaller key chunks per workgroup (decode's setting): more splits, a partial last chunk.
+    { NQ: 8, NKV: 2, D: 64, pos0: 150, tokens: 1, window: 0, label: 'decode, 32-key chunks', chunk: 32 },
+    // 38 splits: the combine's 16 slices merge two or three each.
+    { NQ: 8, NKV: 2, D: 64, pos0: 1200, tokens: 1, window: 0, label: 'decode, 38 splits', chunk: 32 },
+    { NQ: 8, NKV: 2, D: 64, pos0: 300, tokens: 1, window: 128, label: 'decode, window, 64-key chunks', chunk: 64 },
+    { NQ: 6, NKV: 3, D: 32, pos0: 250, tokens: 3, window: 0, label: 'prefill, 128-key chunks', chunk: 128 },
+  ] as { NQ: number; NKV: number; D: number; pos0: number; tokens: number; window: number; label: string; chunk?: number }[];
   for (const shape of SHAPES) for (const narrow of shape === 'gpu' ? [false, true] : [false]) for (const c of cases) {
     test(`[${shape}${narrow ? ', 1 head per workgroup' : ''}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
       const ctx = await gpu(shape);
@@ -66,17 +72,17 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
       const out = ctx.upload(poison(want.length));
       const qkvB = ctx.upload(qkv);
       const ropeB = ctx.upload(table);
-      const splits = attentionSplits(c.pos0 + c.tokens - 1, c.window);
+      const splits = attentionSplits(c.pos0 + c.tokens - 1, c.window, c.chunk);
       const rec = ctx.begin();
       const decode = c.tokens === 1;
       if (!decode) {
         ropeKv(rec, ropeKvProgram(s), { qkv: qkvB, kv, rope: ropeB, cap, row0: rowsBefore, pos0: c.pos0, tokens: c.tokens });
       }
       const progs = {
-        attention: attentionProgram(ctx.caps, s),
-        combine: attentionCombineProgram(s),
+        attention: attentionProgram(ctx.caps, s, undefined, c.chunk),
+        combine: attentionCombineProgram(s, c.chunk),
         ropeKv: ropeKvProgram(s),
-        attentionNarrow: narrow ? attentionProgram(ctx.caps, s, 1) : undefined,
+        attentionNarrow: narrow ? attentionProgram(ctx.caps, s, 1, c.chunk) : undefined,
       };
       attention(rec, progs, s, {
         qkv: qkvB,

@@ -91,6 +91,25 @@ describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K a
   });
 });
 
+describe('GptOssGpu decode past 1024 positions (GPU shapes: smaller key chunks, many splits)', () => {
+  test('decode at positions 1026 and 1027 matches the reference', async () => {
+    const ctx = await gpu('gpu');
+    if (!ctx) return;
+    const w = tinyWeights(TINY, 5);
+    const tokens = Array.from({ length: 1028 }, (_, i) => (i * 613 + 29) % TINY.vocabSize);
+    const want = refForward(TINY, w.values, tokens);
+    const V = TINY.vocabSize;
+    const model = await GptOssGpu.load(ctx, TINY, w.source, { maxContext: 1040, prefillChunk: 256 });
+    const s = model.createSequence();
+    await model.prefill(s, tokens.slice(0, 1026), { logits: 'none' });
+    for (let t = 1026; t < 1028; t++) {
+      const d = await model.decode([{ sequence: s, token: tokens[t] }]);
+      expect(relL2(d, want.subarray(t * V, (t + 1) * V))).toBeLessThan(1e-4);
+    }
+    model.dispose();
+  }, 120_000);
+});
+
 describe('GptOssGpu.generate (loop on the GPU)', () => {
   test('greedy generate equals step-by-step decode', async () => {
     const ctx = await gpu();

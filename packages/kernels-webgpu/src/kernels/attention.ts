@@ -25,10 +25,19 @@ export function checkAttentionShape(s: AttentionShape): number {
   return G;
 }
 
+/** Key chunks per workgroup the GPU shape supports. */
+export const ATTN_CHUNKS = [32, 64, 128, 256] as const;
+
 /** Splits (workgroups along the keys) needed for a query at `pos` attending to `window` keys (0 = all). */
-export function attentionSplits(pos: number, window: number): number {
+export function attentionSplits(pos: number, window: number, chunk: number = ATTN_CHUNK): number {
   const start = window > 0 && pos + 1 > window ? pos + 1 - window : 0;
-  return Math.ceil((pos + 1 - start) / ATTN_CHUNK);
+  return Math.ceil((pos + 1 - start) / chunk);
+}
+
+function checkChunk(chunk: number): void {
+  if (!(ATTN_CHUNKS as readonly number[]).includes(chunk)) {
+    throw new KernelShapeError(`attention: keys per workgroup must be one of ${ATTN_CHUNKS.join(', ')}, got ${chunk}`);
+  }
 }
 
 /**
@@ -38,8 +47,14 @@ export function attentionSplits(pos: number, window: number): number {
  * partials for attentionCombine. With `writeKV` the workgroup that owns position `pos` also rotates the new key and
  * stores K/V into the cache first (decode: saves a dispatch). The cache is `[2][capacity][NKV][D]` f32 (K then V).
  */
-export function attentionProgram(caps: GpuCaps, s: AttentionShape, headsPerWorkgroup?: number): KernelProgram {
+export function attentionProgram(
+  caps: GpuCaps,
+  s: AttentionShape,
+  headsPerWorkgroup?: number,
+  chunk: number = ATTN_CHUNK,
+): KernelProgram {
   const G0 = checkAttentionShape(s);
+  checkChunk(chunk);
   if (caps.cpuLike) return attentionRowwiseProgram(s);
   const { NQ, NKV, D } = s;
   // G query heads per workgroup (a divisor of the GQA group): fewer heads per workgroup = more workgroups when the
@@ -55,8 +70,8 @@ export function attentionProgram(caps: GpuCaps, s: AttentionShape, headsPerWorkg
   const KS = 256 / GD4;
   return {
     name: 'attention',
-    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}`,
-    meta: { workgroupsPerKvHead: HG },
+    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}:CH${chunk}`,
+    meta: { workgroupsPerKvHead: HG, chunk },
     bindings: [
       { name: 'qkv', type: 'array<f32>', access: 'read' },
       { name: 'kv', type: 'array<vec4f>', access: 'read_write' },
@@ -75,10 +90,10 @@ export function attentionProgram(caps: GpuCaps, s: AttentionShape, headsPerWorkg
       ['writeKV', 'u32'],
     ],
     body: () => /* wgsl */ `
-const CH = ${ATTN_CHUNK}u;
+const CH = ${chunk}u;
 const NEG = -3.0e38;
 var<workgroup> qs: array<vec4f, ${G * D4}>;
-var<workgroup> ps: array<f32, ${G * ATTN_CHUNK}>;
+var<workgroup> ps: array<f32, ${G * chunk}>;
 var<workgroup> mh: array<f32, ${G}>;
 var<workgroup> lh: array<f32, ${G}>;
 var<workgroup> pv: array<vec4f, 256>;
@@ -148,7 +163,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var hh = 0u; hh < ${G}u; hh++) { sc[hh] += dot(qs[hh * ${D4}u + d], k4); }
     }
     for (var hh = 0u; hh < ${G}u; hh++) { ps[hh * CH + lid] = sc[hh]; }
-  } else {
+  } else if (lid < CH) {
     for (var hh = 0u; hh < ${G}u; hh++) { ps[hh * CH + lid] = NEG; }
   }
   workgroupBarrier();
@@ -278,13 +293,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 /** Merges the split partials of attentionProgram with the sink (only tokens that needed more than one split). */
-export function attentionCombineProgram(s: AttentionShape): KernelProgram {
+export function attentionCombineProgram(s: AttentionShape, chunk: number = ATTN_CHUNK): KernelProgram {
   checkAttentionShape(s);
+  checkChunk(chunk);
   const { NQ, D } = s;
   const D4 = D / 4;
   return {
     name: 'attention_combine',
-    cacheKey: `attention_combine:NQ${NQ}:D${D}`,
+    cacheKey: `attention_combine:NQ${NQ}:D${D}:CH${chunk}`,
+    meta: { chunk },
     bindings: [
       { name: 'sinks', type: 'array<f32>', access: 'read' },
       { name: 'part', type: 'array<vec4f>', access: 'read' },
@@ -297,27 +314,54 @@ export function attentionCombineProgram(s: AttentionShape): KernelProgram {
       ['nsplit', 'u32'],
     ],
     body: () => /* wgsl */ `
-@compute @workgroup_size(${D4})
-fn main(@builtin(local_invocation_index) d4: u32, @builtin(workgroup_id) wid: vec3u) {
+const SL = ${256 / D4}u;
+var<workgroup> cm: array<f32, 256>;
+var<workgroup> cl: array<f32, 256>;
+var<workgroup> ca: array<vec4f, 256>;
+// 256 / (D/4) slices of the splits merge online in parallel (a long context has hundreds of splits: one invocation
+// per lane walking all of them was most of the attention's time at 16k), then the first slice merges the slices
+// and the sink.
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let head = wid.x;
   let tok = wid.y;
   let pos = p.pos0 + tok;
   let start = select(0u, pos + 1u - p.window, p.window > 0u && pos + 1u > p.window);
-  let ns = (pos + 1u - start + ${ATTN_CHUNK - 1}u) / ${ATTN_CHUNK}u;
+  let ns = (pos + 1u - start + ${chunk - 1}u) / ${chunk}u;
   if (ns <= 1u) { return; }
   let base = (tok * ${NQ}u + head) * p.nsplit;
-  let sink = sinks[head];
-  var mm = sink;
-  for (var s = 0u; s < ns; s++) { mm = max(mm, part[(base + s) * ${D4 + 1}u + ${D4}u].x); }
-  var den = exp(sink - mm);
+  let d4 = lid % ${D4}u;
+  let sl = lid / ${D4}u;
+  var m = -3.0e38;
+  var l = 0.0;
   var acc = vec4f(0.0);
-  for (var s = 0u; s < ns; s++) {
+  for (var s = sl; s < ns; s += SL) {
     let ml = part[(base + s) * ${D4 + 1}u + ${D4}u];
-    let f = exp(ml.x - mm);
-    den += ml.y * f;
-    acc += part[(base + s) * ${D4 + 1}u + d4] * f;
+    let v = part[(base + s) * ${D4 + 1}u + d4];
+    let mn = max(m, ml.x);
+    let f = exp(m - mn);
+    let g = exp(ml.x - mn);
+    l = l * f + ml.y * g;
+    acc = acc * f + v * g;
+    m = mn;
   }
-  out[((p.row0 + tok) * ${NQ}u + head) * ${D4}u + d4] = acc / den;
+  cm[lid] = m;
+  cl[lid] = l;
+  ca[lid] = acc;
+  workgroupBarrier();
+  if (lid < ${D4}u) {
+    let sink = sinks[head];
+    var mm = sink;
+    for (var q = 0u; q < SL; q++) { mm = max(mm, cm[q * ${D4}u + d4]); }
+    var den = exp(sink - mm);
+    var o = vec4f(0.0);
+    for (var q = 0u; q < SL; q++) {
+      let f = exp(cm[q * ${D4}u + d4] - mm);
+      den += cl[q * ${D4}u + d4] * f;
+      o += ca[q * ${D4}u + d4] * f;
+    }
+    out[((p.row0 + tok) * ${NQ}u + head) * ${D4}u + d4] = o / den;
+  }
 }`,
   };
 }
@@ -413,7 +457,13 @@ export function attention(
     );
     return;
   }
-  const nsplit = attentionSplits(a.pos0 + a.tokens - 1, a.window);
+  const chunk = progs.attention.meta?.chunk ?? ATTN_CHUNK;
+  for (const p of [progs.combine, progs.attentionNarrow]) {
+    if (p && (p.meta?.chunk ?? ATTN_CHUNK) !== chunk) {
+      throw new KernelShapeError(`attention: ${p.name} was built for ${p.meta?.chunk} keys per workgroup, attention for ${chunk}`);
+    }
+  }
+  const nsplit = attentionSplits(a.pos0 + a.tokens - 1, a.window, chunk);
   const prog = progs.attentionNarrow && nsplit * s.NKV * a.tokens < 64 ? progs.attentionNarrow : progs.attention;
   rec.dispatch(
     prog,
