@@ -126,6 +126,8 @@ async function main(): Promise<void> {
     { name: '6 per layer, a different pipeline for each of the 6', dispatches: chain(layer6), pipelines: 6 },
     { name: '6 per layer, 6 pipelines, 3 more bindings each', dispatches: chain(layer6), pipelines: 6, extra: 3 },
     { name: '6 per layer again', dispatches: chain(layer6) },
+    // One kind alone, once per layer (compare with bench.mjs --kernel-split).
+    ...s.perLayer.map((p) => ({ name: `${p.name} alone, ${s.layers} dispatches`, dispatches: Array(s.layers).fill(p.bytes) as number[] })),
   ];
 
   const rows: string[] = [];

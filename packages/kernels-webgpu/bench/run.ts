@@ -413,6 +413,25 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms; ${(1 / dtSync).toFixed(1)} tok/s with a host round trip per step)`,
       `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches; CPU record ${m.lastRecordMs.toFixed(2)} ms/step`,
     ]);
+    if (args.has('kernel-split') && c === contexts[0]) {
+      // GPU time of steps holding only one kind of kernel (inside the generation loop): each kind's cost in place,
+      // to set against the floor of its bytes and dispatches (bench/floor.ts).
+      const H = cfg.hiddenSize;
+      const kinds: [string, (p: { name: string }, wg: number) => boolean][] = [
+        ['qkv GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8)],
+        ['out GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(H / 8)],
+        ['router GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(cfg.numExperts / 8)],
+        ['MoE mlp1', (p) => p.name === 'moe_mlp1'],
+        ['MoE mlp2', (p) => p.name === 'moe_mlp2'],
+        ['attention', (p) => p.name.startsWith('attention')],
+        ['unembedding', (p, wg) => p.name === 'gemv_bf16' && wg > 20000],
+        ['the rest (embed, sample)', (p) => !p.name.startsWith('gemv') && !p.name.startsWith('moe') && !p.name.startsWith('attention')],
+      ];
+      const parts: string[] = [];
+      for (const [k, f] of kinds) parts.push(`${k} ${(await stepGpuUs(ctx, m, seq, f)).toFixed(0)} us`);
+      rows.push([`${name} decode @ctx ${c}, GPU time of steps holding one kind of kernel`, `all ${(await stepGpuUs(ctx, m, seq, null)).toFixed(0)} us`, parts.join('; ')]);
+      log(rows[rows.length - 1].join(' | '));
+    }
     if (args.has('attn-ab')) {
       // Decode attention's keys per workgroup, A/B in one process at every context (default restored after).
       for (const ch of args.get('attn-ab')!.split(',').map(Number)) {
