@@ -76,16 +76,18 @@ async function tinyCheck(
   if (gemmMin !== undefined) m.setPrefillGemm(gemmMin);
   const s = m.createSequence();
   const pre = await m.prefill(s, tokens.slice(0, 36), { logits: 'all' });
-  let worst = relL2(pre, want.subarray(0, 36 * V));
+  const preErr = relL2(pre, want.subarray(0, 36 * V));
+  let decErr = 0;
   for (let t = 36; t < 40; t++) {
     const d = await m.decode([{ sequence: s, token: tokens[t] }]);
-    worst = Math.max(worst, relL2(d, want.subarray(t * V, (t + 1) * V)));
+    decErr = Math.max(decErr, relL2(d, want.subarray(t * V, (t + 1) * V)));
   }
+  const worst = Math.max(preErr, decErr);
   log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
   const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
   rows.push([
     `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''}${m.usesSubgroupMatrix ? ' SUBGROUP-MATRIX' : ''}${cfg === TINY ? '' : ` H${cfg.hiddenSize} I${cfg.intermediateSize} V${cfg.vocabSize}`}${chunk !== 16 ? ` chunk ${chunk} tiles ${m.smatTiles.dense}/${m.smatTiles.moe}` : ''})`,
-    `rel L2 ${worst.toExponential(2)}`,
+    `rel L2 ${worst.toExponential(2)} (prefill ${preErr.toExponential(2)}, decode ${decErr.toExponential(2)})`,
     worst <= tol ? `PASS (<=${tol})` : 'FAIL',
   ]);
   m.dispose();

@@ -9,6 +9,8 @@ describe('MoE decode kernels (MXFP4)', () => {
   const cases: (MoeShape & { tokens: number; xRow0: number })[] = [
     { H: 64, I: 96, E: 7, k: 4, expertsPerPart: 7, tokens: 1, xRow0: 0 },
     { H: 96, I: 64, E: 9, k: 3, expertsPerPart: 4, tokens: 3, xRow0: 1 },
+    // 34 MXFP4 blocks per row: two 32-block columns per lane row (the second partial), split over subgroups by kSplit.
+    { H: 1088, I: 64, E: 3, k: 2, expertsPerPart: 3, tokens: 2, xRow0: 1 },
     // Several tokens per expert: the grouped kernels take more than one pass of 4 tokens, with a remainder.
     { H: 64, I: 64, E: 3, k: 2, expertsPerPart: 3, tokens: 11, xRow0: 2 },
     // More than one 32-token tile per expert, N not a multiple of the 64-row tile (I = 96: 2I = 192, H = 96).
