@@ -91,7 +91,7 @@ describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K a
   });
 });
 
-describe('GptOssGpu decode past 1024 positions (GPU shapes: smaller key chunks, many splits)', () => {
+describe('GptOssGpu decode past 1024 positions (GPU shapes: five key splits and the combine)', () => {
   test('decode at positions 1026 and 1027 matches the reference', async () => {
     const ctx = await gpu('gpu');
     if (!ctx) return;

@@ -67,7 +67,8 @@ export function attentionProgram(
   const QKVW = (NQ + 2 * NKV) * D;
   const TPH = 256 / G;
   const GD4 = G * D4;
-  const KS = 256 / GD4;
+  const KS2 = 256 / D4;
+  const heads = Array.from({ length: G }, (_, h) => h);
   return {
     name: 'attention',
     cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}:CH${chunk}`,
@@ -97,6 +98,7 @@ var<workgroup> ps: array<f32, ${G * chunk}>;
 var<workgroup> mh: array<f32, ${G}>;
 var<workgroup> lh: array<f32, ${G}>;
 var<workgroup> pv: array<vec4f, 256>;
+var<workgroup> res: array<vec4f, ${G * D4}>;
 var<workgroup> kself: array<vec4f, ${D4}>;
 var<workgroup> vself: array<vec4f, ${D4}>;
 ${groupReduce(caps, 'hmax', 1, TPH, 'max')}
@@ -183,32 +185,57 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   hsum(&l, lid);
   if (ln == 0u) { mh[hh] = m; lh[hh] = l[0]; }
   workgroupBarrier();
-  // P·V with every invocation busy: KS key slices x (G heads x D/4 lanes), 4 independent loads per step.
-  let o = lid % ${GD4}u;
-  let slice = lid / ${GD4}u;
-  let oh = o / ${D4}u;
-  let d4 = o % ${D4}u;
+  // P·V: each invocation takes one D/4 lane of V for all G heads, so a V row is loaded once per key rather than once
+  // per head, and the keys split into 256/(D/4) slices (a short chain of loads each, 4 in flight); the slices of
+  // each head then meet in workgroup memory.
+  let d4 = lid % ${D4}u;
+  let slice = lid / ${D4}u;
   let n = c1 - c0;
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
   let vb = VOFF + g * ${D4}u + d4;
   let pown = select(0xffffffffu, pos, own);
+  ${heads.map((h) => `var o${h} = vec4f(0.0);`).join(' ')}
   var t = slice;
-  for (; t + ${3 * KS}u < n; t += ${4 * KS}u) {
+  for (; t + ${3 * KS2}u < n; t += ${4 * KS2}u) {
     let j0 = c0 + t;
-    a0 += ps[oh * CH + t] * vat(vb, j0, pown, d4);
-    a1 += ps[oh * CH + t + ${KS}u] * vat(vb, j0 + ${KS}u, pown, d4);
-    a2 += ps[oh * CH + t + ${2 * KS}u] * vat(vb, j0 + ${2 * KS}u, pown, d4);
-    a3 += ps[oh * CH + t + ${3 * KS}u] * vat(vb, j0 + ${3 * KS}u, pown, d4);
+    let v0 = vat(vb, j0, pown, d4);
+    let v1 = vat(vb, j0 + ${KS2}u, pown, d4);
+    let v2 = vat(vb, j0 + ${2 * KS2}u, pown, d4);
+    let v3 = vat(vb, j0 + ${3 * KS2}u, pown, d4);
+    ${heads
+      .map(
+        (h) =>
+          `o${h} += (ps[${h * chunk}u + t] * v0 + ps[${h * chunk}u + t + ${KS2}u] * v1) + (ps[${h * chunk}u + t + ${2 * KS2}u] * v2 + ps[${h * chunk}u + t + ${3 * KS2}u] * v3);`,
+      )
+      .join('\n    ')}
   }
-  for (; t < n; t += ${KS}u) { a0 += ps[oh * CH + t] * vat(vb, c0 + t, pown, d4); }
-  pv[lid] = (a0 + a1) + (a2 + a3);
+  for (; t < n; t += ${KS2}u) {
+    let v = vat(vb, c0 + t, pown, d4);
+    ${heads.map((h) => `o${h} += ps[${h * chunk}u + t] * v;`).join(' ')}
+  }
+  ${
+    G === 1
+      ? `pv[lid] = o0;
   workgroupBarrier();
-  if (lid < ${GD4}u) {
+  if (lid < ${D4}u) {
+    let oh = 0u;
     var acc = pv[lid];
-    for (var s = 1u; s < ${KS}u; s++) { acc += pv[s * ${GD4}u + lid]; }
+    for (var q = 1u; q < ${KS2}u; q++) { acc += pv[q * ${D4}u + lid]; }`
+      : `${heads
+          .map(
+            (h) => `pv[lid] = o${h};
+  workgroupBarrier();
+  if (lid < ${D4}u) {
+    var sum = pv[lid];
+    for (var q = 1u; q < ${KS2}u; q++) { sum += pv[q * ${D4}u + lid]; }
+    res[${h * D4}u + lid] = sum;
+  }
+  workgroupBarrier();`,
+          )
+          .join('\n  ')}
+  if (lid < ${GD4}u) {
+    let oh = lid / ${D4}u;
+    let acc = res[lid];`
+  }
     let head = h0 + oh;
     if (ns == 1u) {
       let sink = sinks[head];

@@ -6,7 +6,6 @@ import {
   attentionProgram,
   type AttentionShape,
   ATTN_CHUNK,
-  ATTN_CHUNKS,
   ropeKv,
   ropeKvProgram,
 } from '../kernels/attention.js';
@@ -15,14 +14,6 @@ import { gemmBf16, gemmBf16Program } from '../kernels/gemm-bf16.js';
 import { smatUsable } from '../kernels/smat.js';
 import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
 
-/**
- * Decode attention past LONG_DECODE_FROM positions takes LONG_DECODE_CHUNK keys per workgroup instead of ATTN_CHUNK:
- * twice the workgroups and half the P·V chain each, for a combine pass over twice the splits (H100, 20b: attention
- * 516 → 387 µs per step at 4k, 983 → 874 µs at 16k; at short contexts the extra combine dispatch costs more than it
- * saves). bench/RESULTS.md, session 8.
- */
-const LONG_DECODE_FROM = 1024;
-const LONG_DECODE_CHUNK = 128;
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
@@ -336,12 +327,7 @@ export class GptOssGpu {
     const perToken = (chunk: number) => c.numAttentionHeads * Math.ceil(o.maxContext / chunk) * (c.headDim + 4) * 4;
     const budget = Math.min(256 << 20, ctx.caps.maxStorageBindingSize, ctx.caps.maxBufferSize);
     this.partTokens = Math.max(1, Math.min(R, o.attentionTokens ?? R, Math.floor(budget / perToken(ATTN_CHUNK))));
-    // Decode attends one token at a time (batch items one after another), long contexts in smaller key chunks.
-    this.longDecodeChunk = !ctx.caps.cpuLike && perToken(LONG_DECODE_CHUNK) <= budget ? LONG_DECODE_CHUNK : ATTN_CHUNK;
-    this.part = ctx.createBuffer(
-      Math.max(this.partTokens * perToken(ATTN_CHUNK), perToken(Math.min(...ATTN_CHUNKS.filter((ch) => perToken(ch) <= budget), ATTN_CHUNK))),
-      'attn-partials',
-    );
+    this.part = ctx.createBuffer(this.partTokens * perToken(ATTN_CHUNK), 'attn-partials');
     // Logits for up to `logitRows` rows at once (prefill 'all' is done in slices of this many rows).
     // (at most 128 rows: 103 MB for gpt-oss; long prefill chunks need not grow it).
     this.logitRows = Math.max(1, Math.min(R, 128, Math.floor(ctx.caps.maxStorageBindingSize / (c.vocabSize * 4))));
@@ -670,19 +656,20 @@ export class GptOssGpu {
     };
   }
 
-  /** Keys per workgroup in decode attention past LONG_DECODE_FROM positions. */
-  private readonly longDecodeChunk: number;
-  /** Benchmarks: a fixed decode chunk instead of the choice by position. */
+  /**
+   * Benchmarks: decode attention's keys per workgroup instead of ATTN_CHUNK. (128-key chunks measured faster at 4k and
+   * slower at 16k than 256 once P·V read each V row once for all heads: bench/RESULTS.md, session 8.)
+   */
   private fixedDecodeChunk: number | null = null;
-  /** @internal Benchmarks: decode attention's keys per workgroup (null: by position; must fit the partials). */
+  /** @internal Benchmarks: decode attention's keys per workgroup (null: ATTN_CHUNK; must fit the partials). */
   setDecodeChunk(chunk: number | null): void {
     const c = this.config;
     const need = chunk === null ? 0 : c.numAttentionHeads * Math.ceil(this.maxContext / chunk) * (c.headDim + 4) * 4;
     if (need > this.part.size) throw new KernelShapeError(`decode chunk ${chunk}: partials need ${need} bytes, have ${this.part.size}`);
     this.fixedDecodeChunk = chunk;
   }
-  private decodeChunk(pos: number): number {
-    return this.fixedDecodeChunk ?? (pos + 1 > LONG_DECODE_FROM ? this.longDecodeChunk : ATTN_CHUNK);
+  private decodeChunk(): number {
+    return this.fixedDecodeChunk ?? ATTN_CHUNK;
   }
 
   private windowOf(l: number): number {
@@ -743,10 +730,10 @@ export class GptOssGpu {
     idIndex: number,
   ): void {
     this.embed(rec, ids, idIndex, items.length);
-    const progs = items.map((it) => this.attentionProgs(this.decodeChunk(it.pos)));
+    const progs = this.attentionProgs(this.decodeChunk());
     this.layersPass(rec, items.length, (r, l) => {
       items.forEach((it, b) => {
-        attention(r, progs[b], this.attnShape, {
+        attention(r, progs, this.attnShape, {
           qkv: this.qkv,
           kv: it.sequence.kv[l],
           cap: it.sequence.capacity,
