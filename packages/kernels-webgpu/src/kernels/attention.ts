@@ -98,7 +98,7 @@ var<workgroup> ps: array<f32, ${G * chunk}>;
 var<workgroup> mh: array<f32, ${G}>;
 var<workgroup> lh: array<f32, ${G}>;
 var<workgroup> pv: array<vec4f, 256>;
-var<workgroup> res: array<vec4f, ${G * D4}>;
+${G > 1 ? `var<workgroup> res: array<vec4f, ${G * D4}>;` : ''}
 var<workgroup> kself: array<vec4f, ${D4}>;
 var<workgroup> vself: array<vec4f, ${D4}>;
 ${groupReduce(caps, 'hmax', 1, TPH, 'max')}
