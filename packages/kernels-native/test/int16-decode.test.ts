@@ -12,7 +12,19 @@ import {
   supportedIsas,
   type Isa,
 } from '../src/index.js';
-import { bf16Array, dequantMxfp4, matmulRef, poisoned, randomBf16, randomF32, randomMoeCase, randomMxfp4, relErr, rng } from './reference.js';
+import {
+  bf16Array,
+  dequantMxfp4,
+  matmulRef,
+  mxWeight as mx,
+  poisoned,
+  randomBf16,
+  randomF32,
+  randomMoeCase,
+  randomMxfp4,
+  relErr,
+  rng,
+} from './reference.js';
 
 // The int16 MXFP4 decode GEMV (native/i16-gemv-avx512.h): at most 4 tokens per weight, AVX-512 VNNI only. Weights
 // are exact; each activation block of 32 is quantized to int16 with scale max|x| / 32639, so every activation moves
@@ -35,9 +47,6 @@ afterAll(() => {
   setDecodeInt16(process.env.GPTOSS_CPU_INT16GEMV !== '0');
   setDecodePrecision(initialInt8 ? 'int8' : 'fp32');
 });
-
-const mx = (blocks: Uint8Array, scales: Uint8Array, rows: number, cols: number) =>
-  ({ format: 'mxfp4', blocks, scales, rows, cols }) as const;
 
 /** Activations with a few outlier channels (x30), as real hidden states have. */
 function activations(n: number, r: () => number): Float32Array {

@@ -27,6 +27,7 @@ import {
   rng,
   randomMoeCase,
   swigluRef,
+  PREFILL_GEMM_SHAPES,
 } from './reference.js';
 
 // The int16 MXFP4 prefill GEMM (native/i16-gemm-avx512.h): more than 4 tokens per weight, AVX-512 VNNI only.
@@ -92,18 +93,7 @@ describe.each(supportedIsas() as Isa[])('int16 MXFP4 prefill, isa %s', (isa) => 
     raw().setPrefillInt16(true);
   });
 
-  // K multiples of 32 (MXFP4); rows not multiples of the 16/32-row tile; tokens not multiples of the 6-token tile.
-  it.each([
-    [5, 1, 32, 'random'],
-    [6, 17, 64, 'outlier'],
-    [7, 33, 96, 'zero-blocks'],
-    [11, 47, 160, 'random'],
-    [13, 16, 288, 'outlier'],
-    [23, 70, 32, 'zero-blocks'],
-    [37, 31, 2880, 'random'],
-    [70, 50, 320, 'outlier'],
-    [64, 64, 192, 'zero-blocks'],
-  ] as const)('t=%i rows=%i k=%i %s activations', (t, rows, k, kind) => {
+  it.each(PREFILL_GEMM_SHAPES)('t=%i rows=%i k=%i %s activations', (t, rows, k, kind) => {
     setIsa(isa);
     const r = rng(t * 131 + rows * 7 + k);
     const x = activations(t, k, r, kind);

@@ -26,6 +26,8 @@ import {
   rng,
   swigluRef,
   activations,
+  mxWeight as mx,
+  PREFILL_GEMM_SHAPES,
 } from './reference.js';
 
 // The opt-in int8-activation MXFP4 prefill GEMM (native/i8-gemm-avx512.h, GPTOSS_CPU_PREFILL=int8): more than 4
@@ -48,9 +50,6 @@ afterAll(() => {
   setPrefillPrecision(process.env.GPTOSS_CPU_PREFILL === 'int8' ? 'int8' : initialPrecision);
   setPrefillInt16(process.env.GPTOSS_CPU_INT16GEMM !== '0');
 });
-
-const mx = (blocks: Uint8Array, scales: Uint8Array, rows: number, cols: number) =>
-  ({ format: 'mxfp4', blocks, scales, rows, cols }) as const;
 
 function roundEven(v: number): number {
   const f = Math.floor(v);
@@ -119,19 +118,7 @@ describe.each(supportedIsas() as Isa[])('int8 MXFP4 prefill, isa %s', (isa) => {
     expect(() => setPrefillPrecision('int4' as never)).toThrow(/expected 'fp32', 'bf16' or 'int8'/);
   });
 
-  // K multiples of 32; rows not multiples of the 16/32-row tile; tokens not multiples of the 6-token tile.
-  it.each([
-    [5, 1, 32, 'random'],
-    [6, 17, 64, 'outlier'],
-    [7, 33, 96, 'zero-blocks'],
-    [11, 47, 160, 'random'],
-    [13, 16, 288, 'outlier'],
-    [23, 70, 32, 'zero-blocks'],
-    [37, 31, 2880, 'random'],
-    [70, 50, 320, 'outlier'],
-    [64, 64, 192, 'zero-blocks'],
-    [100, 90, 2880, 'random'],
-  ] as const)('t=%i rows=%i k=%i %s activations', (t, rows, k, kind) => {
+  it.each([...PREFILL_GEMM_SHAPES, [100, 90, 2880, 'random'] as const])('t=%i rows=%i k=%i %s activations', (t, rows, k, kind) => {
     setIsa(isa);
     setPrefillPrecision('int8');
     const r = rng(t * 131 + rows * 7 + k);

@@ -279,3 +279,23 @@ export function activations(t: number, k: number, r: () => number, kind: ActKind
   }
   return x;
 }
+
+/** An MXFP4 weight descriptor for matmulSync / moeSync from a blocks + scales pair. */
+export const mxWeight = (blocks: Uint8Array, scales: Uint8Array, rows: number, cols: number) =>
+  ({ format: 'mxfp4', blocks, scales, rows, cols }) as const;
+
+/**
+ * Prefill GEMM shapes [tokens, rows, K, activation kind]: K multiples of 32 (MXFP4), rows not multiples of the
+ * 16/32-row tile, tokens not multiples of the 6-token tile.
+ */
+export const PREFILL_GEMM_SHAPES = [
+  [5, 1, 32, 'random'],
+  [6, 17, 64, 'outlier'],
+  [7, 33, 96, 'zero-blocks'],
+  [11, 47, 160, 'random'],
+  [13, 16, 288, 'outlier'],
+  [23, 70, 32, 'zero-blocks'],
+  [37, 31, 2880, 'random'],
+  [70, 50, 320, 'outlier'],
+  [64, 64, 192, 'zero-blocks'],
+] as const;
