@@ -422,7 +422,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       const kinds: [string, (p: { name: string }, wg: number) => boolean][] = [
         ['qkv GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8)],
         ['out GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(H / 8)],
-        ['router GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(cfg.numExperts / 8)],
+        ['router GEMV', (p, wg) => p.name === 'gemv_bf16' && (wg === cfg.numExperts || wg === Math.ceil(cfg.numExperts / 8))],
         ['MoE mlp1', (p) => p.name === 'moe_mlp1'],
         ['MoE mlp2', (p) => p.name === 'moe_mlp2'],
         ['attention', (p) => p.name.startsWith('attention')],
@@ -445,15 +445,34 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       }
       m.setDecodeChunk(null);
     }
+    if (args.has('router-ab') && c === contexts[0]) {
+      // Router GEMV: a workgroup per row (default) against 8 rows per workgroup, GPU time in place.
+      for (const narrow of [true, false, true]) {
+        m.narrowRouter = narrow;
+        const all = await stepGpuUs(ctx, m, seq, null);
+        const router = await stepGpuUs(ctx, m, seq, (p, wg) => p.name === 'gemv_bf16' && (wg === cfg.numExperts || wg === Math.ceil(cfg.numExperts / 8)));
+        rows.push([`${name} decode @ctx ${c}, router GEMV ${narrow ? '1 row' : '8 rows'} per workgroup`, `step ${all.toFixed(0)} us`, `router alone ${router.toFixed(0)} us`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+    }
     if (args.has('moe-ab') && c === contexts[0]) {
       // MoE shapes (mlp1 row pairs / mlp2 rows per 32-invocation group), GPU time in place as above.
       for (const v of args.get('moe-ab')!.split(',')) {
-        const [pp, rr] = v.split('/').map(Number);
-        m.setMoeVariant({ pairsPerGroup: pp, rowsPerGroup: rr });
+        // "4/4": mlp1 row pairs / mlp2 rows per group; suffix f: f32 activations instead of f16 pairs, w: mlp1's f16
+        // pairs meet in workgroup memory (not within a subgroup).
+        const mm = /^(\d+)\/(\d+)([fw]*)$/.exec(v);
+        if (!mm) throw new Error(`--moe-ab: expected e.g. 4/4 or 4/4f, got ${v}`);
+        const [pp, rr] = [Number(mm[1]), Number(mm[2])];
+        m.setMoeVariant({
+          pairsPerGroup: pp,
+          rowsPerGroup: rr,
+          ...(mm[3].includes('f') ? { halfActivations: false } : {}),
+          ...(mm[3].includes('w') ? { pairWrite: 'workgroup' as const } : {}),
+        });
         const all = await stepGpuUs(ctx, m, seq, null);
         const moe1 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp1');
         const moe2 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp2');
-        rows.push([`${name} decode @ctx ${c}, MoE ${pp} pairs / ${rr} rows per group`, `step ${all.toFixed(0)} us`, `mlp1 alone ${moe1.toFixed(0)} us, mlp2 alone ${moe2.toFixed(0)} us`]);
+        rows.push([`${name} decode @ctx ${c}, MoE ${pp} pairs / ${rr} rows per group${mm[3].includes('f') ? ', f32 activations' : ''}${mm[3].includes('w') ? ', pairs via workgroup memory' : ''}`, `step ${all.toFixed(0)} us`, `mlp1 alone ${moe1.toFixed(0)} us, mlp2 alone ${moe2.toFixed(0)} us`]);
         log(rows[rows.length - 1].join(' | '));
       }
       m.setMoeVariant({});

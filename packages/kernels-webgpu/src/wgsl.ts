@@ -94,6 +94,27 @@ fn x8h(a: vec4f, b: vec4f) -> array<vec2<f16>, 4> {
 }
 `;
 
+/**
+ * Activations as f16 pairs, the MoE decode kernels' inputs on the fast path: the 8 values of MXFP4 weight word q
+ * (values 8q..8q+7 of a row) are one vec4<u32> whose component k holds values (8q+k, 8q+k+4) as two f16
+ * (pack2x16float) — the pairing the f16 nibble decode produces. Half the bytes of f32 activations, and the consumer
+ * converts nothing (bench/RESULTS.md, session 9: mlp1 626 → 468 µs, mlp2 438 → 303 µs per 20b step).
+ * `xh4` gives the f16 pairs (needs `enable f16`); `xpLo`/`xpHi` the values 8q..8q+3 / 8q+4..8q+7 as f32 (core WGSL).
+ */
+export const HALF_PAIR_HELPERS = /* wgsl */ `
+fn xpLo(v: vec4<u32>) -> vec4f {
+  return vec4f(unpack2x16float(v.x).x, unpack2x16float(v.y).x, unpack2x16float(v.z).x, unpack2x16float(v.w).x);
+}
+fn xpHi(v: vec4<u32>) -> vec4f {
+  return vec4f(unpack2x16float(v.x).y, unpack2x16float(v.y).y, unpack2x16float(v.z).y, unpack2x16float(v.w).y);
+}
+`;
+export const HALF_PAIR_F16 = /* wgsl */ `
+fn xh4(v: vec4<u32>) -> array<vec2<f16>, 4> {
+  return array<vec2<f16>, 4>(bitcast<vec2<f16>>(v.x), bitcast<vec2<f16>>(v.y), bitcast<vec2<f16>>(v.z), bitcast<vec2<f16>>(v.w));
+}
+`;
+
 /** Linear workgroup index for dispatches folded into y (see StepRecorder.dispatch). */
 export const WG_INDEX = /* wgsl */ `
 fn wgIndex(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }
@@ -276,12 +297,38 @@ fn x8l(a: vec4f, b: vec4f) -> array<vec2<f16>, 4> {
  */
 export function emitMxfp4BlockDot(
   lines: string[],
-  o: { j: number; rows: number; caps: GpuCaps; lut: boolean; load: (q: number) => string; x: string; half: string; acc: string },
+  o: {
+    j: number;
+    rows: number;
+    caps: GpuCaps;
+    lut: boolean;
+    /** The activations are f16 pairs (HALF_PAIR_HELPERS): `load(q)`, q = 0..3, gives weight word q's vec4<u32>. */
+    halfPairs?: boolean;
+    load: (q: number) => string;
+    x: string;
+    half: string;
+    acc: string;
+  },
 ): void {
   const { j, x, half, acc } = o;
-  for (let q = 0; q < 8; q++) lines.push(`let ${x}${q} = ${o.load(q)};`);
   const w = (r: number, c: string) => `w${r}_${j}.${c}`;
   let dot: (r: number) => string;
+  if (o.halfPairs) {
+    if (o.lut) throw new Error('emitMxfp4BlockDot: the LUT decode takes f32 activations');
+    for (let q = 0; q < 4; q++) {
+      if (o.caps.f16) {
+        lines.push(`let ${half}${q} = xh4(${o.load(q)});`);
+      } else {
+        lines.push(`let ${half}${q} = ${o.load(q)};`, `let ${x}${2 * q} = xpLo(${half}${q});`, `let ${x}${2 * q + 1} = xpHi(${half}${q});`);
+      }
+    }
+    dot = o.caps.f16
+      ? (r) => ['x', 'y', 'z', 'w'].map((c, q) => `fp4dot8h(${w(r, c)}, ${half}${q})`).join(' + ')
+      : (r) => ['x', 'y', 'z', 'w'].map((c, q) => `fp4dot8(${w(r, c)}, ${x}${2 * q}, ${x}${2 * q + 1})`).join(' + ');
+    for (let r = 0; r < o.rows; r++) lines.push(`${acc}${r} += s${r}_${j} * (${dot(r)});`);
+    return;
+  }
+  for (let q = 0; q < 8; q++) lines.push(`let ${x}${q} = ${o.load(q)};`);
   if (o.lut) {
     for (let q = 0; q < 4; q++) lines.push(`let ${half}${q} = x8l(${x}${2 * q}, ${x}${2 * q + 1});`);
     dot = (r) => ['x', 'y', 'z', 'w'].map((c, q) => `fp4dot8l(${w(r, c)}, ${half}${q}, ll)`).join(' + ');

@@ -2,19 +2,24 @@ import { describe, expect, test } from 'vitest';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
 import { gemmBf16, gemmBf16Program } from '../src/kernels/gemm-bf16.js';
 import { refGemv, refRmsNorm } from './reference.js';
-import { gpu, SHAPES, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
+import { fromHalfPairs, gpu, SHAPES, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
 
 describe('gemvBf16', () => {
-  const cases: { N: number; K: number; M: number; norm: boolean; bias: boolean; residual: boolean; split: number; wn?: boolean }[] = [
+  const cases: { N: number; K: number; M: number; norm: boolean; bias: boolean; residual: boolean; split: number; wn?: boolean; half?: boolean; rw?: 1 }[] = [
     { N: 37, K: 72, M: 1, norm: false, bias: true, residual: false, split: 1 },
     { N: 101, K: 264, M: 3, norm: true, bias: true, residual: false, split: 2 },
     { N: 9, K: 8, M: 2, norm: false, bias: false, residual: true, split: 1 },
     { N: 300, K: 136, M: 8, norm: true, bias: false, residual: true, split: 3 },
     // The router's form: RMSNorm, bias, and the normalised rows written for the MoE kernels.
     { N: 33, K: 264, M: 2, norm: true, bias: true, residual: false, split: 2, wn: true },
+    // ... as f16 pairs for the fast path's MoE kernels (GPU shape only); K = 264 is 33 groups of 8, not a multiple of 32.
+    { N: 33, K: 264, M: 3, norm: true, bias: true, residual: false, split: 2, wn: true, half: true },
+    // A workgroup per row (the router's GPU shape): 300 rows in 3 parts, K over 256 invocations with a remainder.
+    { N: 300, K: 2120, M: 2, norm: true, bias: true, residual: false, split: 3, wn: true, half: true, rw: 1 },
+    { N: 7, K: 136, M: 1, norm: true, bias: false, residual: true, split: 1, wn: true, rw: 1 },
   ];
-  for (const shape of SHAPES) for (const c of cases) {
-    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}${c.wn ? ' writeNormed' : ''}`, async () => {
+  for (const shape of SHAPES) for (const c of cases.filter((c) => !(c.half || c.rw) || shape === 'gpu')) {
+    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}${c.wn ? ' writeNormed' : ''}${c.half ? ' (f16 pairs)' : ''}${c.rw ? ' 1 row per workgroup' : ''}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.N * 7 + c.K);
@@ -40,7 +45,7 @@ describe('gemvBf16', () => {
       }
       const out = ctx.upload(init);
       const xnOut = ctx.upload(poison(c.M * c.K));
-      const prog = gemvBf16Program(ctx.caps, { K: c.K, M: c.M, norm: c.norm, bias: c.bias, residual: c.residual, writeNormed: c.wn });
+      const prog = gemvBf16Program(ctx.caps, { K: c.K, M: c.M, norm: c.norm, bias: c.bias, residual: c.residual, writeNormed: c.wn, normedHalf: c.half, rowsPerWorkgroup: c.rw });
       const rec = ctx.begin();
       gemvBf16(rec, prog, {
         parts,
@@ -54,7 +59,13 @@ describe('gemvBf16', () => {
       rec.submit();
       const got = await ctx.readF32(out, c.M * c.N);
       expect(maxAbsDiff(got, want)).toBeLessThan(1e-3 * Math.sqrt(c.K));
-      if (c.wn) expect(maxAbsDiff(await ctx.readF32(xnOut, c.M * c.K), xin)).toBeLessThan(1e-4);
+      if (c.wn && c.half) {
+        // Each value within half an f16 ulp (plus f32 rounding) of the f32 normalised row.
+        const got = fromHalfPairs(await ctx.readU32(xnOut, (c.M * c.K) / 2), c.K);
+        for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - xin[i])).toBeLessThanOrEqual(Math.abs(xin[i]) * 2 ** -11 + 1e-6);
+      } else if (c.wn) {
+        expect(maxAbsDiff(await ctx.readF32(xnOut, c.M * c.K), xin)).toBeLessThan(1e-4);
+      }
     });
   }
 });

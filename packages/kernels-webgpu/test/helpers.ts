@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
 
-export { maxAbsDiff, poison, randn, relL2, rng, toBf16 } from './random.js';
+export { f16Bits, f16Value, fromHalfPairs, maxAbsDiff, poison, randn, relL2, rng, toBf16, toHalfPairs } from './random.js';
 
 const contexts = new Map<string, Promise<GpuContext | null>>();
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../src/kernels/moe-grouped.js';
-import { gpu, SHAPES, maxAbsDiff, poison, randn, relL2, rng } from './helpers.js';
+import { f16Bits, f16Value, fromHalfPairs, gpu, SHAPES, maxAbsDiff, poison, randn, relL2, rng, toHalfPairs } from './helpers.js';
 import { randomMxfp4, refRmsNorm, refSwiglu, refTopk } from './reference.js';
 
 describe('MoE decode kernels (MXFP4)', () => {
@@ -22,6 +22,12 @@ describe('MoE decode kernels (MXFP4)', () => {
     { name: ' rows 1/2', shape: 'gpu', opts: { pairsPerGroup: 1, rowsPerGroup: 2 } },
     { name: ' rows 2/8', shape: 'gpu', opts: { pairsPerGroup: 2, rowsPerGroup: 8 } },
     { name: ' legacy', shape: 'gpu', opts: { legacy: true } },
+    // The fast path's f16-pair activations (here through unpack2x16float: SwiftShader has no shader-f16).
+    { name: ' f16-pair activations', shape: 'gpu', opts: { halfActivations: true } },
+    { name: ' f16-pair activations, rows 3/2', shape: 'gpu', opts: { halfActivations: true, pairsPerGroup: 3, rowsPerGroup: 2 } },
+    { name: ' f16-pair activations, rows 2/4', shape: 'gpu', opts: { halfActivations: true, pairsPerGroup: 2 } },
+    { name: ' f16-pair activations, rows 8/4', shape: 'gpu', opts: { halfActivations: true, pairsPerGroup: 8 } },
+    { name: ' f16-pair activations, pairs via workgroup memory', shape: 'gpu', opts: { halfActivations: true, pairWrite: 'workgroup' } },
     { name: ' grouped by expert (prefill)', shape: 'gpu', opts: {}, grouped: true },
     { name: ' grouped by expert, tiled (prefill)', shape: 'gpu', opts: {}, grouped: true, tiled: true },
   ];
@@ -42,8 +48,11 @@ describe('MoE decode kernels (MXFP4)', () => {
       const b1 = randn(c.E * 2 * c.I, r);
       const b2 = randn(c.E * c.H, r);
       const limit = 7;
-      // reference
-      const xn = refRmsNorm(x, gain, rowsX, c.H, 1e-5);
+      const half = !!opts.halfActivations;
+      // reference (with f16-pair activations: from the f16 xn the kernel reads, through f16 act values)
+      const xn32 = refRmsNorm(x, gain, rowsX, c.H, 1e-5);
+      const xn = half ? fromHalfPairs(toHalfPairs(xn32, c.H), c.H) : xn32;
+      const roundAct = (v: number) => (half ? f16Value(f16Bits(v)) : v);
       const wantAct = new Float32Array(c.tokens * c.k * c.I);
       const wantX = x.slice();
       for (let t = 0; t < c.tokens; t++) {
@@ -62,6 +71,7 @@ describe('MoE decode kernels (MXFP4)', () => {
             a[i] = refSwiglu(g, l, limit);
           }
           wantAct.set(a, (t * c.k + s) * c.I);
+          for (let i = 0; i < c.I; i++) a[i] = roundAct(a[i]);
           for (let h = 0; h < c.H; h++) {
             let o = b2[e * c.H + h];
             for (let i = 0; i < c.I; i++) o += W2.values[(e * c.H + h) * c.I + i] * a[i];
@@ -78,7 +88,8 @@ describe('MoE decode kernels (MXFP4)', () => {
         return out;
       };
       const xBuf = ctx.upload(x);
-      const act = ctx.upload(poison(c.tokens * c.k * c.I));
+      // f16 NaN in both halves for the f16-pair layout, so that unwritten values show.
+      const act = ctx.upload(half ? new Uint32Array((c.tokens * c.k * c.I) / 2).fill(0x7e007e00) : poison(c.tokens * c.k * c.I));
       const lBuf = ctx.upload(logits);
       const rec = ctx.begin();
       if (grouped) {
@@ -115,7 +126,7 @@ describe('MoE decode kernels (MXFP4)', () => {
           logits: lBuf,
           tokens: c.tokens,
           xRow0: c.xRow0,
-          xn: ctx.upload(xn),
+          xn: ctx.upload(half ? toHalfPairs(xn32, c.H) : xn),
           act,
           limit,
         });
@@ -131,11 +142,12 @@ describe('MoE decode kernels (MXFP4)', () => {
         });
       }
       rec.submit();
-      const gotAct = await ctx.readF32(act, wantAct.length);
-      expect(relL2(gotAct, wantAct)).toBeLessThan(1e-5);
+      const gotAct = half ? fromHalfPairs(await ctx.readU32(act, wantAct.length / 2), c.I) : await ctx.readF32(act, wantAct.length);
+      // f16 act values: each within half an f16 ulp (2^-11 relative) of the f32 result.
+      expect(relL2(gotAct, wantAct)).toBeLessThan(half ? 6e-4 : 1e-5);
       const gotX = await ctx.readF32(xBuf, wantX.length);
       expect(maxAbsDiff(gotX, wantX)).toBeLessThan(1e-3);
-      expect(relL2(gotX, wantX)).toBeLessThan(1e-5);
+      expect(relL2(gotX, wantX)).toBeLessThan(half ? 1e-4 : 1e-5);
     });
   }
 });

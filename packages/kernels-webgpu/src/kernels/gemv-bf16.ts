@@ -15,6 +15,17 @@ export interface GemvBf16Options {
   residual?: boolean;
   /** With `norm`: also store the normalised input rows (x/rms·gain) into `xnOut`, for a following kernel. */
   writeNormed?: boolean;
+  /**
+   * With `writeNormed`: store them as f16 pairs (HALF_PAIR_HELPERS in wgsl.ts: u32 4q+k of a row holds values
+   * 8q+k and 8q+k+4), the MoE decode kernels' input on the fast path. GEMV, GPU shape only.
+   */
+  normedHalf?: boolean;
+  /**
+   * Rows per 256-invocation workgroup in the GPU shape: 8 (one subgroup per row; default) or 1 (the whole workgroup
+   * on one row): for matrices of few rows such as the router's (32 or 128), so that more than 4 workgroups share the
+   * work and an invocation has 1–2 loads instead of a dozen in sequence.
+   */
+  rowsPerWorkgroup?: 1 | 8;
 }
 
 const ROWS_PER_WG = 8;
@@ -23,7 +34,7 @@ const ROWS_PER_WG = 8;
  * The bindings of the bf16 projection kernels (GEMV, tiled GEMM, subgroup-matrix GEMM), in the order `gemvBf16` /
  * `gemmBf16` bind them: w, x, [gain], [bias], out, [xnOut].
  */
-export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeNormed'>): BindingDecl[] {
+export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeNormed' | 'normedHalf'>): BindingDecl[] {
   const bindings: BindingDecl[] = [
     { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
     { name: 'x', type: 'array<vec4f>', access: 'read' },
@@ -31,7 +42,9 @@ export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeN
   if (o.norm) bindings.push({ name: 'gain', type: 'array<vec4f>', access: 'read' });
   if (o.bias) bindings.push({ name: 'bias', type: 'array<f32>', access: 'read' });
   bindings.push({ name: 'out', type: 'array<f32>', access: 'read_write' });
-  if (o.writeNormed && o.norm) bindings.push({ name: 'xnOut', type: 'array<vec4f>', access: 'read_write' });
+  if (o.writeNormed && o.norm) {
+    bindings.push({ name: 'xnOut', type: o.normedHalf ? 'array<u32>' : 'array<vec4f>', access: 'read_write' });
+  }
   return bindings;
 }
 
@@ -46,30 +59,40 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   if (M < 1 || M > 8) throw new KernelShapeError(`gemvBf16: M must be 1..8, got ${M}`);
   const bindings = denseBindings(o);
   const wn = !!(o.writeNormed && o.norm);
+  const wh = wn && !!o.normedHalf;
   const KV = K / 8;
-  if (caps.cpuLike) return gemvRowPerInvocation(o, bindings);
-  const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}:sg${+caps.subgroups32}`;
+  if (caps.cpuLike) {
+    if (wh) throw new KernelShapeError('gemvBf16: normedHalf needs the GPU kernel shape');
+    return gemvRowPerInvocation(o, bindings);
+  }
+  const RW = o.rowsPerWorkgroup ?? ROWS_PER_WG;
+  if (RW !== 1 && RW !== ROWS_PER_WG) throw new KernelShapeError(`gemvBf16: rowsPerWorkgroup must be 1 or 8, got ${RW}`);
+  const LPR = 256 / RW; // invocations per row
+  const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}`;
   const NA = o.norm ? 2 * M : M;
+  // The normalised rows (writeNormed) are written by all workgroups, a slice each, after their own dot products.
+  const XW = wh ? K / 2 : K / 4;
   return {
     name: 'gemv_bf16',
     cacheKey: key,
     bindings,
     enables: enables(caps),
     params: PARAMS,
+    meta: { rowsPerWorkgroup: RW },
     body: () => /* wgsl */ `
 ${BF16_HELPERS}
 ${WG_INDEX}
-${groupReduce(caps, 'row_sum', NA, 32, 'add')}
+${groupReduce(caps, 'row_sum', NA, LPR, 'add')}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let row = wgIndex(wid, nwg) * ${ROWS_PER_WG}u + (lid >> 5u);
-  let lane = lid & 31u;
+  let row = wgIndex(wid, nwg) * ${RW}u + ${RW === 1 ? '0u' : '(lid >> 5u)'};
+  let lane = ${RW === 1 ? 'lid' : 'lid & 31u'};
   let valid = row < p.rows;
   let r = min(row, p.rows - 1u);
   // acc[m]: the dot product of row r with x[m]·gain; acc[M + m] (norm): Σ x[m]², since the 32 invocations of a row
   // read all of x[m] anyway — so the RMSNorm costs no prologue pass and no barrier before the first weight load.
   var acc: array<f32, ${NA}>;
-  for (var c = lane; c < ${KV}u; c += 32u) {
+  for (var c = lane; c < ${KV}u; c += ${LPR}u) {
     let wv = w[r * ${KV}u + c];
     let wa = bf8lo(wv);
     let wb = bf8hi(wv);
@@ -85,12 +108,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   row_sum(&acc, lid);
   ${
     wn
-      ? `if (wgIndex(wid, nwg) == 0u) {
+      ? `let nw = (p.rows + ${RW - 1}u) / ${RW}u;
+  let slice = (${XW}u + nw - 1u) / nw;
+  let c0 = wgIndex(wid, nwg) * slice;
+  let c1 = min(c0 + slice, ${XW}u);
+  if (wgIndex(wid, nwg) < nw) {
     for (var m = 0u; m < ${M}u; m++) {
       let inv = inverseSqrt(acc[${M}u + m] / ${K}.0 + p.eps);
-      for (var c = lid; c < ${K / 4}u; c += 256u) {
+      ${
+        wh
+          ? `for (var c = c0 + lid; c < c1; c += 256u) {
+        // u32 c = 4q + k holds values 8q+k (vec4 2q, lane k) and 8q+k+4 (vec4 2q+1, lane k).
+        let v = 2u * (c >> 2u);
+        let xi = (p.xRow0 + m) * ${K / 4}u + v;
+        let lo = x[xi][c & 3u] * gain[v][c & 3u];
+        let hi = x[xi + 1u][c & 3u] * gain[v + 1u][c & 3u];
+        xnOut[(p.xRow0 + m) * ${K / 2}u + c] = pack2x16float(vec2f(lo, hi) * inv);
+      }`
+          : `for (var c = c0 + lid; c < c1; c += 256u) {
         let xi = (p.xRow0 + m) * ${K / 4}u + c;
         xnOut[xi] = x[xi] * gain[c] * inv;
+      }`
       }
     }
   }`
@@ -207,7 +245,7 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
         xRow0: a.xRow0 ?? 0,
         eps: a.eps ?? 1e-5,
       },
-      Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : ROWS_PER_WG)),
+      Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : (program.meta?.rowsPerWorkgroup ?? ROWS_PER_WG))),
     );
   }
 }

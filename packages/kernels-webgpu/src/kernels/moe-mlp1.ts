@@ -5,6 +5,8 @@ import {
   groupReduce,
   emitMxfp4BlockDot,
   lutCopies,
+  HALF_PAIR_F16,
+  HALF_PAIR_HELPERS,
   MXFP4_F16_HELPERS,
   MXFP4_HELPERS,
   mxfp4LutHelpers,
@@ -49,11 +51,23 @@ const PAIRS_PER_GROUP = 4;
 export interface MoeProgramOptions {
   /** The loop-form kernel of the previous release instead of the unrolled one. */
   legacy?: boolean;
-  /** mlp1: row pairs per 32-invocation group (default 2). mlp2: output rows per group (default 4). */
+  /** mlp1: row pairs per 32-invocation group (default 4). mlp2: output rows per group (default 4). */
   pairsPerGroup?: number;
   rowsPerGroup?: number;
   /** Decode MXFP4 through a table in workgroup memory (f16 fast path only; ignored elsewhere). */
   lut?: boolean;
+  /**
+   * Activations as f16 pairs (HALF_PAIR_HELPERS in wgsl.ts): mlp1 reads xn and writes act in that layout, mlp2 reads
+   * act in it. The GPU shape's unrolled kernels only; the model turns it on with shader-f16 (the f32 paths keep f32
+   * activations for their 1e-3 tolerance).
+   */
+  halfActivations?: boolean;
+  /**
+   * mlp1 with halfActivations: how the f16 pairs (i, i+4) of act meet. 'lanes' (default where the row pairs per
+   * group divide 8 evenly: 2, 4 or 8): each subgroup computes whole pairs, so one invocation packs both values;
+   * 'workgroup': through workgroup memory behind a barrier (any shape).
+   */
+  pairWrite?: 'lanes' | 'workgroup';
 }
 
 export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptions = {}): KernelProgram {
@@ -74,10 +88,7 @@ export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptio
     ['limit', 'f32'],
     ['alpha', 'f32'],
   ] as const;
-  const swiglu = (g: string, l: string) =>
-    `let gate = min(${g}, p.limit);
-    let lin = clamp(${l}, -p.limit, p.limit);
-    act[(tok * ${k}u + slot) * ${I}u + i] = gate / (1.0 + exp(-p.alpha * gate)) * (lin + 1.0);`;
+  const swiglu = (g: string, l: string) => swigluValue(g, l, `act[(tok * ${k}u + slot) * ${I}u + i]`);
   if (caps.cpuLike) {
     return {
       name: 'moe_mlp1_rowwise',
@@ -119,7 +130,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   const RP = opts.pairsPerGroup ?? PAIRS_PER_GROUP;
   const NB = Math.ceil(GB / 32);
-  if (!opts.legacy) return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu, opts.lut ? lutCopies(caps) : 0);
+  if (opts.halfActivations && (opts.legacy || opts.lut)) {
+    throw new KernelShapeError('moeMlp1: f16-pair activations need the unrolled kernel without the LUT decode');
+  }
+  if (!opts.legacy) {
+    const half = !!opts.halfActivations;
+    const lanes = half && opts.pairWrite !== 'workgroup' && (RP === 2 || RP === 4 || RP === 8);
+    if (opts.pairWrite === 'lanes' && !lanes) {
+      throw new KernelShapeError(`moeMlp1: pairWrite 'lanes' needs halfActivations and 2, 4 or 8 row pairs per group, got ${RP}`);
+    }
+    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu, opts.lut ? lutCopies(caps) : 0, half, lanes);
+  }
   return {
     name: 'moe_mlp1',
     cacheKey: `moe_mlp1:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy`,
@@ -205,15 +226,25 @@ function moeMlp1Unrolled(
   bindings: BindingDecl[],
   params: KernelProgram['params'],
   swiglu: (g: string, l: string) => string,
-  lutC = 0,
+  lutC: number,
+  half: boolean,
+  lanes: boolean,
 ): KernelProgram {
   const { H, I, E, k } = s;
+  if (half) {
+    bindings = bindings.map((b) =>
+      b.name === 'xn' ? { ...b, type: 'array<vec4<u32>>' } : b.name === 'act' ? { ...b, type: 'array<u32>' } : b,
+    );
+  }
   const GB = H / 32;
   const NB = Math.ceil(GB / 32);
   const R = 2 * RP;
   const lines: string[] = [];
+  // Output value of row pair q of the subgroup: i0 + q, or with lanes, vb + (q >> 1) + 4·(q & 1) so that the
+  // subgroup holds the f16 pairs (i, i+4) whole.
+  const value = (q: number) => (lanes ? `vb + ${(q >> 1) + 4 * (q & 1)}u` : `i0 + ${q}u`);
   for (let r = 0; r < R; r++) {
-    lines.push(`let row${r} = 2u * min(i0 + ${r >> 1}u, ${I - 1}u) + ${r & 1}u;`);
+    lines.push(`let row${r} = 2u * min(${value(r >> 1)}, ${I - 1}u) + ${r & 1}u;`);
   }
   for (let j = 0; j < NB; j++) {
     const partial = 32 * (j + 1) > GB;
@@ -232,21 +263,76 @@ function moeMlp1Unrolled(
   for (let r = 0; r < R; r++) lines.push(`var a${r} = 0.0;`);
   for (let j = 0; j < NB; j++) {
     lines.push('{');
-    lines.push(`let xb = xrow * ${H / 4}u + 8u * g${j};`);
-    emitMxfp4BlockDot(lines, { j, rows: R, caps, lut: lutC > 0, load: (q) => `xn[xb + ${q}u]`, x: 'x', half: 'h', acc: 'a' });
+    if (!half) lines.push(`let xb = xrow * ${H / 4}u + 8u * g${j};`);
+    emitMxfp4BlockDot(lines, {
+      j,
+      rows: R,
+      caps,
+      lut: lutC > 0,
+      halfPairs: half,
+      load: (q) => (half ? `xn[(xrow * ${GB}u + g${j}) * 4u + ${q}u]` : `xn[xb + ${q}u]`),
+      x: 'x',
+      half: 'h',
+      acc: 'a',
+    });
     lines.push('}');
   }
   lines.push(`var acc: array<f32, ${R}>;`);
   for (let r = 0; r < R; r++) lines.push(`acc[${r}] = a${r};`);
-  let ga = 'acc[0]';
-  let la = 'acc[1]';
-  for (let q = 1; q < RP; q++) {
-    ga = `select(${ga}, acc[${2 * q}], lane == ${q}u)`;
-    la = `select(${la}, acc[${2 * q + 1}], lane == ${q}u)`;
+  // The accumulators a lane writes out, picked by selects on the lane (no dynamically indexed arrays).
+  const pick = (n: number, idx: (q: number) => number) => {
+    let e = `acc[${idx(0)}]`;
+    for (let q = 1; q < n; q++) e = `select(${e}, acc[${idx(q)}], lane == ${q}u)`;
+    return e;
+  };
+  const ga = pick(RP, (q) => 2 * q);
+  const la = pick(RP, (q) => 2 * q + 1);
+  const SPG = 8 / RP; // lanes: subgroups per 8-value group
+  let tail: string;
+  if (lanes) {
+    tail = `if (lane < ${RP / 2}u) {
+    let i = vb + lane;
+    if (i < ${I}u) {
+      let rowG = e * ${2 * I}u + 2u * i;
+      var v: vec2f;
+      {
+        ${swigluValue(`${pick(RP / 2, (q) => 4 * q)} + bias[rowG]`, `${pick(RP / 2, (q) => 4 * q + 1)} + bias[rowG + 1u]`, 'v.x')}
+      }
+      {
+        ${swigluValue(`${pick(RP / 2, (q) => 4 * q + 2)} + bias[rowG + 8u]`, `${pick(RP / 2, (q) => 4 * q + 3)} + bias[rowG + 9u]`, 'v.y')}
+      }
+      act[(tok * ${k}u + slot) * ${I / 2}u + 4u * (i >> 3u) + (i & 3u)] = pack2x16float(v);
+    }
+  }`;
+  } else if (half) {
+    tail = `if (lane < ${RP}u) {
+    let i = i0 + lane;
+    if (i < ${I}u) {
+      let rowG = e * ${2 * I}u + 2u * i;
+      ${swigluValue(`${ga} + bias[rowG]`, `${la} + bias[rowG + 1u]`, `actS[(lid >> 5u) * ${RP}u + lane]`)}
+    }
+  }
+  // Values (i, i+4) of an 8-value group come from two subgroups: pair them up in workgroup memory. A workgroup's
+  // ${8 * RP} values start at a multiple of 8 and I is one of 32, so an 8-value group is all valid or all past I.
+  workgroupBarrier();
+  if (lid < ${4 * RP}u) {
+    let lo = ((lid >> 2u) << 3u) | (lid & 3u);
+    if (wid.x * ${8 * RP}u + lo < ${I}u) {
+      act[(tok * ${k}u + slot) * ${I / 2}u + wid.x * ${4 * RP}u + lid] = pack2x16float(vec2f(actS[lo], actS[lo + 4u]));
+    }
+  }`;
+  } else {
+    tail = `if (lane < ${RP}u) {
+    let i = i0 + lane;
+    if (i < ${I}u) {
+      let rowG = e * ${2 * I}u + 2u * i;
+      ${swiglu(`${ga} + bias[rowG]`, `${la} + bias[rowG + 1u]`)}
+    }
+  }`;
   }
   return {
     name: 'moe_mlp1',
-    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}`,
+    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}:ha${+half}${lanes ? 'L' : ''}`,
     bindings,
     enables: enables(caps, true),
     params,
@@ -255,9 +341,11 @@ function moeMlp1Unrolled(
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
 ${lutC ? mxfp4LutHelpers(lutC) : ''}
+${half ? HALF_PAIR_HELPERS + (caps.f16 ? HALF_PAIR_F16 : '') : ''}
 ${partLoader(P)}
 ${routePrologue(E, k)}
 ${groupReduce(caps, 'pair_sum', R, 32, 'add')}
+${half && !lanes ? `var<workgroup> actS: array<f32, ${8 * RP}>;` : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   ${lutC ? `fillLut(lid);
@@ -271,20 +359,24 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let lbase = (e % ${s.expertsPerPart}u) * ${2 * I}u;
   let sbase = e * ${2 * I}u;
   let lane = lid & 31u;
-  let i0 = (wid.x * 8u + (lid >> 5u)) * ${RP}u;
+  ${
+    lanes
+      ? `let sg = lid >> 5u;
+  let vb = wid.x * ${8 * RP}u + 8u * (sg / ${SPG}u) + (sg % ${SPG}u) * ${RP / 2}u;`
+      : `let i0 = (wid.x * 8u + (lid >> 5u)) * ${RP}u;`
+  }
   ${lines.join('\n  ')}
   pair_sum(&acc, lid);
-  if (lane < ${RP}u) {
-    let i = i0 + lane;
-    if (i < ${I}u) {
-      let rowG = e * ${2 * I}u + 2u * i;
-      let ga = ${ga};
-      let la = ${la};
-      ${swiglu('ga + bias[rowG]', 'la + bias[rowG + 1u]')}
-    }
-  }
+  ${tail}
 }`,
   };
+}
+
+/** WGSL statements storing the clamped SwiGLU of gate `g` and linear `l` (expressions) into `dst`. */
+function swigluValue(g: string, l: string, dst: string): string {
+  return `let gate = min(${g}, p.limit);
+      let lin = clamp(${l}, -p.limit, p.limit);
+      ${dst} = gate / (1.0 + exp(-p.alpha * gate)) * (lin + 1.0);`;
 }
 
 export interface MoeArgs {

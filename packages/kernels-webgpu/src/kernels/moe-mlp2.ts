@@ -5,6 +5,8 @@ import {
   groupReduce,
   emitMxfp4BlockDot,
   lutCopies,
+  HALF_PAIR_F16,
+  HALF_PAIR_HELPERS,
   MXFP4_F16_HELPERS,
   MXFP4_HELPERS,
   mxfp4LutHelpers,
@@ -83,7 +85,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // workgroup memory.
   const RG = Math.floor(8 / k);
   const RH = opts.rowsPerGroup ?? RH_DEFAULT;
-  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings, opts.lut ? lutCopies(caps) : 0);
+  if (opts.halfActivations && (opts.legacy || opts.lut)) {
+    throw new KernelShapeError('moeMlp2: f16-pair activations need the unrolled kernel without the LUT decode');
+  }
+  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings, opts.lut ? lutCopies(caps) : 0, !!opts.halfActivations);
   return {
     name: 'moe_mlp2',
     cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy:RH${RH}`,
@@ -178,9 +183,11 @@ function moeMlp2Unrolled(
   P: number,
   RH: number,
   bindings: BindingDecl[],
-  lutC = 0,
+  lutC: number,
+  half: boolean,
 ): KernelProgram {
   const { H, I, E, k } = s;
+  if (half) bindings = bindings.map((b) => (b.name === 'act' ? { ...b, type: 'array<vec4<u32>>' } : b));
   const GI = I / 32;
   const NB = Math.ceil(GI / 32);
   const RG = Math.floor(8 / k);
@@ -199,15 +206,16 @@ function moeMlp2Unrolled(
   for (let r = 0; r < RH; r++) lines.push(`var c${r} = 0.0;`);
   for (let j = 0; j < NB; j++) {
     lines.push('{');
-    lines.push(`let b = ab + 8u * g${j};`);
-    emitMxfp4BlockDot(lines, { j, rows: RH, caps, lut: lutC > 0, load: (q) => `act[b + ${q}u]`, x: 'a', half: 'q', acc: 'c' });
+    // f32: 8 vec4f per block of a row of I; f16 pairs: 4 vec4<u32>.
+    lines.push(`let b = ab + ${half ? 4 : 8}u * g${j};`);
+    emitMxfp4BlockDot(lines, { j, rows: RH, caps, lut: lutC > 0, halfPairs: half, load: (q) => `act[b + ${q}u]`, x: 'a', half: 'q', acc: 'c' });
     lines.push('}');
   }
   lines.push(`var acc: array<f32, ${RH}>;`);
   for (let r = 0; r < RH; r++) lines.push(`acc[${r}] = c${r};`);
   return {
     name: 'moe_mlp2',
-    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}:lut${lutC}`,
+    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}:lut${lutC}:ha${+half}`,
     bindings,
     enables: enables(caps, true),
     params: [['xRow0', 'u32']],
@@ -216,6 +224,7 @@ function moeMlp2Unrolled(
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
 ${lutC ? mxfp4LutHelpers(lutC) : ''}
+${half ? HALF_PAIR_HELPERS + (caps.f16 ? HALF_PAIR_F16 : '') : ''}
 ${partLoader(P)}
 ${routePrologue(E, k)}
 ${groupReduce(caps, 'row_sum', RH, 32, 'add')}
@@ -235,7 +244,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let part = e / ${s.expertsPerPart}u;
   let lbase = (e % ${s.expertsPerPart}u) * ${H}u;
   let sbase = e * ${H}u;
-  let ab = (tok * ${k}u + sl) * ${I / 4}u;
+  let ab = (tok * ${k}u + sl) * ${half ? I / 8 : I / 4}u;
   ${lines.join('\n  ')}
   row_sum(&acc, lid);
   if (lane == 0u) {

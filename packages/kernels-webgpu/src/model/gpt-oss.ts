@@ -470,11 +470,21 @@ export class GptOssGpu {
   }
 
   private moeVariant: MoeProgramOptions = {};
+  /** @internal Benchmarks: a workgroup per row for GEMVs of at most 256 rows (default on). */
+  narrowRouter = true;
+  /**
+   * The per-token MoE kernels take f16-pair activations (xn written so by the router GEMV, act by mlp1) where the
+   * adapter has shader-f16: the f16 path's 2e-2 tolerance covers the rounding, and the kernels then load half the
+   * activation bytes and convert none (20b step on the H100 2.72 → 2.41 ms; bench/RESULTS.md, session 9).
+   */
+  private halfMoeActs(): boolean {
+    const v = this.moeVariant;
+    return v.halfActivations ?? (this.ctx.caps.f16 && !this.ctx.caps.cpuLike && !v.legacy && !v.lut);
+  }
   /** @internal Benchmarks: switch the MoE kernel variant (rows per group, loop form). */
   setMoeVariant(v: MoeProgramOptions): void {
     this.moeVariant = v;
-    this.prog.delete('mlp1');
-    this.prog.delete('mlp2');
+    for (const key of ['mlp1:0', 'mlp1:1', 'mlp2:0', 'mlp2:1']) this.prog.delete(key);
   }
   /** CPU time (ms) spent recording and submitting the last generated step (benchmarks). */
   lastRecordMs = 0;
@@ -522,10 +532,13 @@ export class GptOssGpu {
       xRow0?: number;
       out: GPUBuffer;
       xnOut?: GPUBuffer;
+      /** Write xnOut as f16 pairs (GEMV only). */
+      xnHalf?: boolean;
     },
   ): void {
     const x0 = o.xRow0 ?? 0;
     if (rows >= this.gemmMinTokens && K % 32 === 0) {
+      if (o.xnHalf) throw new KernelShapeError('gemv: f16-pair normalised rows are a GEMV output only');
       const wn = !!o.xnOut;
       const sm = this.smat;
       const tm = this.smatDenseTM;
@@ -546,7 +559,9 @@ export class GptOssGpu {
     for (let r0 = 0; r0 < rows; r0 += 8) {
       const M = Math.min(8, rows - r0);
       const wn = !!o.xnOut;
-      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}`;
+      // Few rows (the router's 32 or 128): a workgroup per row (RESULTS.md, session 9).
+      const RW = this.narrowRouter && outStride <= 256 ? 1 : 8;
+      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${!!o.xnHalf}:${RW}`;
       const prog = this.p(key, () =>
         gemvBf16Program(this.ctx.caps, {
           K,
@@ -555,6 +570,8 @@ export class GptOssGpu {
           bias: !!o.bias,
           residual: !!o.residual,
           writeNormed: wn,
+          normedHalf: !!o.xnHalf,
+          rowsPerWorkgroup: RW,
         }),
       );
       gemvBf16(rec, prog, {
@@ -581,8 +598,11 @@ export class GptOssGpu {
     const QKVW = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim;
     const AW = c.numAttentionHeads * c.headDim;
     const moe = this.moeShape;
-    const mlp1 = this.p('mlp1', () => moeMlp1Program(this.ctx.caps, moe, this.moeVariant));
-    const mlp2 = this.p('mlp2', () => moeMlp2Program(this.ctx.caps, moe, this.moeVariant));
+    // f16-pair activations only where the router GEMV (not the prefill GEMM) feeds the per-token MoE kernels.
+    const half = this.halfMoeActs() && rows < this.groupedMinTokens && rows < this.gemmMinTokens;
+    const variant = { ...this.moeVariant, halfActivations: half };
+    const mlp1 = this.p(`mlp1:${+half}`, () => moeMlp1Program(this.ctx.caps, moe, variant));
+    const mlp2 = this.p(`mlp2:${+half}`, () => moeMlp2Program(this.ctx.caps, moe, variant));
     const sm = this.smat && this.smatMoeOk && this.groupedTiled;
     const go = { tiled: this.groupedTiled, subgroupMatrix: sm, tileTokens: this.smatMoeTM };
     const gk = `${+this.groupedTiled}:${+sm}:${this.smatMoeTM}`;
@@ -602,6 +622,7 @@ export class GptOssGpu {
         x: this.x,
         out: this.router,
         xnOut: this.xn,
+        xnHalf: half,
       });
       if (rows >= this.groupedMinTokens) {
         moeGrouped(rec, grouped(), moe, {
