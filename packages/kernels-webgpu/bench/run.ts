@@ -193,6 +193,56 @@ async function timeSteps(ctx: GpuContext, n: number, record: () => void): Promis
   return (performance.now() - t) / n;
 }
 
+/**
+ * Residency probe (`--occupancy`): GPU time of one MoE decode dispatch at 20b shapes with 132·m workgroups (m tokens
+ * × 4 experts × 33 row groups). If a dispatch of 2·132 takes about as long as one of 132, two workgroups share an SM;
+ * if twice as long, one fits. Steps of 20 dispatches timed with GPU timestamps.
+ */
+async function occupancyProbe(ctx: GpuContext): Promise<void> {
+  const s = { H: 2880, I: 2880, E: 32, k: 4, expertsPerPart: 32 };
+  const T = 8;
+  const b1 = ctx.createBuffer(32 * 5760 * 1440);
+  const s1 = ctx.createBuffer(32 * 5760 * 90);
+  const bias1 = ctx.createBuffer(32 * 5760 * 4);
+  const b2 = ctx.createBuffer(32 * 2880 * 1440);
+  const s2 = ctx.createBuffer(32 * 2880 * 90);
+  const bias2 = ctx.createBuffer(32 * 2880 * 4);
+  const logits = ctx.upload(new Float32Array(32 * T).map((_, i) => ((i * 7) % 11) + (i % 32) * 0.01));
+  const act = ctx.createBuffer(T * 4 * 2880 * 4);
+  const xn = ctx.createBuffer(T * 2880 * 4);
+  const x = ctx.createBuffer(T * 2880 * 4);
+  const shapes: [string, MoeProgramOptions][] = [
+    ['4/4', { halfActivations: ctx.caps.f16 }],
+    ['2/4', { halfActivations: ctx.caps.f16, pairsPerGroup: 2, rowsPerGroup: 2 }],
+  ];
+  for (const [label, o] of shapes) {
+    const p1 = moeMlp1Program(ctx.caps, s, o);
+    const p2 = moeMlp2Program(ctx.caps, s, o);
+    const parts: string[] = [];
+    for (const m of [1, 2, 3, 4, 6, 8]) {
+      for (const [which, prog, bufs, params] of [
+        ['mlp1', p1, [b1, s1, bias1, xn, logits, act], { xRow0: 0, limit: 7, alpha: 1.702 }],
+        ['mlp2', p2, [b2, s2, bias2, act, logits, x], { xRow0: 0 }],
+      ] as const) {
+        ctx.enableProfiling(64, 'step');
+        for (let rep = 0; rep < 6; rep++) {
+          const rec = ctx.begin();
+          // mlp1: y = token·k + slot; mlp2: y = token (its workgroups hold all k slots).
+          for (let i = 0; i < 20; i++) rec.dispatch(prog, [...bufs], params, which === 'mlp1' ? [33, 4 * m] : [132, m]);
+          rec.submit();
+        }
+        await ctx.sync();
+        const us = (await ctx.readTimes()).map((t) => t.us / 20).sort((a, b) => a - b);
+        ctx.profiler = null;
+        parts.push(`${which} ${132 * m} wg ${us[us.length >> 1].toFixed(1)} us`);
+      }
+    }
+    rows.push([`occupancy probe, MoE ${label}`, '', parts.join('; ')]);
+    log(rows[rows.length - 1].join(' | '));
+  }
+  for (const b of [b1, s1, bias1, b2, s2, bias2, logits, act, xn, x]) b.destroy();
+}
+
 async function microbench(ctx: GpuContext, label = ''): Promise<void> {
   // Unembedding-sized bf16 GEMV: 201088 x 2880 (1.16 GB).
   const N = 201088;
@@ -434,6 +484,16 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       rows.push([`${name} decode @ctx ${c}, GPU time of steps holding one kind of kernel`, `all ${(await stepGpuUs(ctx, m, seq, null)).toFixed(0)} us`, parts.join('; ')]);
       log(rows[rows.length - 1].join(' | '));
     }
+    if (args.has('prefetch-ab')) {
+      // Attention with every K/V load issued before the first barrier (default) against loads after the softmax.
+      for (const pf of [true, false, true]) {
+        m.attnPrefetch = pf;
+        const all = await stepGpuUs(ctx, m, seq, null);
+        const att = await stepGpuUs(ctx, m, seq, (p) => p.name.startsWith('attention'));
+        rows.push([`${name} decode @ctx ${c}, narrow attention ${pf ? 'with' : 'without'} K/V prefetch`, `step ${all.toFixed(0)} us`, `attention alone ${att.toFixed(0)} us`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+    }
     if (args.has('attn-ab')) {
       // Decode attention's keys per workgroup, A/B in one process at every context (default restored after).
       for (const ch of args.get('attn-ab')!.split(',').map(Number)) {
@@ -656,6 +716,7 @@ async function main(): Promise<void> {
   ctx.profiler = null;
   log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}; validation ${args.get('validation') === '1'}`);
   if (!args.has('skip-micro')) await microbench(ctx);
+  if (args.has('occupancy')) await occupancyProbe(ctx);
   for (const name of models) {
     const cfg = name === '120b' ? { ...FULL, numHiddenLayers: 36, numExperts: 128 } : FULL;
     try {

@@ -26,8 +26,12 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
     { NQ: 8, NKV: 2, D: 64, pos0: 300, tokens: 1, window: 128, label: 'decode, window, 64-key chunks', chunk: 64 },
     { NQ: 6, NKV: 3, D: 32, pos0: 250, tokens: 3, window: 0, label: 'prefill, 128-key chunks', chunk: 128 },
   ] as { NQ: number; NKV: number; D: number; pos0: number; tokens: number; window: number; label: string; chunk?: number }[];
-  for (const shape of SHAPES) for (const narrow of shape === 'gpu' ? [false, true] : [false]) for (const c of cases) {
-    test(`[${shape}${narrow ? ', 1 head per workgroup' : ''}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
+  // GPU shape: all heads of a KV head per workgroup; 1 head per workgroup with the K/V loads up front (the model's
+  // narrow variant); all heads with the loads up front.
+  const modes = { plain: [false, false], narrow: [true, true], prefetch: [false, true] } as const;
+  for (const shape of SHAPES) for (const mode of shape === 'gpu' ? (['plain', 'narrow', 'prefetch'] as const) : (['plain'] as const)) for (const c of cases) {
+    const [narrow, prefetch] = modes[mode];
+    test(`[${shape}${narrow ? ', 1 head per workgroup' : ''}${prefetch ? ', K/V prefetch' : ''}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.pos0 + c.tokens * 31 + c.D);
@@ -79,10 +83,10 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
         ropeKv(rec, ropeKvProgram(s), { qkv: qkvB, kv, rope: ropeB, cap, row0: rowsBefore, pos0: c.pos0, tokens: c.tokens });
       }
       const progs = {
-        attention: attentionProgram(ctx.caps, s, undefined, c.chunk),
+        attention: attentionProgram(ctx.caps, s, undefined, c.chunk, prefetch && !narrow),
         combine: attentionCombineProgram(s, c.chunk),
         ropeKv: ropeKvProgram(s),
-        attentionNarrow: narrow ? attentionProgram(ctx.caps, s, 1, c.chunk) : undefined,
+        attentionNarrow: narrow ? attentionProgram(ctx.caps, s, 1, c.chunk, prefetch) : undefined,
       };
       attention(rec, progs, s, {
         qkv: qkvB,

@@ -46,12 +46,17 @@ function checkChunk(chunk: number): void {
  * up to 256 cached keys, and either finishes (one split: the sink joins the softmax here) or writes (o, max, sum)
  * partials for attentionCombine. With `writeKV` the workgroup that owns position `pos` also rotates the new key and
  * stores K/V into the cache first (decode: saves a dispatch). The cache is `[2][capacity][NKV][D]` f32 (K then V).
+ * `prefetch` issues every K/V load of the workgroup before its first barrier (one memory round trip instead of three
+ * dependent ones, at the price of ~32 more registers per invocation): faster when the workgroups are few (decode at
+ * short range: 20b attention per step 200 → 170 µs at ctx 128), slower when they fill the GPU (4k: 400 → 416 µs,
+ * 16k: 681 → 775 µs; bench/RESULTS.md, session 9).
  */
 export function attentionProgram(
   caps: GpuCaps,
   s: AttentionShape,
   headsPerWorkgroup?: number,
   chunk: number = ATTN_CHUNK,
+  prefetch = false,
 ): KernelProgram {
   const G0 = checkAttentionShape(s);
   checkChunk(chunk);
@@ -69,9 +74,36 @@ export function attentionProgram(
   const GD4 = G * D4;
   const KS2 = 256 / D4;
   const heads = Array.from({ length: G }, (_, h) => h);
+  // P·V over the chunk: from the registers loaded up front (prefetch), or in rounds of 4 loads per slice.
+  const pvLoop = prefetch
+    ? Array.from({ length: chunk / KS2 }, (_, q) => {
+        const t = `slice + ${q * KS2}u`;
+        return `{
+    let v = select(select(vp${q}, vself[d4], c0 + ${t} == pown), vec4f(0.0), ${t} >= n);
+    ${heads.map((h) => `o${h} += ps[${h * chunk}u + ${t}] * v;`).join(' ')}
+  }`;
+      }).join('\n  ')
+    : `var t = slice;
+  for (; t + ${3 * KS2}u < n; t += ${4 * KS2}u) {
+    let j0 = c0 + t;
+    let v0 = vat(vb, j0, pown, d4);
+    let v1 = vat(vb, j0 + ${KS2}u, pown, d4);
+    let v2 = vat(vb, j0 + ${2 * KS2}u, pown, d4);
+    let v3 = vat(vb, j0 + ${3 * KS2}u, pown, d4);
+    ${heads
+      .map(
+        (h) =>
+          `o${h} += (ps[${h * chunk}u + t] * v0 + ps[${h * chunk}u + t + ${KS2}u] * v1) + (ps[${h * chunk}u + t + ${2 * KS2}u] * v2 + ps[${h * chunk}u + t + ${3 * KS2}u] * v3);`,
+      )
+      .join('\n    ')}
+  }
+  for (; t < n; t += ${KS2}u) {
+    let v = vat(vb, c0 + t, pown, d4);
+    ${heads.map((h) => `o${h} += ps[${h * chunk}u + t] * v;`).join(' ')}
+  }`;
   return {
     name: 'attention',
-    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}:CH${chunk}`,
+    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}:CH${chunk}:pf${+prefetch}`,
     meta: { workgroupsPerKvHead: HG, chunk },
     bindings: [
       { name: 'qkv', type: 'array<f32>', access: 'read' },
@@ -126,6 +158,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let c0 = start + split * CH;
   let c1 = min(c0 + CH, pos + 1u);
   let scale = ${1 / Math.sqrt(D)};
+  let VOFF = p.cap * ${NKV * D4}u;
+  let d4 = lid % ${D4}u;
+  let slice = lid / ${D4}u;
+  let vb = VOFF + g * ${D4}u + d4;
+  ${
+    prefetch
+      ? `// Every K and V load of the workgroup is issued here, before the first barrier, so that they overlap each other and
+  // the query's rotation: one memory round trip instead of three dependent ones. Indices are clamped to the chunk's
+  // last key (always written, or taken from kself/vself below); the probabilities past it are 0.
+  let kbp = (min(c0 + lid, c1 - 1u) * ${NKV}u + g) * ${D4}u;
+  ${Array.from({ length: D4 }, (_, d) => `let kp${d} = kv[kbp + ${d}u];`).join('\n  ')}
+  ${Array.from({ length: chunk / KS2 }, (_, q) => `let vp${q} = kv[vb + min(c0 + slice + ${q * KS2}u, c1 - 1u) * ${NKV * D4}u];`).join('\n  ')}`
+      : ''
+  }
   for (var t = lid; t < ${G * (D4 / 2)}u; t += 256u) {
     let hh = t / ${D4 / 2}u;
     let i4 = t % ${D4 / 2}u;
@@ -134,7 +180,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     qs[hh * ${D4}u + i4] = r[0] * scale;
     qs[hh * ${D4}u + i4 + ${D4 / 2}u] = r[1] * scale;
   }
-  let VOFF = p.cap * ${NKV * D4}u;
   // Decode: the workgroups whose chunk holds the new position take its K/V from qkv (the cache write by the first
   // of them may not be visible to the others yet); the first one also stores them.
   let own = p.writeKV == 1u && c1 == pos + 1u;
@@ -158,11 +203,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let j = c0 + lid;
   if (j < c1) {
     var sc: array<f32, ${G}>;
-    let kb = (j * ${NKV}u + g) * ${D4}u;
     let mine = own && j == pos;
+    ${
+      prefetch
+        ? Array.from(
+            { length: D4 },
+            (_, d) => `{
+      let k4 = select(kp${d}, kself[${d}u], mine);
+      for (var hh = 0u; hh < ${G}u; hh++) { sc[hh] += dot(qs[hh * ${D4}u + ${d}u], k4); }
+    }`,
+          ).join('\n    ')
+        : `let kb = (j * ${NKV}u + g) * ${D4}u;
     for (var d = 0u; d < ${D4}u; d++) {
       let k4 = select(kv[kb + d], kself[d], mine);
       for (var hh = 0u; hh < ${G}u; hh++) { sc[hh] += dot(qs[hh * ${D4}u + d], k4); }
+    }`
     }
     for (var hh = 0u; hh < ${G}u; hh++) { ps[hh * CH + lid] = sc[hh]; }
   } else if (lid < CH) {
@@ -188,30 +243,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // P·V: each invocation takes one D/4 lane of V for all G heads, so a V row is loaded once per key rather than once
   // per head, and the keys split into 256/(D/4) slices (a short chain of loads each, 4 in flight); the slices of
   // each head then meet in workgroup memory.
-  let d4 = lid % ${D4}u;
-  let slice = lid / ${D4}u;
   let n = c1 - c0;
-  let vb = VOFF + g * ${D4}u + d4;
   let pown = select(0xffffffffu, pos, own);
   ${heads.map((h) => `var o${h} = vec4f(0.0);`).join(' ')}
-  var t = slice;
-  for (; t + ${3 * KS2}u < n; t += ${4 * KS2}u) {
-    let j0 = c0 + t;
-    let v0 = vat(vb, j0, pown, d4);
-    let v1 = vat(vb, j0 + ${KS2}u, pown, d4);
-    let v2 = vat(vb, j0 + ${2 * KS2}u, pown, d4);
-    let v3 = vat(vb, j0 + ${3 * KS2}u, pown, d4);
-    ${heads
-      .map(
-        (h) =>
-          `o${h} += (ps[${h * chunk}u + t] * v0 + ps[${h * chunk}u + t + ${KS2}u] * v1) + (ps[${h * chunk}u + t + ${2 * KS2}u] * v2 + ps[${h * chunk}u + t + ${3 * KS2}u] * v3);`,
-      )
-      .join('\n    ')}
-  }
-  for (; t < n; t += ${KS2}u) {
-    let v = vat(vb, c0 + t, pown, d4);
-    ${heads.map((h) => `o${h} += ps[${h * chunk}u + t] * v;`).join(' ')}
-  }
+  ${pvLoop}
   ${
     G === 1
       ? `pv[lid] = o0;

@@ -470,6 +470,8 @@ export class GptOssGpu {
   }
 
   private moeVariant: MoeProgramOptions = {};
+  /** @internal Benchmarks: the narrow attention (few workgroups) issues all its K/V loads up front (default on). */
+  attnPrefetch = true;
   /** @internal Benchmarks: a workgroup per row for GEMVs of at most 256 rows (default on). */
   narrowRouter = true;
   /**
@@ -668,9 +670,10 @@ export class GptOssGpu {
     const s = this.attnShape;
     return {
       attention: this.p(`attn:${chunk}`, () => attentionProgram(this.ctx.caps, s, undefined, chunk)),
-      attentionNarrow: this.p(`attn-narrow:${chunk}`, () => {
+      // The narrow variant runs when the workgroups are few, where issuing every K/V load up front pays.
+      attentionNarrow: this.p(`attn-narrow:${chunk}:${+this.attnPrefetch}`, () => {
         const G = s.NQ / s.NKV;
-        return attentionProgram(this.ctx.caps, s, Math.max(1, G / 8), chunk);
+        return attentionProgram(this.ctx.caps, s, Math.max(1, G / 8), chunk, this.attnPrefetch);
       }),
       combine: this.p(`attn-combine:${chunk}`, () => attentionCombineProgram(s, chunk)),
       ropeKv: this.p('rope-kv', () => ropeKvProgram(s)),
