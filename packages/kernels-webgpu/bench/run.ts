@@ -193,6 +193,18 @@ async function timeSteps(ctx: GpuContext, n: number, record: () => void): Promis
   return (performance.now() - t) / n;
 }
 
+/** Uninitialised buffers with the sizes of one gpt-oss-20b layer's MoE weights (32 experts, H = I = 2880). */
+function moeWeights20b(ctx: GpuContext) {
+  return {
+    b1: ctx.createBuffer(32 * 5760 * 1440),
+    s1: ctx.createBuffer(32 * 5760 * 90),
+    bias1: ctx.createBuffer(32 * 5760 * 4),
+    b2: ctx.createBuffer(32 * 2880 * 1440),
+    s2: ctx.createBuffer(32 * 2880 * 90),
+    bias2: ctx.createBuffer(32 * 2880 * 4),
+  };
+}
+
 /**
  * Residency probe (`--occupancy`): GPU time of one MoE decode dispatch at 20b shapes with 132·m workgroups (m tokens
  * × 4 experts × 33 row groups). If a dispatch of 2·132 takes about as long as one of 132, two workgroups share an SM;
@@ -201,12 +213,7 @@ async function timeSteps(ctx: GpuContext, n: number, record: () => void): Promis
 async function occupancyProbe(ctx: GpuContext): Promise<void> {
   const s = { H: 2880, I: 2880, E: 32, k: 4, expertsPerPart: 32 };
   const T = 8;
-  const b1 = ctx.createBuffer(32 * 5760 * 1440);
-  const s1 = ctx.createBuffer(32 * 5760 * 90);
-  const bias1 = ctx.createBuffer(32 * 5760 * 4);
-  const b2 = ctx.createBuffer(32 * 2880 * 1440);
-  const s2 = ctx.createBuffer(32 * 2880 * 90);
-  const bias2 = ctx.createBuffer(32 * 2880 * 4);
+  const { b1, s1, bias1, b2, s2, bias2 } = moeWeights20b(ctx);
   const logits = ctx.upload(new Float32Array(32 * T).map((_, i) => ((i * 7) % 11) + (i % 32) * 0.01));
   const act = ctx.createBuffer(T * 4 * 2880 * 4);
   const xn = ctx.createBuffer(T * 2880 * 4);
@@ -263,12 +270,7 @@ async function microbench(ctx: GpuContext, label = ''): Promise<void> {
   w.destroy();
   // MoE decode, 20b layer shapes, 4 experts: mlp1 + mlp2.
   const s = { H: 2880, I: 2880, E: 32, k: 4, expertsPerPart: 32 };
-  const b1 = ctx.createBuffer(32 * 5760 * 1440);
-  const s1 = ctx.createBuffer(32 * 5760 * 90);
-  const bias1 = ctx.createBuffer(32 * 5760 * 4);
-  const b2 = ctx.createBuffer(32 * 2880 * 1440);
-  const s2 = ctx.createBuffer(32 * 2880 * 90);
-  const bias2 = ctx.createBuffer(32 * 2880 * 4);
+  const { b1, s1, bias1, b2, s2, bias2 } = moeWeights20b(ctx);
   const logits = ctx.upload(new Float32Array(32).map((_, i) => (i * 7) % 5));
   const act = ctx.createBuffer(4 * 2880 * 4);
   const xs = ctx.upload(new Float32Array(K).fill(0.5));
