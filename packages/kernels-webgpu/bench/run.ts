@@ -10,7 +10,9 @@ import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
+import { sample, sampleProgram, type SampleParams } from '../src/kernels/sample.js';
 import { GptOssGpu, type GptOssConfig, type TensorSource } from '../src/model/gpt-oss.js';
+import { rng } from '../test/random.js';
 import { refForward, TINY, tinyWeights } from '../test/tiny-model.js';
 
 const args = new Map<string, string>();
@@ -191,6 +193,53 @@ async function timeSteps(ctx: GpuContext, n: number, record: () => void): Promis
   for (let i = 0; i < n; i++) record();
   await ctx.sync();
   return (performance.now() - t) / n;
+}
+
+/**
+ * Sampler (`--sample-bench`): GPU time of one draw over the 201088-entry vocabulary, with and without the top-k / top-p
+ * candidate list. Logits are synthetic and Zipf-like, as a language model's are (entry of rank r: -1.5·ln(1 + r) plus
+ * noise, ranks shuffled): most of the mass in a few hundred tokens, the rest spread thin.
+ */
+async function sampleBench(ctx: GpuContext): Promise<void> {
+  const V = 201088;
+  const r = rng(7);
+  const rank = Array.from({ length: V }, (_, i) => i);
+  for (let i = V - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [rank[i], rank[j]] = [rank[j], rank[i]];
+  }
+  const logits = new Float32Array(V).map((_, i) => -1.5 * Math.log(1 + rank[i]) + 0.5 * (r() - 0.5) + 12);
+  const lb = ctx.upload(logits);
+  const tokens = ctx.createBuffer(64 * 4);
+  const W = Math.min(1024, ctx.device.limits.maxComputeInvocationsPerWorkgroup);
+  const room = ctx.caps.maxWorkgroupStorage - 8 * W - 3 * 1024 - 64;
+  const C = Math.min(4096, Math.floor(room / 8));
+  const modes: [string, SampleParams][] = [
+    ['greedy', { temperature: 0 }],
+    ['T 1', { temperature: 1 }],
+    ['T 1, top-p 0.9', { temperature: 1, topP: 0.9 }],
+    ['T 0.7, top-k 40', { temperature: 0.7, topK: 40 }],
+  ];
+  for (const cands of [0, C]) {
+    const prog = sampleProgram(V, W, cands);
+    const parts: string[] = [];
+    for (const [label, sp] of modes) {
+      ctx.enableProfiling(64, 'step');
+      for (let rep = 0; rep < 8; rep++) {
+        const rec = ctx.begin();
+        for (let i = 0; i < 4; i++) sample(rec, prog, { logits: lb, tokens, rows: 1, outIndex: i, ...sp, seed: 1, counter: rep * 4 + i });
+        rec.submit();
+      }
+      await ctx.sync();
+      const us = (await ctx.readTimes()).map((t) => t.us / 4).sort((a, b) => a - b);
+      ctx.profiler = null;
+      parts.push(`${label} ${us[us.length >> 1].toFixed(1)} us`);
+    }
+    rows.push([`sampler, V ${V}, ${W} invocations, ${cands} candidates`, '', parts.join('; ')]);
+    log(rows[rows.length - 1].join(' | '));
+  }
+  lb.destroy();
+  tokens.destroy();
 }
 
 /** Uninitialised buffers with the sizes of one gpt-oss-20b layer's MoE weights (32 experts, H = I = 2880). */
@@ -719,6 +768,7 @@ async function main(): Promise<void> {
   log(`device: ${ctx.caps.description}; f16 ${ctx.caps.f16}, subgroup matrix ${ctx.caps.subgroupMatrix}; validation ${args.get('validation') === '1'}`);
   if (!args.has('skip-micro')) await microbench(ctx);
   if (args.has('occupancy')) await occupancyProbe(ctx);
+  if (args.has('sample-bench')) await sampleBench(ctx);
   for (const name of models) {
     const cfg = name === '120b' ? { ...FULL, numHiddenLayers: 36, numExperts: 128 } : FULL;
     try {

@@ -30,16 +30,26 @@ describe('sample', () => {
     { T: 1, topK: 0, topP: 0.5 },
     { T: 1.3, topK: 40, topP: 0.9 },
   ];
-  for (const m of modes) {
-    test(`T=${m.T} topK=${m.topK} topP=${m.topP}`, async () => {
+  // Without the candidate list; with lists of several sizes (the smallest too small for top-p 0.9 over flat logits:
+  // the full passes run); and spread logits (±40).
+  const lists = [
+    { C: 0, scale: 4 },
+    { C: 1536, scale: 4 },
+    { C: 512, scale: 4 },
+    { C: 256, scale: 4 },
+    { C: 1536, scale: 40 },
+  ];
+  for (const m of modes) for (const { C, scale } of lists) {
+    if (m.T === 0 && C > 0) continue;
+    test(`T=${m.T} topK=${m.topK} topP=${m.topP}, ${C} candidates, logits ±${scale}`, async () => {
       const ctx = await gpu();
       if (!ctx) return;
       const r = rng(V + m.topK);
       const rows = 3;
-      const logits = randn(rows * V, r, 4);
+      const logits = randn(rows * V, r, scale);
       const lb = ctx.upload(logits);
       const tokens = ctx.upload(new Uint32Array(rows * 8).fill(0xffffffff));
-      const prog = sampleProgram(V);
+      const prog = sampleProgram(V, 256, C);
       const rec = ctx.begin();
       const draws = 6;
       for (let d = 0; d < draws; d++) {

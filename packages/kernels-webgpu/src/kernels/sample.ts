@@ -25,16 +25,29 @@ export interface SampleParams {
   counter?: number;
 }
 
+/** Histogram of z = (logit - max)/T for the top-k / top-p candidate bound: 256 bins of 1/4 over [-64, 0). */
+const BINS = 256;
+/** Logit loads in flight per invocation in the argmax pass (one workgroup reads the whole row: latency-bound). */
+const ARGMAX_UNROLL = 16;
+
 /**
  * Picks one token per logits row on the GPU, so a decode step reads back 4 bytes instead of the vocabulary:
  * greedy argmax, or an exact draw from softmax(logits/T) restricted to top-k / top-p, by the Gumbel-max trick
  * (argmax of logits/T + Gumbel noise) over the tokens above a threshold that a bisection finds. One workgroup per row.
+ * With `candidates` > 0, the pass that sums the softmax also histograms z (counts, and masses in fixed point); from it
+ * a bound z0 follows below which the threshold cannot lie (the highest bin edge with at least k tokens, or mass p,
+ * above it), the tokens with z >= z0 - 1/4 are gathered into workgroup memory, and the bisection's
+ * 32 passes and the draw run over them instead of the whole vocabulary — three passes over the logits instead of
+ * 34, whenever they fit and (checked exactly) hold the threshold; otherwise the full passes run.
  */
-export function sampleProgram(V: number, workgroupSize = 256): KernelProgram {
+export function sampleProgram(V: number, workgroupSize = 256, candidates = 0): KernelProgram {
   const W = workgroupSize;
+  // The histogram's scan takes one invocation per bin.
+  const C = W >= BINS ? candidates : 0;
+  const U = ARGMAX_UNROLL;
   return {
     name: 'sample',
-    cacheKey: `sample:V${V}:W${W}`,
+    cacheKey: `sample:V${V}:W${W}:C${C}`,
     bindings: [
       { name: 'logits', type: 'array<f32>', access: 'read' },
       { name: 'tokens', type: 'array<u32>', access: 'read_write' },
@@ -53,6 +66,21 @@ export function sampleProgram(V: number, workgroupSize = 256): KernelProgram {
 const V = ${V}u;
 var<workgroup> rv: array<f32, ${W}>;
 var<workgroup> ri: array<u32, ${W}>;
+${
+  C > 0
+    ? `var<workgroup> cz: array<f32, ${C}>;
+var<workgroup> ci: array<u32, ${C}>;
+var<workgroup> ncand: atomic<u32>;
+var<workgroup> ncandU: u32;
+var<workgroup> hist: array<atomic<u32>, ${BINS}>;
+var<workgroup> hmass: array<atomic<u32>, ${BINS}>;
+var<workgroup> sc: array<f32, ${BINS}>;
+var<workgroup> sm: array<f32, ${BINS}>;
+var<workgroup> bestK: atomic<u32>;
+var<workgroup> bestP: atomic<u32>;
+var<workgroup> z0U: f32;`
+    : ''
+}
 fn pcg(x: u32) -> u32 {
   let state = x * 747796405u + 2891336453u;
   let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
@@ -70,6 +98,18 @@ fn argmaxReduce(lid: u32, v: f32, i: u32) -> u32 {
   workgroupBarrier();
   return r;
 }
+// (mass, count) summed over the workgroup in one tree (the bisection's two sums at once).
+fn massCountReduce(lid: u32, m: f32, c: u32) -> vec2f {
+  rv[lid] = m; ri[lid] = c;
+  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { rv[lid] += rv[lid + s]; ri[lid] += ri[lid + s]; }
+  }
+  workgroupBarrier();
+  let r = vec2f(rv[0], f32(ri[0]));
+  workgroupBarrier();
+  return r;
+}
 fn sumReduce(lid: u32, v: f32) -> f32 {
   rv[lid] = v;
   for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
@@ -84,19 +124,14 @@ fn sumReduce(lid: u32, v: f32) -> f32 {
 @compute @workgroup_size(${W})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let base = (p.row0 + wid.x) * V;
-  // Four independent running maxima keep four loads in flight per invocation.
+  // ${U} loads in flight per invocation, into four independent running maxima (the compares of one do not wait on
+  // another's loads).
   var bv = array<f32, 4>(-3.4e38, -3.4e38, -3.4e38, -3.4e38);
   var bi = array<u32, 4>(0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu);
   var i0 = lid;
-  for (; i0 + ${3 * W}u < V; i0 += ${4 * W}u) {
-    let v0 = logits[base + i0];
-    let v1 = logits[base + i0 + ${W}u];
-    let v2 = logits[base + i0 + ${2 * W}u];
-    let v3 = logits[base + i0 + ${3 * W}u];
-    if (better(v0, i0, bv[0], bi[0])) { bv[0] = v0; bi[0] = i0; }
-    if (better(v1, i0 + ${W}u, bv[1], bi[1])) { bv[1] = v1; bi[1] = i0 + ${W}u; }
-    if (better(v2, i0 + ${2 * W}u, bv[2], bi[2])) { bv[2] = v2; bi[2] = i0 + ${2 * W}u; }
-    if (better(v3, i0 + ${3 * W}u, bv[3], bi[3])) { bv[3] = v3; bi[3] = i0 + ${3 * W}u; }
+  for (; i0 + ${(U - 1) * W}u < V; i0 += ${U * W}u) {
+    ${Array.from({ length: U }, (_, q) => `let v${q} = logits[base + i0 + ${q * W}u];`).join('\n    ')}
+    ${Array.from({ length: U }, (_, q) => `if (better(v${q}, i0 + ${q * W}u, bv[${q % 4}], bi[${q % 4}])) { bv[${q % 4}] = v${q}; bi[${q % 4}] = i0 + ${q * W}u; }`).join('\n    ')}
   }
   for (; i0 < V; i0 += ${W}u) {
     let v = logits[base + i0];
@@ -122,25 +157,99 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let invT = 1.0 / p.temperature;
   // Threshold on z = (l - max)/T: keep z >= thr. Bisection for top-k (count) and top-p (mass); -inf keeps all.
   var thr = -3.4e38;
+  var cand = false;
+  var nc = 0u;
   if (p.topK > 0u || p.topP < 1.0) {
+    ${C > 0 ? `for (var b = lid; b < ${BINS}u; b += ${W}u) { atomicStore(&hist[b], 0u); atomicStore(&hmass[b], 0u); }
+    if (lid == 0u) { atomicStore(&ncand, 0u); atomicStore(&bestK, 0u); atomicStore(&bestP, 0u); }
+    workgroupBarrier();` : ''}
     var total = 0.0;
-    for (var i = lid; i < V; i += ${W}u) { total += exp((logits[base + i] - mx) * invT); }
+    for (var i = lid; i < V; i += ${W}u) {
+      let z = (logits[base + i] - mx) * invT;
+      total += exp(z);
+      ${
+        C > 0
+          ? `if (z >= -64.0) {
+        // Count, and mass relative to the bin's upper edge in 2^-14 units, truncated (at most 2^14 per token and
+        // 2^18 tokens per bin: no overflow): a lower bound within ~1e-4.
+        let b = min(u32((z + 64.0) * 4.0), ${BINS - 1}u);
+        atomicAdd(&hist[b], 1u);
+        atomicAdd(&hmass[b], u32(exp(min(z - (f32(b) * 0.25 - 63.75), 0.0)) * 16384.0));
+      }`
+          : ''
+      }
+    }
     total = sumReduce(lid, total);
-    var lo = -60.0;
+    ${
+      C > 0
+        ? `// Suffix sums from the top bin down: tokens, and their mass (a lower bound).
+    for (var b = lid; b < ${BINS}u; b += ${W}u) {
+      sc[b] = f32(atomicLoad(&hist[b]));
+      sm[b] = f32(atomicLoad(&hmass[b])) * exp(f32(b) * 0.25 - 63.75) / 16384.0;
+    }
+    for (var d = 1u; d < ${BINS}u; d <<= 1u) {
+      workgroupBarrier();
+      var ac = 0.0;
+      var am = 0.0;
+      if (lid < ${BINS}u && lid + d < ${BINS}u) { ac = sc[lid + d]; am = sm[lid + d]; }
+      workgroupBarrier();
+      if (lid < ${BINS}u) { sc[lid] += ac; sm[lid] += am; }
+    }
+    workgroupBarrier();
+    // Bin b + 1 (so 0 means none): the highest bin whose lower edge keeps k tokens / mass p above it.
+    if (lid < ${BINS}u) {
+      if (p.topK > 0u && sc[lid] >= f32(p.topK)) { atomicMax(&bestK, lid + 1u); }
+      if (p.topP < 1.0 && sm[lid] >= p.topP * total) { atomicMax(&bestP, lid + 1u); }
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+      let bk = atomicLoad(&bestK);
+      let bp = atomicLoad(&bestP);
+      // The threshold is the larger of the active filters' thresholds, so it lies above either bound; a quarter bin
+      // below the edge absorbs rounding in the binning.
+      let b = max(bk, bp);
+      z0U = select(1.0, f32(b - 1u) * 0.25 - 64.25, b > 0u);
+    }
+    let z0 = workgroupUniformLoad(&z0U);
+    var cmass = 0.0;
+    if (z0 <= 0.0) {
+      for (var i = lid; i < V; i += ${W}u) {
+        let z = (logits[base + i] - mx) * invT;
+        if (z >= z0) {
+          cmass += exp(z);
+          let c = atomicAdd(&ncand, 1u);
+          if (c < ${C}u) { cz[c] = z; ci[c] = i; }
+        }
+      }
+    }
+    cmass = sumReduce(lid, cmass);
+    if (lid == 0u) { ncandU = atomicLoad(&ncand); }
+    nc = workgroupUniformLoad(&ncandU);
+    // Exact check: the candidates hold the threshold if there are at least k of them (top-k) or they carry mass p.
+    cand = z0 <= 0.0 && nc <= ${C}u && ((p.topK > 0u && nc >= p.topK) || (p.topP < 1.0 && cmass >= p.topP * total));`
+        : ''
+    }
+    var lo = select(-60.0, ${C > 0 ? 'z0' : '0.0'}, cand);
     var hi = 0.0;
     for (var it = 0u; it < 32u; it++) {
       let mid = 0.5 * (lo + hi);
-      var cnt = 0.0;
+      var cnt = 0u;
       var mass = 0.0;
-      for (var i = lid; i < V; i += ${W}u) {
-        let z = (logits[base + i] - mx) * invT;
-        if (z >= mid) { cnt += 1.0; mass += exp(z); }
+      if (cand) {
+        for (var c = lid; c < nc; c += ${W}u) {
+          let z = ${C > 0 ? 'cz[c]' : '0.0'};
+          if (z >= mid) { cnt += 1u; mass += exp(z); }
+        }
+      } else {
+        for (var i = lid; i < V; i += ${W}u) {
+          let z = (logits[base + i] - mx) * invT;
+          if (z >= mid) { cnt += 1u; mass += exp(z); }
+        }
       }
-      cnt = sumReduce(lid, cnt);
-      mass = sumReduce(lid, mass);
+      let mc = massCountReduce(lid, mass, cnt);
       // Largest threshold that still keeps k tokens (top-k) or mass p (top-p): both filters applied = the tighter.
-      let goodK = p.topK > 0u && cnt >= f32(p.topK);
-      let goodP = p.topP < 1.0 && mass >= p.topP * total;
+      let goodK = p.topK > 0u && mc.y >= f32(p.topK);
+      let goodP = p.topP < 1.0 && mc.x >= p.topP * total;
       if (goodK || goodP) { lo = mid; } else { hi = mid; }
     }
     thr = lo;
@@ -148,13 +257,26 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let key = (p.seed + pcg(p.counter + wid.x * 0x9E3779B9u));
   var gv = -3.4e38;
   var gi = 0xffffffffu;
-  for (var i = lid; i < V; i += ${W}u) {
-    let z = (logits[base + i] - mx) * invT;
-    if (z >= thr) {
-      let h = pcg(i ^ pcg(key));
-      let u = (f32(h >> 8u) + 0.5) / 16777216.0;
-      let v = z - log(-log(u));
-      if (better(v, i, gv, gi)) { gv = v; gi = i; }
+  if (cand) {
+    for (var c = lid; c < nc; c += ${W}u) {
+      let z = ${C > 0 ? 'cz[c]' : '0.0'};
+      let i = ${C > 0 ? 'ci[c]' : '0u'};
+      if (z >= thr) {
+        let h = pcg(i ^ pcg(key));
+        let u = (f32(h >> 8u) + 0.5) / 16777216.0;
+        let v = z - log(-log(u));
+        if (better(v, i, gv, gi)) { gv = v; gi = i; }
+      }
+    }
+  } else {
+    for (var i = lid; i < V; i += ${W}u) {
+      let z = (logits[base + i] - mx) * invT;
+      if (z >= thr) {
+        let h = pcg(i ^ pcg(key));
+        let u = (f32(h >> 8u) + 0.5) / 16777216.0;
+        let v = z - log(-log(u));
+        if (better(v, i, gv, gi)) { gv = v; gi = i; }
+      }
     }
   }
   let pick = argmaxReduce(lid, gv, gi);

@@ -824,7 +824,7 @@ export class GptOssGpu {
     start.copy(this.tokIn, 0, ids, 0, 4);
     start.submit();
     const base = seq.length;
-    const sampleProg = this.p('sample', () => sampleProgram(this.config.vocabSize, this.sampleWorkgroup()));
+    const sampleProg = this.sampleProg();
     let submitted = 0;
     let dispatches = 0;
     // Each step copies its sampled id into its own mappable buffer, so reading step i never waits for later steps.
@@ -879,6 +879,15 @@ export class GptOssGpu {
     if (this.ctx.caps.cpuLike) return 256;
     return Math.min(1024, this.ctx.device.limits.maxComputeInvocationsPerWorkgroup);
   }
+  /** The sampler's top-k / top-p candidate list: what workgroup memory holds next to its reductions (8 bytes each). */
+  private sampleCandidates(): number {
+    const room = this.ctx.caps.maxWorkgroupStorage - 8 * this.sampleWorkgroup() - 3 * 1024 - 64;
+    const c = Math.min(4096, Math.floor(room / 8));
+    return c >= 256 ? c : 0;
+  }
+  private sampleProg(): KernelProgram {
+    return this.p('sample', () => sampleProgram(this.config.vocabSize, this.sampleWorkgroup(), this.sampleCandidates()));
+  }
 
   /** One decode step for distinct sequences; returns logits [batch, vocab]. */
   async decode(batch: readonly { sequence: GpuSequence; token: number }[]): Promise<Float32Array> {
@@ -897,7 +906,7 @@ export class GptOssGpu {
     sampling: SampleParams,
   ): Promise<Uint32Array> {
     const rec = this.recordDecode(batch);
-    sample(rec, this.p('sample', () => sampleProgram(this.config.vocabSize, this.sampleWorkgroup())), {
+    sample(rec, this.sampleProg(), {
       logits: this.logits,
       tokens: this.tokenOut,
       rows: batch.length,
