@@ -28,7 +28,7 @@ export {
   type AttentionShape,
 } from './kernels/attention.js';
 export { rmsNorm, rmsNormProgram } from './kernels/rmsnorm.js';
-export { pcgHash, sample, sampleProgram, sampleUniform, type SampleParams } from './kernels/sample.js';
+export { pcgHash, sample, sampleCandidatesFor, sampleProgram, sampleUniform, type SampleParams } from './kernels/sample.js';
 export { yarnRopeTable, type RopeConfig } from './model/rope.js';
 export {
   GptOssGpu,

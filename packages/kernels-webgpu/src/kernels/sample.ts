@@ -31,6 +31,17 @@ const BINS = 256;
 const ARGMAX_UNROLL = 16;
 
 /**
+ * The largest candidate list (`sampleProgram`'s `candidates`) whose workgroup memory fits `maxWorkgroupStorage` next
+ * to the reductions (8 bytes per invocation) and the histogram (4 KB): 8 bytes per candidate, at most 4096; 0 when
+ * fewer than 256 fit.
+ */
+export function sampleCandidatesFor(maxWorkgroupStorage: number, workgroupSize: number): number {
+  // 256 bytes for the scalars and the alignment padding between arrays.
+  const c = Math.min(4096, Math.floor((maxWorkgroupStorage - 8 * workgroupSize - 4 * BINS * 4 - 256) / 8));
+  return c >= 256 ? c : 0;
+}
+
+/**
  * Picks one token per logits row on the GPU, so a decode step reads back 4 bytes instead of the vocabulary:
  * greedy argmax, or an exact draw from softmax(logits/T) restricted to top-k / top-p, by the Gumbel-max trick
  * (argmax of logits/T + Gumbel noise) over the tokens above a threshold that a bisection finds. One workgroup per row.

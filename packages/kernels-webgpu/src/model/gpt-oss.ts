@@ -18,7 +18,7 @@ import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
 import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
-import { sample, sampleProgram, type SampleParams } from '../kernels/sample.js';
+import { sample, sampleCandidatesFor, sampleProgram, type SampleParams } from '../kernels/sample.js';
 import { yarnRopeTable } from './rope.js';
 
 /** gpt-oss hyper-parameters (SPEC §1.1); structurally the runtime's ModelConfig. */
@@ -879,14 +879,9 @@ export class GptOssGpu {
     if (this.ctx.caps.cpuLike) return 256;
     return Math.min(1024, this.ctx.device.limits.maxComputeInvocationsPerWorkgroup);
   }
-  /** The sampler's top-k / top-p candidate list: what workgroup memory holds next to its reductions (8 bytes each). */
-  private sampleCandidates(): number {
-    const room = this.ctx.caps.maxWorkgroupStorage - 8 * this.sampleWorkgroup() - 3 * 1024 - 64;
-    const c = Math.min(4096, Math.floor(room / 8));
-    return c >= 256 ? c : 0;
-  }
   private sampleProg(): KernelProgram {
-    return this.p('sample', () => sampleProgram(this.config.vocabSize, this.sampleWorkgroup(), this.sampleCandidates()));
+    const W = this.sampleWorkgroup();
+    return this.p('sample', () => sampleProgram(this.config.vocabSize, W, sampleCandidatesFor(this.ctx.caps.maxWorkgroupStorage, W)));
   }
 
   /** One decode step for distinct sequences; returns logits [batch, vocab]. */
