@@ -10,7 +10,7 @@ import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
-import { sample, sampleProgram, type SampleParams } from '../src/kernels/sample.js';
+import { sample, sampleCandidatesFor, sampleProgram, type SampleParams } from '../src/kernels/sample.js';
 import { GptOssGpu, type GptOssConfig, type TensorSource } from '../src/model/gpt-oss.js';
 import { rng } from '../test/random.js';
 import { refForward, TINY, tinyWeights } from '../test/tiny-model.js';
@@ -88,7 +88,7 @@ async function tinyCheck(
   log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
   const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
   rows.push([
-    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''}${m.usesSubgroupMatrix ? ' SUBGROUP-MATRIX' : ''}${cfg === TINY ? '' : ` H${cfg.hiddenSize} I${cfg.intermediateSize} V${cfg.vocabSize}`}${chunk !== 16 ? ` chunk ${chunk} tiles ${m.smatTiles.dense}/${m.smatTiles.moe}` : ''})`,
+    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''}${m.usesSubgroupMatrix ? ' SUBGROUP-MATRIX' : ''}${cfg === TINY ? '' : ` H${cfg.hiddenSize} I${cfg.intermediateSize} V${cfg.vocabSize} E${cfg.numExperts}`}${chunk !== 16 ? ` chunk ${chunk} tiles ${m.smatTiles.dense}/${m.smatTiles.moe}` : ''})`,
     `rel L2 ${worst.toExponential(2)} (prefill ${preErr.toExponential(2)}, decode ${decErr.toExponential(2)})`,
     worst <= tol ? `PASS (<=${tol})` : 'FAIL',
   ]);
@@ -212,8 +212,7 @@ async function sampleBench(ctx: GpuContext): Promise<void> {
   const lb = ctx.upload(logits);
   const tokens = ctx.createBuffer(64 * 4);
   const W = Math.min(1024, ctx.device.limits.maxComputeInvocationsPerWorkgroup);
-  const room = ctx.caps.maxWorkgroupStorage - 8 * W - 3 * 1024 - 64;
-  const C = Math.min(4096, Math.floor(room / 8));
+  const C = sampleCandidatesFor(ctx.caps.maxWorkgroupStorage, W);
   const modes: [string, SampleParams][] = [
     ['greedy', { temperature: 0 }],
     ['T 1', { temperature: 1 }],
@@ -570,8 +569,9 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       // MoE shapes (mlp1 row pairs / mlp2 rows per 32-invocation group), GPU time in place as above.
       for (const v of args.get('moe-ab')!.split(',')) {
         // "4/4": mlp1 row pairs / mlp2 rows per group; suffix f: f32 activations instead of f16 pairs, w: mlp1's f16
-        // pairs meet in workgroup memory (not within a subgroup).
-        const mm = /^(\d+)\/(\d+)([fw]*)$/.exec(v);
+        // pairs meet in workgroup memory (not within a subgroup), r / s: routing by rank counting in workgroup memory /
+        // by subgroup rounds (default: rank up to 32 experts).
+        const mm = /^(\d+)\/(\d+)([fwrs]*)$/.exec(v);
         if (!mm) throw new Error(`--moe-ab: expected e.g. 4/4 or 4/4f, got ${v}`);
         const [pp, rr] = [Number(mm[1]), Number(mm[2])];
         m.setMoeVariant({
@@ -579,11 +579,12 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
           rowsPerGroup: rr,
           ...(mm[3].includes('f') ? { halfActivations: false } : {}),
           ...(mm[3].includes('w') ? { pairWrite: 'workgroup' as const } : {}),
+          ...(mm[3].includes('r') ? { rankRouting: true } : mm[3].includes('s') ? { rankRouting: false } : {}),
         });
         const all = await stepGpuUs(ctx, m, seq, null);
         const moe1 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp1');
         const moe2 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp2');
-        rows.push([`${name} decode @ctx ${c}, MoE ${pp} pairs / ${rr} rows per group${mm[3].includes('f') ? ', f32 activations' : ''}${mm[3].includes('w') ? ', pairs via workgroup memory' : ''}`, `step ${all.toFixed(0)} us`, `mlp1 alone ${moe1.toFixed(0)} us, mlp2 alone ${moe2.toFixed(0)} us`]);
+        rows.push([`${name} decode @ctx ${c}, MoE ${pp} pairs / ${rr} rows per group${mm[3].includes('f') ? ', f32 activations' : ''}${mm[3].includes('w') ? ', pairs via workgroup memory' : ''}${mm[3].includes('r') ? ', rank routing' : ''}${mm[3].includes('s') ? ', subgroup routing' : ''}`, `step ${all.toFixed(0)} us`, `mlp1 alone ${moe1.toFixed(0)} us, mlp2 alone ${moe2.toFixed(0)} us`]);
         log(rows[rows.length - 1].join(' | '));
       }
       m.setMoeVariant({});
@@ -755,6 +756,11 @@ async function main(): Promise<void> {
     smatOk = await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD);
     smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true)) && smatOk;
     smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD, 256)) && smatOk;
+    // More than 32 experts: the MoE kernels route on subgroups (three logits per lane, the last partial), and the
+    // same model with rank counting.
+    const WIDE_E = { ...TINY, numExperts: 72 };
+    await tinyCheck(true, true, undefined, undefined, undefined, undefined, false, WIDE_E);
+    await tinyCheck(true, true, undefined, { rankRouting: true }, undefined, undefined, false, WIDE_E);
   }
   const ctx = await createNodeGpuContext({
     fast: args.get('portable') !== '1',

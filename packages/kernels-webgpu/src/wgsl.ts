@@ -61,6 +61,55 @@ fn route(lid: u32, tok: u32) {
 }`;
 }
 
+/**
+ * The router prologue on subgroups of 32 (fast path): every subgroup picks the top-k itself — lane l holds the logits
+ * of experts l, l+32, ..., and k rounds of subgroupMax / subgroupMin (lowest index among the maxima) take them out in
+ * order — then the softmax over the k, into the caller's function-scope `sel` / `selw`. No workgroup memory and no
+ * barrier (routePrologue needs three). Same ties rule: the lower expert index first.
+ */
+export function routeSubgroupFn(E: number, k: number): string {
+  const NQ = Math.ceil(E / 32);
+  const qs = Array.from({ length: NQ }, (_, q) => q);
+  const rounds: string[] = [];
+  for (let r = 0; r < k; r++) {
+    rounds.push(`{
+    var bv = v0;
+    var bi = lane;
+    ${qs.slice(1).map((q) => `if (v${q} > bv) { bv = v${q}; bi = lane + ${32 * q}u; }`).join(' ')}
+    let m = subgroupMax(bv);
+    let w = subgroupMin(select(0xffffffffu, bi, bv == m));
+    (*sel)[${r}] = w;
+    mx[${r}] = m;
+    if ((w & 31u) == lane) { ${qs.map((q) => `if ((w >> 5u) == ${q}u) { v${q} = -3.4e38; }`).join(' ')} }
+  }`);
+  }
+  return /* wgsl */ `
+fn routeSg(lane: u32, tok: u32, sel: ptr<function, array<u32, ${k}>>, selw: ptr<function, array<f32, ${k}>>) {
+  ${qs.map((q) => `var v${q} = select(-3.4e38, logits[tok * ${E}u + min(lane + ${32 * q}u, ${E - 1}u)], lane + ${32 * q}u < ${E}u);`).join('\n  ')}
+  var mx: array<f32, ${k}>;
+  ${rounds.join('\n  ')}
+  var z = 0.0;
+  for (var r = 0u; r < ${k}u; r++) { let e = exp(mx[r] - mx[0]); (*selw)[r] = e; z += e; }
+  for (var r = 0u; r < ${k}u; r++) { (*selw)[r] = (*selw)[r] / z; }
+}`;
+}
+
+/**
+ * Module-scope routing code for the MoE decode kernels, and the call that fills `sel` / `selw` in `main` (`rank`:
+ * routePrologue even where subgroups of 32 exist; benchmarks).
+ */
+export function moeRouting(caps: GpuCaps, E: number, k: number, rank = false): { decl: string; call: (tok: string) => string } {
+  if (caps.subgroups32 && !rank) {
+    return {
+      decl: routeSubgroupFn(E, k),
+      call: (tok) => `var sel: array<u32, ${k}>;
+  var selw: array<f32, ${k}>;
+  routeSg(lid & 31u, ${tok}, &sel, &selw);`,
+    };
+  }
+  return { decl: routePrologue(E, k), call: (tok) => `route(lid, ${tok});` };
+}
+
 /** Reads vec4<u32> `idx` of expert-range part `part` (bindings blocks0..blocks{P-1}). */
 export function partLoader(P: number): string {
   if (P === 1) return 'fn loadBlock(part: u32, idx: u32) -> vec4<u32> { return blocks0[idx]; }';

@@ -9,6 +9,7 @@ import {
   HALF_PAIR_HELPERS,
   MXFP4_F16_HELPERS,
   MXFP4_HELPERS,
+  moeRouting,
   mxfp4LutHelpers,
   partLoader,
   routeLocal,
@@ -68,6 +69,13 @@ export interface MoeProgramOptions {
    * 'workgroup': through workgroup memory behind a barrier (any shape).
    */
   pairWrite?: 'lanes' | 'workgroup';
+  /**
+   * Route by rank counting in workgroup memory (routePrologue) rather than by subgroup max rounds (routeSubgroupFn).
+   * Default: rank counting up to 32 experts, subgroups above (H100, whole decode step: 120b 4.60 → 3.53 ms with
+   * subgroups; 20b 2.44 ms with rank counting, 2.47 with subgroups; bench/RESULTS.md session 9). Without subgroups of
+   * 32, always rank counting.
+   */
+  rankRouting?: boolean;
 }
 
 export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptions = {}): KernelProgram {
@@ -139,7 +147,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (opts.pairWrite === 'lanes' && !lanes) {
       throw new KernelShapeError(`moeMlp1: pairWrite 'lanes' needs halfActivations and 2, 4 or 8 row pairs per group, got ${RP}`);
     }
-    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu, opts.lut ? lutCopies(caps) : 0, half, lanes);
+    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu, opts.lut ? lutCopies(caps) : 0, half, lanes, opts.rankRouting ?? s.E <= 32);
   }
   return {
     name: 'moe_mlp1',
@@ -229,8 +237,10 @@ function moeMlp1Unrolled(
   lutC: number,
   half: boolean,
   lanes: boolean,
+  rank: boolean,
 ): KernelProgram {
   const { H, I, E, k } = s;
+  const routing = moeRouting(caps, E, k, rank);
   if (half) {
     bindings = bindings.map((b) =>
       b.name === 'xn' ? { ...b, type: 'array<vec4<u32>>' } : b.name === 'act' ? { ...b, type: 'array<u32>' } : b,
@@ -332,7 +342,7 @@ function moeMlp1Unrolled(
   }
   return {
     name: 'moe_mlp1',
-    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}:ha${+half}${lanes ? 'L' : ''}`,
+    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}:ha${+half}${lanes ? 'L' : ''}:rr${+rank}`,
     bindings,
     enables: enables(caps, true),
     params,
@@ -343,7 +353,7 @@ ${caps.f16 ? MXFP4_F16_HELPERS : ''}
 ${lutC ? mxfp4LutHelpers(lutC) : ''}
 ${half ? HALF_PAIR_HELPERS + (caps.f16 ? HALF_PAIR_F16 : '') : ''}
 ${partLoader(P)}
-${routePrologue(E, k)}
+${routing.decl}
 ${groupReduce(caps, 'pair_sum', R, 32, 'add')}
 ${half && !lanes ? `var<workgroup> actS: array<f32, ${8 * RP}>;` : ''}
 @compute @workgroup_size(256)
@@ -353,7 +363,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let tok = wid.y / ${k}u;
   let slot = wid.y % ${k}u;
   let xrow = p.xRow0 + tok;
-  route(lid, xrow);
+  ${routing.call('xrow')}
   let e = sel[slot];
   let part = e / ${s.expertsPerPart}u;
   let lbase = (e % ${s.expertsPerPart}u) * ${2 * I}u;

@@ -9,6 +9,7 @@ import {
   HALF_PAIR_HELPERS,
   MXFP4_F16_HELPERS,
   MXFP4_HELPERS,
+  moeRouting,
   mxfp4LutHelpers,
   partLoader,
   routeLocal,
@@ -88,7 +89,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (opts.halfActivations && (opts.legacy || opts.lut)) {
     throw new KernelShapeError('moeMlp2: f16-pair activations need the unrolled kernel without the LUT decode');
   }
-  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings, opts.lut ? lutCopies(caps) : 0, !!opts.halfActivations);
+  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings, opts.lut ? lutCopies(caps) : 0, !!opts.halfActivations, opts.rankRouting ?? s.E <= 32);
   return {
     name: 'moe_mlp2',
     cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy:RH${RH}`,
@@ -185,8 +186,10 @@ function moeMlp2Unrolled(
   bindings: BindingDecl[],
   lutC: number,
   half: boolean,
+  rank: boolean,
 ): KernelProgram {
   const { H, I, E, k } = s;
+  const routing = moeRouting(caps, E, k, rank);
   if (half) bindings = bindings.map((b) => (b.name === 'act' ? { ...b, type: 'array<vec4<u32>>' } : b));
   const GI = I / 32;
   const NB = Math.ceil(GI / 32);
@@ -215,7 +218,7 @@ function moeMlp2Unrolled(
   for (let r = 0; r < RH; r++) lines.push(`acc[${r}] = c${r};`);
   return {
     name: 'moe_mlp2',
-    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}:lut${lutC}:ha${+half}`,
+    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}:lut${lutC}:ha${+half}:rr${+rank}`,
     bindings,
     enables: enables(caps, true),
     params: [['xRow0', 'u32']],
@@ -226,7 +229,7 @@ ${caps.f16 ? MXFP4_F16_HELPERS : ''}
 ${lutC ? mxfp4LutHelpers(lutC) : ''}
 ${half ? HALF_PAIR_HELPERS + (caps.f16 ? HALF_PAIR_F16 : '') : ''}
 ${partLoader(P)}
-${routePrologue(E, k)}
+${routing.decl}
 ${groupReduce(caps, 'row_sum', RH, 32, 'add')}
 var<workgroup> partial: array<f32, ${8 * RH}>;
 @compute @workgroup_size(256)
@@ -234,7 +237,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   ${lutC ? `fillLut(lid);\n  let ll = lid & ${lutC - 1}u;` : ''}
   let tok = wid.y;
   let xrow = p.xRow0 + tok;
-  route(lid, xrow);
+  ${routing.call('xrow')}
   let lane = lid & 31u;
   let sg = lid >> 5u;
   let busy = sg < ${RG * k}u;
