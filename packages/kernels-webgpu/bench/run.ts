@@ -470,6 +470,8 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
   const m = await GptOssGpu.load(ctx, cfg, randomSource(cfg), {
     maxContext: maxCtx,
     prefillChunk: args.has('chunk') ? Number(args.get('chunk')) : undefined,
+    // --kv f16: the f16 K/V cache (LoadGptOssOptions.kvCache).
+    kvCache: args.get('kv') === 'f16' ? 'f16' : undefined,
   });
   await m.sync();
   log(`loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s; subgroup matrices ${m.usesSubgroupMatrix}${m.subgroupMatrixError ? ` (probe failed: ${m.subgroupMatrixError.slice(0, 1500)})` : ''}`);
@@ -497,7 +499,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     let kvBytes = 0;
     for (let l = 0; l < cfg.numHiddenLayers; l++) {
       const n = l % 2 === 0 ? Math.min(c, cfg.slidingWindow) : c;
-      kvBytes += n * cfg.numKeyValueHeads * cfg.headDim * 4 * 2;
+      kvBytes += n * cfg.numKeyValueHeads * cfg.headDim * (m.kvHalf ? 2 : 4) * 2;
     }
     const bytes = weightBytes + kvBytes;
     if (args.has('depth-ab') && c === contexts[0]) {

@@ -7,7 +7,7 @@ import {
   ropeKv,
   ropeKvProgram,
 } from '../src/kernels/attention.js';
-import { gpu, SHAPES, poison, randn, relL2, rng } from './helpers.js';
+import { f16Bits, f16Value, gpu, SHAPES, poison, randn, relL2, rng } from './helpers.js';
 import { refAttention, refRope, refRopeTable } from './reference.js';
 
 const yarn = { theta: 150000, factor: 32, alpha: 1, beta: 32, L0: 4096 };
@@ -28,10 +28,18 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
   ] as { NQ: number; NKV: number; D: number; pos0: number; tokens: number; window: number; label: string; chunk?: number }[];
   // GPU shape: all heads of a KV head per workgroup; 1 head per workgroup with the K/V loads up front (the model's
   // narrow variant); all heads with the loads up front.
-  const modes = { plain: [false, false], narrow: [true, true], prefetch: [false, true] } as const;
-  for (const shape of SHAPES) for (const mode of shape === 'gpu' ? (['plain', 'narrow', 'prefetch'] as const) : (['plain'] as const)) for (const c of cases) {
-    const [narrow, prefetch] = modes[mode];
-    test(`[${shape}${narrow ? ', 1 head per workgroup' : ''}${prefetch ? ', K/V prefetch' : ''}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
+  // An f16 cache (kvCache 'f16') in both variants.
+  const modes = {
+    plain: [false, false, false],
+    narrow: [true, true, false],
+    prefetch: [false, true, false],
+    half: [false, false, true],
+    narrowHalf: [true, true, true],
+  } as const;
+  const gpuModes = ['plain', 'narrow', 'prefetch', 'half', 'narrowHalf'] as const;
+  for (const shape of SHAPES) for (const mode of shape === 'gpu' ? gpuModes : (['plain'] as const)) for (const c of cases) {
+    const [narrow, prefetch, half] = modes[mode];
+    test(`[${shape}${narrow ? ', 1 head per workgroup' : ''}${prefetch ? ', K/V prefetch' : ''}${half ? ', f16 cache' : ''}] ${c.label}: NQ=${c.NQ} NKV=${c.NKV} D=${c.D} pos0=${c.pos0} tokens=${c.tokens} window=${c.window}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.pos0 + c.tokens * 31 + c.D);
@@ -61,6 +69,10 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
           );
         }
       }
+      // An f16 cache holds the keys and values rounded to f16: the reference attends to those.
+      if (half) {
+        for (const a of [keys, values]) for (let i = 0; i < a.length; i++) a[i] = f16Value(f16Bits(a[i]));
+      }
       const want = new Float32Array((rowsBefore + c.tokens) * c.NQ * c.D).fill(Number.NaN);
       for (let t = 0; t < c.tokens; t++) {
         const row = rowsBefore + t;
@@ -72,7 +84,7 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
         );
       }
       const s = { NQ: c.NQ, NKV: c.NKV, D: c.D };
-      const kv = ctx.upload(cacheInit);
+      const kv = ctx.upload(half ? packF16Pairs(cacheInit) : cacheInit);
       const out = ctx.upload(poison(want.length));
       const qkvB = ctx.upload(qkv);
       const ropeB = ctx.upload(table);
@@ -80,13 +92,13 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
       const rec = ctx.begin();
       const decode = c.tokens === 1;
       if (!decode) {
-        ropeKv(rec, ropeKvProgram(s), { qkv: qkvB, kv, rope: ropeB, cap, row0: rowsBefore, pos0: c.pos0, tokens: c.tokens });
+        ropeKv(rec, ropeKvProgram(s, half), { qkv: qkvB, kv, rope: ropeB, cap, row0: rowsBefore, pos0: c.pos0, tokens: c.tokens });
       }
       const progs = {
-        attention: attentionProgram(ctx.caps, s, undefined, c.chunk, prefetch && !narrow),
+        attention: attentionProgram(ctx.caps, s, undefined, c.chunk, prefetch && !narrow, half),
         combine: attentionCombineProgram(s, c.chunk),
         ropeKv: ropeKvProgram(s),
-        attentionNarrow: narrow ? attentionProgram(ctx.caps, s, 1, c.chunk, prefetch) : undefined,
+        attentionNarrow: narrow ? attentionProgram(ctx.caps, s, 1, c.chunk, prefetch, half) : undefined,
       };
       attention(rec, progs, s, {
         qkv: qkvB,
@@ -105,11 +117,30 @@ describe('attention (sinks, sliding window, GQA, split-K)', () => {
       rec.submit();
       const got = await ctx.readF32(out, want.length);
       const off = rowsBefore * c.NQ * c.D;
-      expect(relL2(got.subarray(off), want.subarray(off))).toBeLessThan(2e-5);
-      const cache = await ctx.readF32(kv, cacheInit.length);
+      // f16 cache: the new tokens attend to their own K/V in f32 (the reference to the rounded ones).
+      expect(relL2(got.subarray(off), want.subarray(off))).toBeLessThan(half ? 1e-3 : 2e-5);
+      const cache = half
+        ? unpackF16Pairs(await ctx.readU32(kv, cacheInit.length / 2))
+        : await ctx.readF32(kv, cacheInit.length);
       const n = (c.pos0 + c.tokens) * c.NKV * c.D;
-      expect(relL2(cache.subarray(0, n), keys.subarray(0, n))).toBeLessThan(1e-6);
-      expect(relL2(cache.subarray(cap * c.NKV * c.D, cap * c.NKV * c.D + n), values.subarray(0, n))).toBeLessThan(1e-7);
+      expect(relL2(cache.subarray(0, n), keys.subarray(0, n))).toBeLessThan(half ? 1e-3 : 1e-6);
+      expect(relL2(cache.subarray(cap * c.NKV * c.D, cap * c.NKV * c.D + n), values.subarray(0, n))).toBeLessThan(half ? 1e-6 : 1e-7);
     });
   }
 });
+
+/** Consecutive value pairs as f16 in one u32 (low half first): the f16 K/V cache's layout. */
+function packF16Pairs(a: Float32Array): Uint32Array {
+  const out = new Uint32Array(a.length / 2);
+  for (let m = 0; m < out.length; m++) out[m] = (f16Bits(a[2 * m]) | (f16Bits(a[2 * m + 1]) << 16)) >>> 0;
+  return out;
+}
+
+function unpackF16Pairs(u: Uint32Array): Float32Array {
+  const out = new Float32Array(u.length * 2);
+  for (let m = 0; m < u.length; m++) {
+    out[2 * m] = f16Value(u[m] & 0xffff);
+    out[2 * m + 1] = f16Value(u[m] >>> 16);
+  }
+  return out;
+}

@@ -67,7 +67,11 @@ describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K a
   test.each([
     { groupedMoeTiled: true, prefillGemmMinTokens: 2 },
     { groupedMoeTiled: false, prefillGemmMinTokens: Infinity },
+    // An f16 K/V cache (kvCache 'f16'; here with the f32 kernels): written by ropeKv in prefill and by the attention
+    // in decode. Its rounding (2^-11 per value) bounds the tolerance.
+    { groupedMoeTiled: true, prefillGemmMinTokens: 2, kvCache: 'f16' as const },
   ])('short prefill + decode match the reference (%o)', async (variant) => {
+    const tol = variant.kvCache === 'f16' ? 5e-3 : 1e-4;
     const ctx = await gpu('gpu');
     if (!ctx) return;
     const w = tinyWeights(TINY, 3);
@@ -84,9 +88,9 @@ describe('GptOssGpu with the GPU kernel shapes (workgroup-cooperative, split-K a
     });
     const s = model.createSequence();
     const got = await model.prefill(s, tokens.slice(0, 6), { logits: 'all' });
-    expect(relL2(got, want.subarray(0, 6 * V))).toBeLessThan(1e-4);
+    expect(relL2(got, want.subarray(0, 6 * V))).toBeLessThan(tol);
     const d = await model.decode([{ sequence: s, token: tokens[6] }]);
-    expect(relL2(d, want.subarray(6 * V))).toBeLessThan(1e-4);
+    expect(relL2(d, want.subarray(6 * V))).toBeLessThan(tol);
     model.dispose();
   });
 });

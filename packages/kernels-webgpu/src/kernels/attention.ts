@@ -46,6 +46,7 @@ function checkChunk(chunk: number): void {
  * up to 256 cached keys, and either finishes (one split: the sink joins the softmax here) or writes (o, max, sum)
  * partials for attentionCombine. With `writeKV` the workgroup that owns position `pos` also rotates the new key and
  * stores K/V into the cache first (decode: saves a dispatch). The cache is `[2][capacity][NKV][D]` f32 (K then V).
+ * `kvHalf`: the cache holds f16 (ropeKvProgram(s, true) writes it; half the bytes at long range).
  * `prefetch` issues every K/V load of the workgroup before its first barrier (one memory round trip instead of three
  * dependent ones, at the price of ~32 more registers per invocation): faster when the workgroups are few (decode at
  * short range: 20b attention per step 200 → 170 µs at ctx 128), slower when they fill the GPU (4k: 400 → 416 µs,
@@ -57,10 +58,14 @@ export function attentionProgram(
   headsPerWorkgroup?: number,
   chunk: number = ATTN_CHUNK,
   prefetch = false,
+  kvHalf = false,
 ): KernelProgram {
   const G0 = checkAttentionShape(s);
   checkChunk(chunk);
-  if (caps.cpuLike) return attentionRowwiseProgram(s);
+  if (caps.cpuLike) {
+    if (kvHalf) throw new KernelShapeError('attention: an f16 K/V cache needs the GPU kernel shape');
+    return attentionRowwiseProgram(s);
+  }
   const { NQ, NKV, D } = s;
   // G query heads per workgroup (a divisor of the GQA group): fewer heads per workgroup = more workgroups when the
   // keys alone give too few (short contexts), at the price of re-reading each K/V row once per workgroup.
@@ -103,11 +108,11 @@ export function attentionProgram(
   }`;
   return {
     name: 'attention',
-    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}:CH${chunk}:pf${+prefetch}`,
+    cacheKey: `attention:NQ${NQ}:NKV${NKV}:D${D}:GH${G}:sg${+caps.subgroups32}:CH${chunk}:pf${+prefetch}:kh${+kvHalf}`,
     meta: { workgroupsPerKvHead: HG, chunk },
     bindings: [
       { name: 'qkv', type: 'array<f32>', access: 'read' },
-      { name: 'kv', type: 'array<vec4f>', access: 'read_write' },
+      { name: 'kv', type: kvHalf ? 'array<vec2<u32>>' : 'array<vec4f>', access: 'read_write' },
       { name: 'rope', type: 'array<vec2f>', access: 'read' },
       { name: 'sinks', type: 'array<f32>', access: 'read' },
       { name: 'out', type: 'array<vec4f>', access: 'read_write' },
@@ -143,7 +148,8 @@ fn rot(x1: vec4f, x2: vec4f, pos: u32, i4: u32) -> array<vec4f, 2> {
   return array<vec4f, 2>(x1 * c - x2 * s, x2 * c + x1 * s);
 }
 fn ld4(i: u32) -> vec4f { return vec4f(qkv[i], qkv[i + 1u], qkv[i + 2u], qkv[i + 3u]); }
-fn vat(vb: u32, j: u32, pown: u32, d4: u32) -> vec4f { return select(kv[vb + j * ${NKV * D4}u], vself[d4], j == pown); }
+${kvAccess(kvHalf)}
+fn vat(vb: u32, j: u32, pown: u32, d4: u32) -> vec4f { return select(kvl(vb + j * ${NKV * D4}u), vself[d4], j == pown); }
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let tok = wid.z;
@@ -168,8 +174,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // the query's rotation: one memory round trip instead of three dependent ones. Indices are clamped to the chunk's
   // last key (always written, or taken from kself/vself below); the probabilities past it are 0.
   let kbp = (min(c0 + lid, c1 - 1u) * ${NKV}u + g) * ${D4}u;
-  ${Array.from({ length: D4 }, (_, d) => `let kp${d} = kv[kbp + ${d}u];`).join('\n  ')}
-  ${Array.from({ length: chunk / KS2 }, (_, q) => `let vp${q} = kv[vb + min(c0 + slice + ${q * KS2}u, c1 - 1u) * ${NKV * D4}u];`).join('\n  ')}`
+  ${Array.from({ length: D4 }, (_, d) => `let kp${d} = kvl(kbp + ${d}u);`).join('\n  ')}
+  ${Array.from({ length: chunk / KS2 }, (_, q) => `let vp${q} = kvl(vb + min(c0 + slice + ${q * KS2}u, c1 - 1u) * ${NKV * D4}u);`).join('\n  ')}`
       : ''
   }
   for (var t = lid; t < ${G * (D4 / 2)}u; t += 256u) {
@@ -191,12 +197,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let r = rot(ld4(ki), ld4(ki + ${HALF}u), pos, t);
       kself[t] = r[0];
       kself[t + ${D4 / 2}u] = r[1];
-      if (first) { kv[kb + t] = r[0]; kv[kb + t + ${D4 / 2}u] = r[1]; }
+      if (first) { kvs(kb + t, r[0]); kvs(kb + t + ${D4 / 2}u, r[1]); }
     }
     for (var t = lid; t < ${D4}u; t += 256u) {
       let v = ld4(row * ${QKVW}u + ${(NQ + NKV) * D}u + g * ${D}u + 4u * t);
       vself[t] = v;
-      if (first) { kv[VOFF + kb + t] = v; }
+      if (first) { kvs(VOFF + kb + t, v); }
     }
   }
   workgroupBarrier();
@@ -215,7 +221,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           ).join('\n    ')
         : `let kb = (j * ${NKV}u + g) * ${D4}u;
     for (var d = 0u; d < ${D4}u; d++) {
-      let k4 = select(kv[kb + d], kself[d], mine);
+      let k4 = select(kvl(kb + d), kself[d], mine);
       for (var hh = 0u; hh < ${G}u; hh++) { sc[hh] += dot(qs[hh * ${D4}u + d], k4); }
     }`
     }
@@ -285,6 +291,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 }`,
   };
+}
+
+/**
+ * K/V cache element access (one vec4 of a head row): f32 as stored, or f16 (`kvHalf`: 4 values in a vec2<u32>,
+ * pack2x16float: half the bytes that every decode step reads at long range).
+ */
+function kvAccess(kvHalf: boolean): string {
+  return kvHalf
+    ? `fn kvl(i: u32) -> vec4f { let w = kv[i]; return vec4f(unpack2x16float(w.x), unpack2x16float(w.y)); }
+fn kvs(i: u32, v: vec4f) { kv[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`
+    : `fn kvl(i: u32) -> vec4f { return kv[i]; }
+fn kvs(i: u32, v: vec4f) { kv[i] = v; }`;
 }
 
 /**
@@ -429,8 +447,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }
 
 /** Rotates the keys of `tokens` rows of qkv and stores K/V at positions pos0.. in the cache (prefill). */
-export function ropeKvProgram(s: AttentionShape): KernelProgram {
+export function ropeKvProgram(s: AttentionShape, kvHalf = false): KernelProgram {
   checkAttentionShape(s);
+  if (kvHalf) return ropeKvHalfProgram(s);
   const { NQ, NKV, D } = s;
   const HALF = D / 2;
   const QKVW = (NQ + 2 * NKV) * D;
@@ -466,6 +485,53 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let VOFF = p.cap * ${NKV * D}u;
   for (var t = lid; t < ${NKV * D}u; t += 256u) {
     kv[VOFF + pos * ${NKV * D}u + t] = qkv[row * ${QKVW}u + ${(NQ + NKV) * D}u + t];
+  }
+}`,
+  };
+}
+
+/** ropeKv for an f16 cache: each invocation rotates and stores two adjacent values of a key (one u32). */
+function ropeKvHalfProgram(s: AttentionShape): KernelProgram {
+  const { NQ, NKV, D } = s;
+  const HALF = D / 2;
+  const QKVW = (NQ + 2 * NKV) * D;
+  return {
+    name: 'rope_kv',
+    cacheKey: `rope_kv:NQ${NQ}:NKV${NKV}:D${D}:half`,
+    bindings: [
+      { name: 'qkv', type: 'array<f32>', access: 'read' },
+      { name: 'kv', type: 'array<u32>', access: 'read_write' },
+      { name: 'rope', type: 'array<vec2f>', access: 'read' },
+    ],
+    params: [
+      ['row0', 'u32'],
+      ['pos0', 'u32'],
+      ['cap', 'u32'],
+    ],
+    body: () => /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let row = p.row0 + wid.x;
+  let pos = p.pos0 + wid.x;
+  // Value pairs (i, i+1), i even < D/2, with their rotation partners (i+D/2, i+1+D/2).
+  for (var t = lid; t < ${(NKV * HALF) / 2}u; t += 256u) {
+    let g = t / ${HALF / 2}u;
+    let i = 2u * (t % ${HALF / 2}u);
+    let ki = row * ${QKVW}u + ${NQ * D}u + g * ${D}u + i;
+    let r0 = rope[pos * ${HALF}u + i];
+    let r1 = rope[pos * ${HALF}u + i + 1u];
+    let a = vec2f(qkv[ki], qkv[ki + 1u]);
+    let b = vec2f(qkv[ki + ${HALF}u], qkv[ki + ${HALF + 1}u]);
+    let c = vec2f(r0.x, r1.x);
+    let sn = vec2f(r0.y, r1.y);
+    let kb = ((pos * ${NKV}u + g) * ${D}u + i) / 2u;
+    kv[kb] = pack2x16float(a * c - b * sn);
+    kv[kb + ${HALF / 2}u] = pack2x16float(b * c + a * sn);
+  }
+  let VOFF = p.cap * ${(NKV * D) / 2}u;
+  for (var t = lid; t < ${(NKV * D) / 2}u; t += 256u) {
+    let vi = row * ${QKVW}u + ${(NQ + NKV) * D}u + 2u * t;
+    kv[VOFF + pos * ${(NKV * D) / 2}u + t] = pack2x16float(vec2f(qkv[vi], qkv[vi + 1u]));
   }
 }`,
   };

@@ -83,6 +83,13 @@ export interface LoadGptOssOptions {
    * Default 16.
    */
   prefillGemmMinTokens?: number;
+  /**
+   * Element type of the K/V cache. Default 'f32'. 'f16' halves the cache's memory (twice the context in the same
+   * space) and the bytes a decode step reads at long range, within the f16 path's 2e-2 tolerance, but the unpacking
+   * costs prefill time (H100, 20b, same process: decode step at 16k 3.17 → 3.09 ms, at ctx 128 2.45 → 2.47 ms;
+   * prefill 2048 4704 → 4452 tok/s; bench/RESULTS.md session 9). Needs the GPU kernel shapes.
+   */
+  kvCache?: 'f16' | 'f32';
 }
 
 /**
@@ -110,7 +117,7 @@ interface Layer {
   mlp2Bias: GPUBuffer;
 }
 
-/** One sequence's KV cache (per layer `[2][capacity][NKV][D]` f32) and token history. */
+/** One sequence's KV cache (per layer `[2][capacity][NKV][D]`, f32 or f16 as the model's kvCache) and token history. */
 export class GpuSequence {
   readonly tokens: number[] = [];
   constructor(
@@ -322,6 +329,8 @@ export class GptOssGpu {
     this.groupedMinTokens = this.groupedOk ? o.groupedMoeMinTokens : Infinity;
     this.groupedTiled = o.groupedMoeTiled;
     this.gemmMinTokens = ctx.caps.cpuLike ? Infinity : o.prefillGemmMinTokens;
+    if (o.kvCache === 'f16' && ctx.caps.cpuLike) throw new KernelShapeError("kvCache 'f16' needs the GPU kernel shapes");
+    this.kvHalf = o.kvCache === 'f16';
     this.expertOut = ctx.createBuffer(this.groupedOk ? R * c.expertsPerToken * H * 4 : 16, 'expert-out');
     // Split-K partials: sized for as many tokens as fit in 256 MiB; longer prefill chunks attend in token groups.
     const perToken = (chunk: number) => c.numAttentionHeads * Math.ceil(o.maxContext / chunk) * (c.headDim + 4) * 4;
@@ -445,6 +454,7 @@ export class GptOssGpu {
         groupedMoeMinTokens: options.groupedMoeMinTokens ?? Math.ceil((16 * c.numExperts) / c.expertsPerToken),
         groupedMoeTiled: options.groupedMoeTiled ?? true,
         prefillGemmMinTokens: options.prefillGemmMinTokens ?? PREFILL_GEMM_MIN_TOKENS,
+        kvCache: options.kvCache ?? 'f32',
       },
       { layers, finalNorm, unembed, embedding, moe },
     );
@@ -457,7 +467,7 @@ export class GptOssGpu {
       throw new KernelShapeError(`sequence capacity ${capacity} exceeds the model's maxContext ${this.maxContext}`);
     }
     const c = this.config;
-    const bytes = 2 * capacity * c.numKeyValueHeads * c.headDim * 4;
+    const bytes = 2 * capacity * c.numKeyValueHeads * c.headDim * (this.kvHalf ? 2 : 4);
     const kv = this.layers.map((_, i) => this.ctx.createBuffer(bytes, `kv${i}`));
     const s = new GpuSequence(kv, capacity, this);
     this.sequences.add(s);
@@ -469,6 +479,8 @@ export class GptOssGpu {
     this.sequences.delete(s);
   }
 
+  /** The K/V cache holds f16 (LoadGptOssOptions.kvCache). */
+  readonly kvHalf: boolean;
   private moeVariant: MoeProgramOptions = {};
   /** @internal Benchmarks: the narrow attention (few workgroups) issues all its K/V loads up front (default on). */
   attnPrefetch = true;
@@ -669,14 +681,14 @@ export class GptOssGpu {
   private attentionProgs(chunk: number = ATTN_CHUNK) {
     const s = this.attnShape;
     return {
-      attention: this.p(`attn:${chunk}`, () => attentionProgram(this.ctx.caps, s, undefined, chunk)),
+      attention: this.p(`attn:${chunk}`, () => attentionProgram(this.ctx.caps, s, undefined, chunk, false, this.kvHalf)),
       // The narrow variant runs when the workgroups are few, where issuing every K/V load up front pays.
       attentionNarrow: this.p(`attn-narrow:${chunk}:${+this.attnPrefetch}`, () => {
         const G = s.NQ / s.NKV;
-        return attentionProgram(this.ctx.caps, s, Math.max(1, G / 8), chunk, this.attnPrefetch);
+        return attentionProgram(this.ctx.caps, s, Math.max(1, G / 8), chunk, this.attnPrefetch, this.kvHalf);
       }),
       combine: this.p(`attn-combine:${chunk}`, () => attentionCombineProgram(s, chunk)),
-      ropeKv: this.p('rope-kv', () => ropeKvProgram(s)),
+      ropeKv: this.p('rope-kv', () => ropeKvProgram(s, this.kvHalf)),
     };
   }
 
