@@ -446,74 +446,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   };
 }
 
-/** Rotates the keys of `tokens` rows of qkv and stores K/V at positions pos0.. in the cache (prefill). */
+/** Rotates the keys of `tokens` rows of qkv and stores K/V at positions pos0.. in the cache (prefill; f16 with kvHalf). */
 export function ropeKvProgram(s: AttentionShape, kvHalf = false): KernelProgram {
   checkAttentionShape(s);
-  if (kvHalf) return ropeKvHalfProgram(s);
   const { NQ, NKV, D } = s;
   const HALF = D / 2;
   const QKVW = (NQ + 2 * NKV) * D;
-  return {
-    name: 'rope_kv',
-    cacheKey: `rope_kv:NQ${NQ}:NKV${NKV}:D${D}`,
-    bindings: [
-      { name: 'qkv', type: 'array<f32>', access: 'read' },
-      { name: 'kv', type: 'array<f32>', access: 'read_write' },
-      { name: 'rope', type: 'array<vec2f>', access: 'read' },
-    ],
-    params: [
-      ['row0', 'u32'],
-      ['pos0', 'u32'],
-      ['cap', 'u32'],
-    ],
-    body: () => /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
-  let row = p.row0 + wid.x;
-  let pos = p.pos0 + wid.x;
-  for (var t = lid; t < ${NKV * HALF}u; t += 256u) {
-    let g = t / ${HALF}u;
-    let i = t % ${HALF}u;
-    let ki = row * ${QKVW}u + ${NQ * D}u + g * ${D}u + i;
-    let cs = rope[pos * ${HALF}u + i];
-    let x1 = qkv[ki];
-    let x2 = qkv[ki + ${HALF}u];
-    let kb = (pos * ${NKV}u + g) * ${D}u + i;
-    kv[kb] = x1 * cs.x - x2 * cs.y;
-    kv[kb + ${HALF}u] = x2 * cs.x + x1 * cs.y;
-  }
-  let VOFF = p.cap * ${NKV * D}u;
-  for (var t = lid; t < ${NKV * D}u; t += 256u) {
-    kv[VOFF + pos * ${NKV * D}u + t] = qkv[row * ${QKVW}u + ${(NQ + NKV) * D}u + t];
-  }
-}`,
-  };
-}
-
-/** ropeKv for an f16 cache: each invocation rotates and stores two adjacent values of a key (one u32). */
-function ropeKvHalfProgram(s: AttentionShape): KernelProgram {
-  const { NQ, NKV, D } = s;
-  const HALF = D / 2;
-  const QKVW = (NQ + 2 * NKV) * D;
-  return {
-    name: 'rope_kv',
-    cacheKey: `rope_kv:NQ${NQ}:NKV${NKV}:D${D}:half`,
-    bindings: [
-      { name: 'qkv', type: 'array<f32>', access: 'read' },
-      { name: 'kv', type: 'array<u32>', access: 'read_write' },
-      { name: 'rope', type: 'array<vec2f>', access: 'read' },
-    ],
-    params: [
-      ['row0', 'u32'],
-      ['pos0', 'u32'],
-      ['cap', 'u32'],
-    ],
-    body: () => /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
-  let row = p.row0 + wid.x;
-  let pos = p.pos0 + wid.x;
-  // Value pairs (i, i+1), i even < D/2, with their rotation partners (i+D/2, i+1+D/2).
+  // f32 cache: one value (and its rotation partner) per step; f16 cache (kvHalf): two adjacent values, one u32.
+  const loops = kvHalf
+    ? `  // Value pairs (i, i+1), i even < D/2, with their rotation partners (i+D/2, i+1+D/2).
   for (var t = lid; t < ${(NKV * HALF) / 2}u; t += 256u) {
     let g = t / ${HALF / 2}u;
     let i = 2u * (t % ${HALF / 2}u);
@@ -532,7 +473,41 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var t = lid; t < ${(NKV * D) / 2}u; t += 256u) {
     let vi = row * ${QKVW}u + ${(NQ + NKV) * D}u + 2u * t;
     kv[VOFF + pos * ${(NKV * D) / 2}u + t] = pack2x16float(vec2f(qkv[vi], qkv[vi + 1u]));
+  }`
+    : `  for (var t = lid; t < ${NKV * HALF}u; t += 256u) {
+    let g = t / ${HALF}u;
+    let i = t % ${HALF}u;
+    let ki = row * ${QKVW}u + ${NQ * D}u + g * ${D}u + i;
+    let cs = rope[pos * ${HALF}u + i];
+    let x1 = qkv[ki];
+    let x2 = qkv[ki + ${HALF}u];
+    let kb = (pos * ${NKV}u + g) * ${D}u + i;
+    kv[kb] = x1 * cs.x - x2 * cs.y;
+    kv[kb + ${HALF}u] = x2 * cs.x + x1 * cs.y;
   }
+  let VOFF = p.cap * ${NKV * D}u;
+  for (var t = lid; t < ${NKV * D}u; t += 256u) {
+    kv[VOFF + pos * ${NKV * D}u + t] = qkv[row * ${QKVW}u + ${(NQ + NKV) * D}u + t];
+  }`;
+  return {
+    name: 'rope_kv',
+    cacheKey: `rope_kv:NQ${NQ}:NKV${NKV}:D${D}${kvHalf ? ':half' : ''}`,
+    bindings: [
+      { name: 'qkv', type: 'array<f32>', access: 'read' },
+      { name: 'kv', type: kvHalf ? 'array<u32>' : 'array<f32>', access: 'read_write' },
+      { name: 'rope', type: 'array<vec2f>', access: 'read' },
+    ],
+    params: [
+      ['row0', 'u32'],
+      ['pos0', 'u32'],
+      ['cap', 'u32'],
+    ],
+    body: () => /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let row = p.row0 + wid.x;
+  let pos = p.pos0 + wid.x;
+  ${loops}
 }`,
   };
 }
