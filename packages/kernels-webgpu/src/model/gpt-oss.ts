@@ -489,7 +489,8 @@ export class GptOssGpu {
   /**
    * The per-token MoE kernels take f16-pair activations (xn written so by the router GEMV, act by mlp1) where the
    * adapter has shader-f16: the f16 path's 2e-2 tolerance covers the rounding, and the kernels then load half the
-   * activation bytes and convert none (20b step on the H100 2.72 → 2.41 ms; bench/RESULTS.md, session 9).
+   * activation bytes and convert none (H100, per 20b step: mlp1 619 → 534 µs, mlp2 434 → 344 µs; bench/RESULTS.md,
+   * session 9).
    */
   private halfMoeActs(): boolean {
     const v = this.moeVariant;
