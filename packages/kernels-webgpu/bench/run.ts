@@ -517,6 +517,22 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms; ${(1 / dtSync).toFixed(1)} tok/s with a host round trip per step)`,
       `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches; CPU record ${m.lastRecordMs.toFixed(2)} ms/step`,
     ]);
+    if (args.has('record-probe') && c === contexts[0]) {
+      // Host cost of a step: recording alone (steps dropped unsubmitted, the GPU idle) against the record time of the
+      // steps of a generation loop (GPU busy, readbacks awaited in between).
+      const pure: number[] = [];
+      for (let i = 0; i < 60; i++) pure.push(m.recordOnly([{ sequence: seq, token: 1 }]));
+      const inLoop: number[] = [];
+      const len = seq.tokens.length;
+      for await (const id of m.generate(seq, 1, 64, { temperature: 0 })) {
+        void id;
+        inLoop.push(m.lastRecordMs);
+      }
+      seq.truncate(len);
+      const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+      rows.push([`${name} decode @ctx ${c}, host record per step`, `alone ${med(pure.slice(10)).toFixed(2)} ms`, `in the generation loop ${med(inLoop.slice(4)).toFixed(2)} ms (median), ${m.lastDispatches} dispatches`]);
+      log(rows[rows.length - 1].join(' | '));
+    }
     if (args.has('kernel-split') && c === contexts[0]) {
       // GPU time of steps holding only one kind of kernel (inside the generation loop): each kind's cost in place,
       // to set against the floor of its bytes and dispatches (bench/floor.ts).

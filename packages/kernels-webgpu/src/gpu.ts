@@ -493,6 +493,13 @@ export class StepRecorder {
   }
 
   /** Uploads the parameters and submits the step as one command buffer. */
+  /** @internal Benchmarks: ends the recording without submitting it (the host cost of recording alone). */
+  discard(): void {
+    this.submitted = true;
+    this.endPass();
+    this.encoder.finish();
+  }
+
   submit(): void {
     this.submitted = true;
     this.endPass();

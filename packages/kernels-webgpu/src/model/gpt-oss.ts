@@ -746,6 +746,14 @@ export class GptOssGpu {
     }
   }
 
+  /** @internal Benchmarks: records one decode step of `batch` and drops it unsubmitted; returns the host ms spent. */
+  recordOnly(batch: readonly { sequence: GpuSequence; token: number }[]): number {
+    const t = performance.now();
+    const rec = this.recordDecode(batch);
+    rec.discard();
+    return performance.now() - t;
+  }
+
   private recordDecode(batch: readonly { sequence: GpuSequence; token: number }[]): StepRecorder {
     this.checkBatch(batch);
     this.writeEmbeddings(batch.map((b) => b.token));
