@@ -147,7 +147,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (opts.pairWrite === 'lanes' && !lanes) {
       throw new KernelShapeError(`moeMlp1: pairWrite 'lanes' needs halfActivations and 2, 4 or 8 row pairs per group, got ${RP}`);
     }
-    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, swiglu, opts.lut ? lutCopies(caps) : 0, half, lanes, opts.rankRouting ?? s.E <= 32);
+    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, opts.lut ? lutCopies(caps) : 0, half, lanes, opts.rankRouting ?? s.E <= 32);
   }
   return {
     name: 'moe_mlp1',
@@ -233,7 +233,6 @@ function moeMlp1Unrolled(
   RP: number,
   bindings: BindingDecl[],
   params: KernelProgram['params'],
-  swiglu: (g: string, l: string) => string,
   lutC: number,
   half: boolean,
   lanes: boolean,
@@ -295,8 +294,6 @@ function moeMlp1Unrolled(
     for (let q = 1; q < n; q++) e = `select(${e}, acc[${idx(q)}], lane == ${q}u)`;
     return e;
   };
-  const ga = pick(RP, (q) => 2 * q);
-  const la = pick(RP, (q) => 2 * q + 1);
   const SPG = 8 / RP; // lanes: subgroups per 8-value group
   let tail: string;
   if (lanes) {
@@ -314,14 +311,21 @@ function moeMlp1Unrolled(
       act[(tok * ${k}u + slot) * ${I / 2}u + 4u * (i >> 3u) + (i & 3u)] = pack2x16float(v);
     }
   }`;
-  } else if (half) {
+  } else {
+    // One value per lane < RP: straight to act (f32), or to workgroup memory to be paired (f16 pairs).
+    const dst = half ? `actS[(lid >> 5u) * ${RP}u + lane]` : `act[(tok * ${k}u + slot) * ${I}u + i]`;
+    const ga = pick(RP, (q) => 2 * q);
+    const la = pick(RP, (q) => 2 * q + 1);
     tail = `if (lane < ${RP}u) {
     let i = i0 + lane;
     if (i < ${I}u) {
       let rowG = e * ${2 * I}u + 2u * i;
-      ${swigluValue(`${ga} + bias[rowG]`, `${la} + bias[rowG + 1u]`, `actS[(lid >> 5u) * ${RP}u + lane]`)}
+      ${swigluValue(`${ga} + bias[rowG]`, `${la} + bias[rowG + 1u]`, dst)}
     }
+  }`;
   }
+  if (half && !lanes) {
+    tail += `
   // Values (i, i+4) of an 8-value group come from two subgroups: pair them up in workgroup memory. A workgroup's
   // ${8 * RP} values start at a multiple of 8 and I is one of 32, so an 8-value group is all valid or all past I.
   workgroupBarrier();
@@ -329,14 +333,6 @@ function moeMlp1Unrolled(
     let lo = ((lid >> 2u) << 3u) | (lid & 3u);
     if (wid.x * ${8 * RP}u + lo < ${I}u) {
       act[(tok * ${k}u + slot) * ${I / 2}u + wid.x * ${4 * RP}u + lid] = pack2x16float(vec2f(actS[lo], actS[lo + 4u]));
-    }
-  }`;
-  } else {
-    tail = `if (lane < ${RP}u) {
-    let i = i0 + lane;
-    if (i < ${I}u) {
-      let rowG = e * ${2 * I}u + 2u * i;
-      ${swiglu(`${ga} + bias[rowG]`, `${la} + bias[rowG + 1u]`)}
     }
   }`;
   }
