@@ -7,6 +7,7 @@
  *     [--prefill-variants 0] [--prefill-ab gemm]   (prefill A/B: MoE variants by default, or GEMV vs tiled GEMM)
  */
 import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
@@ -532,6 +533,63 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
       rows.push([`${name} decode @ctx ${c}, host record per step`, `alone ${med(pure.slice(10)).toFixed(2)} ms`, `in the generation loop ${med(inLoop.slice(4)).toFixed(2)} ms (median), ${m.lastDispatches} dispatches`]);
       log(rows[rows.length - 1].join(' | '));
+    }
+    if (args.has('gap-probe') && c === contexts[0]) {
+      // Where the wall time per token goes: GPU busy per step against the period between step starts (idle = the
+      // difference), and the host's record and wait per token, in one generation loop with step timestamps.
+      const len = seq.tokens.length;
+      for (const depth of [3, 6, 3]) {
+        const gcs: { kind: number; ms: number }[] = [];
+        const obs = new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) gcs.push({ kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? -1, ms: e.duration });
+        });
+        obs.observe({ entryTypes: ['gc'] });
+        ctx.enableProfiling(200, 'step');
+        const t0 = performance.now();
+        let k = 0;
+        const waits: number[] = [];
+        let tw = performance.now();
+        for await (const id of m.generate(seq, 1, 192, { temperature: 0 }, { depth })) {
+          void id;
+          waits.push(performance.now() - tw);
+          tw = performance.now();
+          k++;
+        }
+        const wall = (performance.now() - t0) / k;
+        obs.disconnect();
+        const st = (await ctx.readStamps()).slice(8);
+        ctx.profiler = null;
+        seq.truncate(len);
+        const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+        const busy = med(st.map((s) => s.endUs - s.beginUs));
+        const period = med(st.slice(1).map((s, i) => s.beginUs - st[i].beginUs));
+        const gap = med(st.slice(1).map((s, i) => s.beginUs - st[i].endUs));
+        const mean = (st[st.length - 1].beginUs - st[0].beginUs) / (st.length - 1);
+        rows.push([
+          `${name} decode @ctx ${c}, ${depth} in flight: GPU busy / period / idle per step`,
+          `${busy.toFixed(0)} / ${period.toFixed(0)} (mean ${mean.toFixed(0)}) / ${gap.toFixed(0)} us`,
+          `wall ${wall.toFixed(2)} ms/token; host record ${m.lastRecordMs.toFixed(2)} ms (last); time between yields median ${med(waits.slice(8)).toFixed(2)} ms`,
+        ]);
+        log(rows[rows.length - 1].join(' | '));
+        const gaps = st.slice(1).map((s, i) => ({ i: i + 9, us: s.beginUs - st[i].endUs })).sort((a, b) => b.us - a.us);
+        const slowWaits = waits.map((ms, i) => ({ i, ms })).sort((a, b) => b.ms - a.ms);
+        log(`  idle gaps (step: us): ${gaps.slice(0, 8).map((g) => `${g.i}: ${g.us.toFixed(0)}`).join(', ')}; total idle ${gaps.reduce((a, g) => a + g.us, 0).toFixed(0)} us over ${st.length} steps`);
+        log(`  slowest yields (token: ms): ${slowWaits.slice(0, 8).map((w) => `${w.i}: ${w.ms.toFixed(2)}`).join(', ')}`);
+        log(`  GC during the loop: ${gcs.length} (${gcs.map((g) => `kind ${g.kind} ${g.ms.toFixed(1)} ms`).join(', ')})`);
+      }
+      // Several steps per command buffer (ids read back in groups).
+      for (const per of [1, 2, 4, 1, 2, 4]) {
+        const t0 = performance.now();
+        let k = 0;
+        for await (const id of m.generate(seq, 1, 96, { temperature: 0 }, { depth: Math.max(3, 2 * per), stepsPerSubmit: per })) {
+          void id;
+          k++;
+        }
+        const wall = (performance.now() - t0) / k;
+        seq.truncate(len);
+        rows.push([`${name} decode @ctx ${c}, ${per} steps per submit`, `${(1000 / wall).toFixed(1)} tok/s (${wall.toFixed(2)} ms)`, '']);
+        log(rows[rows.length - 1].join(' | '));
+      }
     }
     if (args.has('kernel-split') && c === contexts[0]) {
       // GPU time of steps holding only one kind of kernel (inside the generation loop): each kind's cost in place,

@@ -144,6 +144,14 @@ export class GpuContext {
    * have been submitted.
    */
   async readTimes(): Promise<{ name: string; us: number }[]> {
+    return (await this.readStamps()).map(({ name, beginUs, endUs }) => ({ name, us: endUs - beginUs }));
+  }
+
+  /**
+   * @internal Begin and end timestamps (µs, relative to the first begin) of each dispatch or step recorded since the
+   * last read: benchmarks read the GPU's idle time between steps from them.
+   */
+  async readStamps(): Promise<{ name: string; beginUs: number; endUs: number }[]> {
     const pr = this.profiler;
     if (!pr || pr.names.length === 0) return [];
     const n = pr.names.length;
@@ -151,7 +159,12 @@ export class GpuContext {
     enc.resolveQuerySet(pr.set, 0, 2 * n, pr.resolve, 0);
     this.device.queue.submit([enc.finish()]);
     const ts = new BigUint64Array(await this.read(pr.resolve, 16 * n));
-    const out = pr.names.map((name, i) => ({ name, us: Number(ts[2 * i + 1] - ts[2 * i]) / 1000 }));
+    const t0 = ts[0];
+    const out = pr.names.map((name, i) => ({
+      name,
+      beginUs: Number(ts[2 * i] - t0) / 1000,
+      endUs: Number(ts[2 * i + 1] - t0) / 1000,
+    }));
     pr.names = [];
     return out;
   }
@@ -236,7 +249,8 @@ export class GpuContext {
     return c;
   }
 
-  private bufferId(b: GPUBuffer): number {
+  /** @internal A number per buffer object (bind-group and dispatch-plan keys). */
+  bufferId(b: GPUBuffer): number {
     let id = this.bufferIds.get(b);
     if (id === undefined) {
       id = this.nextBufferId++;
@@ -391,6 +405,21 @@ function sameBuffers(a: readonly BufferRef[], b: readonly BufferRef[]): boolean 
   return true;
 }
 
+/**
+ * A recorded run of dispatches that can be replayed into later steps without running the code that recorded it:
+ * a decode step records the same ~150 dispatches every token, and building them costs about as much host time as
+ * Dawn's own work (bench/RESULTS.md, session 10). Parameters are copied from the capture; `patches` name the u32
+ * parameters that the replayer supplies afresh (positions, token indices).
+ */
+export interface DispatchPlan {
+  /** Parameter slot of the first dispatch: bind groups point at fixed slots, so a plan replays only from there. */
+  readonly slot0: number;
+  readonly entries: readonly { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number }[];
+  /** Parameter bytes of slots slot0.. as captured. */
+  readonly params: Uint8Array;
+  readonly patches: readonly { offset: number; tag: number }[];
+}
+
 /** Records dispatches of one step into one compute pass. */
 export class StepRecorder {
   private readonly encoder: GPUCommandEncoder;
@@ -467,11 +496,82 @@ export class StepRecorder {
         timestampWrites: { querySet: pr.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
       });
     }
+    const bindGroup = this.ctx.bindGroup(program, buffers, slot);
     this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, this.ctx.bindGroup(program, buffers, slot));
+    this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z0);
     this.dispatches++;
     this.ctx.dispatchCount++;
+    const cap = this.capture;
+    if (cap) {
+      cap.entries.push({ pipeline, bindGroup, x, y, z: z0 });
+      if (this.patchTag) {
+        const i = program.params.findIndex(([n]) => n === this.patchTag!.param);
+        if (i < 0) throw new KernelShapeError(`${program.name}: no parameter ${this.patchTag.param} to patch`);
+        cap.patches.push({ offset: (slot - cap.slot0) * PARAM_SLOT + 4 * i, tag: this.patchTag.tag });
+      }
+    }
+  }
+
+  private capture: { slot0: number; entries: DispatchPlan['entries'][number][]; patches: { offset: number; tag: number }[] } | null =
+    null;
+  /**
+   * While capturing: u32 parameter `param` of the following dispatches is recorded as a patch point with `tag` (the
+   * replayer's key for the value to write there); null stops marking.
+   */
+  patchTag: { param: string; tag: number } | null = null;
+
+  /**
+   * Whether dispatches recorded now may be captured into a plan (not while benchmarks time or filter single
+   * dispatches: those change what a dispatch records).
+   */
+  get canCapture(): boolean {
+    return !this.ctx.dispatchFilter && this.ctx.profiler?.mode !== 'dispatch';
+  }
+
+  /** Starts capturing the following dispatches into a plan (see DispatchPlan). */
+  beginCapture(): void {
+    if (!this.canCapture) throw new KernelShapeError('dispatch plans cannot be captured while dispatches are filtered or timed');
+    this.capture = { slot0: this.slot, entries: [], patches: [] };
+  }
+
+  /** Ends the capture started by beginCapture. */
+  endCapture(): DispatchPlan {
+    const cap = this.capture;
+    if (!cap) throw new KernelShapeError('endCapture without beginCapture');
+    this.capture = null;
+    this.patchTag = null;
+    const bytes = new Uint8Array(this.view.buffer, cap.slot0 * PARAM_SLOT, (this.slot - cap.slot0) * PARAM_SLOT).slice();
+    return { slot0: cap.slot0, entries: cap.entries, params: bytes, patches: cap.patches };
+  }
+
+  /** The parameter slot of the next dispatch. */
+  get nextSlot(): number {
+    return this.slot;
+  }
+
+  /** Whether `plan` can be replayed next (it starts at the recorder's next parameter slot). */
+  canReplay(plan: DispatchPlan): boolean {
+    return this.canCapture && plan.slot0 === this.slot && this.slot + plan.params.byteLength / PARAM_SLOT <= ARENA_SLOTS;
+  }
+
+  /** Records `plan`'s dispatches again, with `value(tag)` written at each of its patch points. */
+  replay(plan: DispatchPlan, value: (tag: number) => number): void {
+    if (this.submitted) throw new KernelShapeError('step already submitted');
+    if (!this.canReplay(plan)) throw new KernelShapeError(`dispatch plan for slot ${plan.slot0} replayed at slot ${this.slot}`);
+    const base = plan.slot0 * PARAM_SLOT;
+    new Uint8Array(this.view.buffer, base, plan.params.byteLength).set(plan.params);
+    for (const p of plan.patches) this.view.setUint32(base + p.offset, value(p.tag) >>> 0, true);
+    this.slot += plan.params.byteLength / PARAM_SLOT;
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    const pass = this.pass;
+    for (const e of plan.entries) {
+      pass.setPipeline(e.pipeline);
+      pass.setBindGroup(0, e.bindGroup);
+      pass.dispatchWorkgroups(e.x, e.y, e.z);
+    }
+    this.dispatches += plan.entries.length;
+    this.ctx.dispatchCount += plan.entries.length;
   }
 
   /** Ends the pass and copies `size` bytes of `src` into `dst` after all dispatches. */

@@ -5,6 +5,7 @@ export {
   GpuContext,
   shaderText,
   StepRecorder,
+  type DispatchPlan,
   Usage,
   type BindingDecl,
   type BufferRef,

@@ -1,10 +1,11 @@
 import { KernelShapeError } from '../errors.js';
-import { type GpuContext, type KernelProgram, type StepRecorder, Usage } from '../gpu.js';
+import { type DispatchPlan, type GpuContext, type KernelProgram, type StepRecorder, Usage } from '../gpu.js';
 import {
   attention,
   attentionCombineProgram,
   attentionProgram,
   type AttentionShape,
+  attentionSplits,
   ATTN_CHUNK,
   ropeKv,
   ropeKvProgram,
@@ -157,6 +158,11 @@ export interface GenerateOptions {
   depth?: number;
   /** Called with each sampled id; true ends the generation after yielding it. */
   stop?: (id: number) => boolean;
+  /**
+   * @internal Benchmarks: steps recorded into one command buffer (default 1). Their ids are read back together, so
+   * tokens arrive in groups.
+   */
+  stepsPerSubmit?: number;
 }
 
 /** A token sampled on the GPU, with its log-probability (NaN from `generate`, which does not compute it). */
@@ -197,6 +203,7 @@ export class GptOssGpu {
   private groupedMinTokens: number;
   /** @internal Benchmarks: passes with at least this many tokens use the grouped MoE (Infinity: never). */
   setGroupedMoe(minTokens: number, tiled = this.groupedTiled): void {
+    this.plans.clear();
     this.groupedMinTokens = this.groupedOk ? minTokens : Infinity;
     this.groupedTiled = tiled;
   }
@@ -212,6 +219,7 @@ export class GptOssGpu {
   }
   /** @internal Benchmarks: tokens per subgroup-matrix tile (32 or 64) for the dense and the MoE GEMMs. */
   setSubgroupMatrixTiles(dense: number, moe: number): void {
+    this.plans.clear();
     this.smatDenseTM = dense;
     this.smatMoeTM = moe;
   }
@@ -220,6 +228,7 @@ export class GptOssGpu {
    * context has them (the default), or on the f32 tiled kernels.
    */
   setSubgroupMatrix(on: boolean): void {
+    this.plans.clear();
     this.smat = on && smatUsable(this.ctx.caps) && !this.subgroupMatrixError;
   }
   /** Why the subgroup-matrix kernels were not used although the adapter has them (their probe failed), or null. */
@@ -275,6 +284,7 @@ export class GptOssGpu {
   }
   /** @internal Benchmarks: passes with at least this many tokens use the tiled bf16 GEMM (Infinity: never). */
   setPrefillGemm(minTokens: number): void {
+    this.plans.clear();
     this.gemmMinTokens = this.ctx.caps.cpuLike ? Infinity : minTokens;
   }
 
@@ -498,6 +508,7 @@ export class GptOssGpu {
   }
   /** @internal Benchmarks: switch the MoE kernel variant (rows per group, loop form). */
   setMoeVariant(v: MoeProgramOptions): void {
+    this.plans.clear();
     this.moeVariant = v;
     for (const key of ['mlp1:0', 'mlp1:1', 'mlp2:0', 'mlp2:1']) this.prog.delete(key);
   }
@@ -700,6 +711,7 @@ export class GptOssGpu {
   private fixedDecodeChunk: number | null = null;
   /** @internal Benchmarks: decode attention's keys per workgroup (null: ATTN_CHUNK; must fit the partials). */
   setDecodeChunk(chunk: number | null): void {
+    this.plans.clear();
     const c = this.config;
     const need = chunk === null ? 0 : c.numAttentionHeads * Math.ceil(this.maxContext / chunk) * (c.headDim + 4) * 4;
     if (need > this.part.size) throw new KernelShapeError(`decode chunk ${chunk}: partials need ${need} bytes, have ${this.part.size}`);
@@ -767,17 +779,61 @@ export class GptOssGpu {
     return rec;
   }
 
-  /** Records embed → layers → head for one token per item, ids read from `ids[idIndex..]` on the GPU. */
+  /**
+   * Decode steps captured as dispatch plans (StepRecorder.replay), by what decides their dispatches: the sequences,
+   * the ids buffer, each item's attention splits, the kernel settings. Cleared by every setter that changes kernels.
+   */
+  private readonly plans = new Map<string, DispatchPlan>();
+  /** @internal Decode steps recorded by replaying a captured plan (tests and benchmarks). */
+  planReplays = 0;
+  private readonly sequenceIds = new WeakMap<GpuSequence, number>();
+  private nextSequenceId = 0;
+
+  private planKey(rec: StepRecorder, items: readonly { sequence: GpuSequence; pos: number }[], ids: GPUBuffer): string {
+    const chunk = this.decodeChunk();
+    const sw = this.config.slidingWindow;
+    let key = `${rec.nextSlot}:${this.ctx.bufferId(ids)}:${+this.attnPrefetch}:${+this.narrowRouter}`;
+    for (const it of items) {
+      let id = this.sequenceIds.get(it.sequence);
+      if (id === undefined) {
+        id = this.nextSequenceId++;
+        this.sequenceIds.set(it.sequence, id);
+      }
+      key += `|${id}:${attentionSplits(it.pos, 0, chunk)}:${attentionSplits(it.pos, sw, chunk)}`;
+    }
+    return key;
+  }
+
+  /**
+   * Records embed → layers → head for one token per item, ids read from `ids[idIndex..]` on the GPU. The dispatches
+   * of a step depend on the positions only through the attention's splits, so a step is captured once and replayed
+   * with the new positions and id index patched in (about half the host time of recording it afresh).
+   */
   private recordStep(
     rec: StepRecorder,
     items: readonly { sequence: GpuSequence; pos: number }[],
     ids: GPUBuffer,
     idIndex: number,
   ): void {
+    const cache = rec.canCapture;
+    let key = '';
+    if (cache) {
+      key = this.planKey(rec, items, ids);
+      const plan = this.plans.get(key);
+      if (plan && rec.canReplay(plan)) {
+        rec.replay(plan, (tag) => (tag < 0 ? idIndex : items[tag].pos));
+        this.planReplays++;
+        return;
+      }
+      rec.beginCapture();
+      rec.patchTag = { param: 'tokIndex', tag: -1 };
+    }
     this.embed(rec, ids, idIndex, items.length);
+    rec.patchTag = null;
     const progs = this.attentionProgs(this.decodeChunk());
     this.layersPass(rec, items.length, (r, l) => {
       items.forEach((it, b) => {
+        if (cache) r.patchTag = { param: 'pos0', tag: b };
         attention(r, progs, this.attnShape, {
           qkv: this.qkv,
           kv: it.sequence.kv[l],
@@ -792,9 +848,14 @@ export class GptOssGpu {
           window: this.windowOf(l),
           writeKV: true,
         });
+        r.patchTag = null;
       });
     });
     this.head(rec, 0, items.length);
+    if (cache) {
+      if (this.plans.size >= 16) this.plans.clear();
+      this.plans.set(key, rec.endCapture());
+    }
   }
 
   /**
@@ -835,7 +896,8 @@ export class GptOssGpu {
     options: GenerateOptions,
     logprobs: boolean,
   ): AsyncGenerator<GeneratedToken> {
-    const depth = Math.max(1, options.depth ?? 3);
+    const per = Math.max(1, Math.floor(options.stepsPerSubmit ?? 1));
+    const depth = Math.max(per, options.depth ?? 3);
     const n = Math.min(maxTokens, seq.capacity - seq.length);
     if (n <= 0) return;
     this.writeEmbeddings([first]);
@@ -849,7 +911,7 @@ export class GptOssGpu {
     let submitted = 0;
     let dispatches = 0;
     // Each step copies its sampled id into its own mappable buffer, so reading step i never waits for later steps.
-    const ring = Array.from({ length: depth + 1 }, () =>
+    const ring = Array.from({ length: depth + per }, () =>
       this.ctx.device.createBuffer({ size: 16, usage: Usage.MAP_READ | Usage.COPY_DST }),
     );
     try {
@@ -857,23 +919,26 @@ export class GptOssGpu {
         while (submitted < n && submitted < i + depth) {
           const tr = performance.now();
           const rec = this.ctx.begin();
-          this.recordStep(rec, [{ sequence: seq, pos: base + submitted }], ids, submitted);
-          sample(rec, sampleProg, {
-            logits: this.logits,
-            tokens: ids,
-            rows: 1,
-            outIndex: submitted + 1,
-            logprobIndex: logprobs ? n + 1 + submitted + 1 : undefined,
-            ...sampling,
-            counter: (sampling.counter ?? 0) + base + submitted,
-          });
-          const slot = ring[submitted % ring.length];
-          rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
-          if (logprobs) rec.copy(ids, (n + 1 + submitted + 1) * 4, slot, 4, 4);
+          const end = Math.min(n, submitted + per);
+          const first = submitted;
+          for (; submitted < end; submitted++) {
+            this.recordStep(rec, [{ sequence: seq, pos: base + submitted }], ids, submitted);
+            sample(rec, sampleProg, {
+              logits: this.logits,
+              tokens: ids,
+              rows: 1,
+              outIndex: submitted + 1,
+              logprobIndex: logprobs ? n + 1 + submitted + 1 : undefined,
+              ...sampling,
+              counter: (sampling.counter ?? 0) + base + submitted,
+            });
+            const slot = ring[submitted % ring.length];
+            rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
+            if (logprobs) rec.copy(ids, (n + 1 + submitted + 1) * 4, slot, 4, 4);
+          }
           rec.submit();
-          this.lastRecordMs = performance.now() - tr;
-          dispatches = rec.dispatches;
-          submitted++;
+          this.lastRecordMs = (performance.now() - tr) / (submitted - first);
+          dispatches = rec.dispatches / (submitted - first);
         }
         const slot = ring[i % ring.length];
         await slot.mapAsync(1 /* READ */);
