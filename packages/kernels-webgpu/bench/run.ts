@@ -57,6 +57,7 @@ async function tinyCheck(
   smat?: boolean,
   cfg: GptOssConfig = TINY,
   chunk = 16,
+  nTok = 40,
 ): Promise<boolean> {
   let ctx: GpuContext;
   try {
@@ -67,10 +68,10 @@ async function tinyCheck(
   }
   try {
   const w = tinyWeights(cfg, 11);
-  const tokens = Array.from({ length: 40 }, (_, i) => (i * 131 + 7) % cfg.vocabSize);
+  const tokens = Array.from({ length: nTok }, (_, i) => (i * 131 + 7) % cfg.vocabSize);
   const want = refForward(cfg, w.values, tokens);
   const V = cfg.vocabSize;
-  const m = await GptOssGpu.load(ctx, cfg, w.source, { maxContext: 64, prefillChunk: chunk });
+  const m = await GptOssGpu.load(ctx, cfg, w.source, { maxContext: Math.max(64, nTok + 8), prefillChunk: chunk });
   if (smat !== undefined) m.setSubgroupMatrix(smat);
   if (m.subgroupMatrixError) log(`subgroup-matrix probe failed: ${m.subgroupMatrixError.slice(0, 1500)}`);
   if (ctx.probeMessages.length) log(`probe messages: ${ctx.probeMessages.join(' | ').slice(0, 1500)}`);
@@ -78,10 +79,10 @@ async function tinyCheck(
   if (grouped) m.setGroupedMoe(grouped.minTokens, grouped.tiled);
   if (gemmMin !== undefined) m.setPrefillGemm(gemmMin);
   const s = m.createSequence();
-  const pre = await m.prefill(s, tokens.slice(0, 36), { logits: 'all' });
-  const preErr = relL2(pre, want.subarray(0, 36 * V));
+  const pre = await m.prefill(s, tokens.slice(0, nTok - 4), { logits: 'all' });
+  const preErr = relL2(pre, want.subarray(0, (nTok - 4) * V));
   let decErr = 0;
-  for (let t = 36; t < 40; t++) {
+  for (let t = nTok - 4; t < nTok; t++) {
     const d = await m.decode([{ sequence: s, token: tokens[t] }]);
     decErr = Math.max(decErr, relL2(d, want.subarray(t * V, (t + 1) * V)));
   }
@@ -89,7 +90,7 @@ async function tinyCheck(
   log(`tiny check ${ctx.caps.description} f16=${ctx.caps.f16}: rel L2 ${worst.toExponential(2)}`);
   const tol = ctx.caps.f16 ? 2e-2 : 1e-3;
   rows.push([
-    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''}${m.usesSubgroupMatrix ? ' SUBGROUP-MATRIX' : ''}${cfg === TINY ? '' : ` H${cfg.hiddenSize} I${cfg.intermediateSize} V${cfg.vocabSize} E${cfg.numExperts}`}${chunk !== 16 ? ` chunk ${chunk} tiles ${m.smatTiles.dense}/${m.smatTiles.moe}` : ''})`,
+    `tiny correctness (${fast ? 'fast' : 'portable'} path${ctx.caps.f16 ? ', f16 MoE' : ', f32'}${dawnFlags ? ', robustness off' : ''}${variant ? ` ${JSON.stringify(variant)}` : ''}${grouped ? ` grouped ${JSON.stringify(grouped)}` : ''}${gemmMin !== undefined ? ` bf16 GEMM from ${gemmMin}` : ''}${m.usesSubgroupMatrix ? ' SUBGROUP-MATRIX' : ''}${cfg === TINY ? '' : ` H${cfg.hiddenSize} I${cfg.intermediateSize} V${cfg.vocabSize} E${cfg.numExperts}`}${chunk !== 16 ? ` chunk ${chunk} tiles ${m.smatTiles.dense}/${m.smatTiles.moe}` : ''}${nTok !== 40 ? ` ${nTok} tokens` : ''})`,
     `rel L2 ${worst.toExponential(2)} (prefill ${preErr.toExponential(2)}, decode ${decErr.toExponential(2)})`,
     worst <= tol ? `PASS (<=${tol})` : 'FAIL',
   ]);
@@ -730,6 +731,25 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     const dt = (performance.now() - t) / 1000;
     rows.push([`${name} prefill ${prefillTokens} tokens${m.usesSubgroupMatrix ? ' (subgroup matrices)' : ''}`, `${(prefillTokens / dt).toFixed(0)} tok/s`, `${(dt * 1000).toFixed(0)} ms; ${m.lastDispatches} dispatches`]);
     log(rows[rows.length - 1].join(' | '));
+    if (args.has('smat-tiles')) {
+      // GPU time per kernel of one prefill chunk for each dense/MoE subgroup-matrix tile size (e.g. 64/32,64/128),
+      // A/B in one process; the default restored after.
+      const tiles0 = m.smatTiles;
+      for (const t of [...args.get('smat-tiles')!.split(','), `${tiles0.dense}/${tiles0.moe}`]) {
+        const tm = /^(\d+)\/(\d+)$/.exec(t);
+        if (!tm) throw new Error(`--smat-tiles: expected dense/moe tokens per tile, e.g. 64/128, got ${t}`);
+        m.setSubgroupMatrixTiles(Number(tm[1]), Number(tm[2]));
+        seq.truncate(0);
+        await m.prefill(seq, toks.slice(0, 256), { logits: 'none' });
+        ctx.enableProfiling(2000);
+        await m.prefill(seq, toks.slice(256, 256 + m.prefillChunk), { logits: 'none' });
+        const prof = await ctx.readProfile();
+        ctx.profiler = null;
+        const parts = [...prof.kernels.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, 4).map(([k, v]) => `${k} ${v.us.toFixed(0)}us/${v.count}`);
+        rows.push([`${name} prefill GPU time of one ${m.prefillChunk}-token chunk, subgroup-matrix tiles ${t}`, `${prof.totalUs.toFixed(0)} us`, parts.join(', ')]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+    }
     if (args.has('prefill-profile')) {
       for (const sm of [false, true]) {
         m.setSubgroupMatrix(sm);
@@ -832,6 +852,8 @@ async function main(): Promise<void> {
     smatOk = await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD);
     smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true)) && smatOk;
     smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD, 256)) && smatOk;
+    // 300 tokens in 256-token passes: ~150 per expert, so the 128-token MoE tiles loop over several token tiles.
+    smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD, 256, 300)) && smatOk;
     // More than 32 experts: the MoE kernels route on subgroups (three logits per lane, the last partial), and the
     // same model with rank counting.
     const WIDE_E = { ...TINY, numExperts: 72 };

@@ -3,7 +3,7 @@ import { KernelShapeError } from '../src/errors.js';
 import { pickSubgroupMatrixShape, shaderText, type GpuCaps } from '../src/gpu.js';
 import { gemmBf16Program } from '../src/kernels/gemm-bf16.js';
 import { moeGroupedMlp1Program, moeGroupedMlp2Program } from '../src/kernels/moe-grouped.js';
-import { smatUsable } from '../src/kernels/smat.js';
+import { smatDecls, smatTileBytes, smatUsable, storeHalves } from '../src/kernels/smat.js';
 
 // The subgroup-matrix kernels only compile on adapters with `chromium-experimental-subgroup-matrix` (the H100 runs
 // them: bench/RESULTS.md); SwiftShader has no such feature, so here we check the choice of configuration and the
@@ -70,6 +70,7 @@ describe('subgroup-matrix WGSL', () => {
     gemmBf16Program(caps, { K: 4096, bias: true, residual: true, subgroupMatrix: true }),
     moeGroupedMlp1Program(caps, { H: 96, I: 160, E: 8, k: 4, expertsPerPart: 8 }, 40, { subgroupMatrix: true }),
     moeGroupedMlp2Program(caps, { H: 96, I: 160, E: 8, k: 4, expertsPerPart: 4 }, 40, { subgroupMatrix: true }),
+    moeGroupedMlp1Program(caps, { H: 96, I: 160, E: 8, k: 4, expertsPerPart: 8 }, 300, { subgroupMatrix: true, tileTokens: 128 }),
   ];
 
   it.each(programs.map((p) => [p.cacheKey, p] as const))('%s: directives first, uniform fragment offsets', (_k, p) => {
@@ -92,5 +93,27 @@ describe('subgroup-matrix WGSL', () => {
     const text = shaderText(p);
     expect(text).toContain('let sg = subgroupBroadcastFirst(lid >> 5u);');
     expect(text).not.toContain('subgroup_id');
+  });
+});
+
+describe('subgroup-matrix tiles', () => {
+  it('takes 32, 64 or 128 tokens per tile and sizes its workgroup memory', () => {
+    for (const TM of [32, 64, 128]) {
+      const decl = smatDecls(caps, TM);
+      expect(decl).toContain(`const SA = ${TM + 8}u;`);
+      // xa + wb (f16, K-major, rows padded by 8) + the 8 subgroups' f32 result staging.
+      expect(smatTileBytes(caps, TM)).toBe((TM + 8) * 64 + 136 * 64 + 8 * 256 * 4);
+    }
+    expect(() => smatDecls(caps, 96)).toThrow(/TM must be 32, 64 or 128, got 96/);
+  });
+
+  it('fills tiles two values per conversion and decodes MXFP4 with the f16 bit trick', () => {
+    const w = storeHalves('wb', 'SB', 'br', [['v', '8u']]);
+    expect(w.match(/pack2x16float/g)).toHaveLength(2);
+    for (const k of ['8u', '8u + 1u', '8u + 2u', '8u + 3u']) expect(w).toContain(`wb[(${k}) * SB + br]`);
+    const moe = shaderText(moeGroupedMlp1Program(caps, { H: 96, I: 160, E: 8, k: 4, expertsPerPart: 8 }, 40, { subgroupMatrix: true }));
+    expect(moe).toContain('fp4h(');
+    expect(moe).not.toMatch(/f16\(fp4x2\(/);
+    expect(moe).not.toMatch(/xa\[[^\]]+\] = f16\(/);
   });
 });

@@ -1,7 +1,7 @@
 import { KernelShapeError } from '../errors.js';
 import type { BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
 import { BF16_HELPERS } from '../wgsl.js';
-import { SMAT_DIRECTIVES, SMAT_ENABLES, smatMainParams, SMAT_TILE_N, smatDecls, smatMain } from './smat.js';
+import { SMAT_DIRECTIVES, SMAT_ENABLES, smatMainParams, SMAT_TILE_N, smatDecls, smatMain, storeHalves } from './smat.js';
 import { denseBindings, type GemvArgs, type GemvBf16Options } from './gemv-bf16.js';
 
 /** Output rows and tokens per workgroup; each of the 256 invocations accumulates 4 rows × 2 tokens. */
@@ -166,20 +166,17 @@ function smatProgram(caps: GpuCaps, o: Omit<GemvBf16Options, 'M'> & { tileTokens
       { length: VA },
       (_, j) => `let xv${j} = x[xbase + 8u * g + ${gx(j)}]${norm ? ` * gain[8u * g + ${gx(j)}] * xscale` : ''};`,
     ).join('\n    '),
-    storeA: `for (var i = 0u; i < 4u; i++) {
-        ${Array.from({ length: VA }, (_, j) => `xa[(4u * (${gx(j)}) + i) * SA + am] = f16(xv${j}[i]);`).join('\n        ')}
-      }`,
+    storeA: storeHalves('xa', 'SA', 'am', Array.from({ length: VA }, (_, j) => [`xv${j}`, `4u * (${gx(j)})`] as const)),
     // Weights: row lid % 128 of the tile, 16 consecutive bf16 (two vec4<u32>) per invocation.
     loadB: `let wv0 = w[wbase + 4u * g + 2u * bh];
     let wv1 = w[wbase + 4u * g + 2u * bh + 1u];`,
     storeB: `{
-        let b0 = bf8lo(wv0); let b1 = bf8hi(wv0); let b2 = bf8lo(wv1); let b3 = bf8hi(wv1);
-        for (var i = 0u; i < 4u; i++) {
-          wb[(16u * bh + i) * SB + br] = f16(b0[i]);
-          wb[(16u * bh + 4u + i) * SB + br] = f16(b1[i]);
-          wb[(16u * bh + 8u + i) * SB + br] = f16(b2[i]);
-          wb[(16u * bh + 12u + i) * SB + br] = f16(b3[i]);
-        }
+        ${storeHalves('wb', 'SB', 'br', [
+          ['bf8lo(wv0)', '16u * bh'],
+          ['bf8hi(wv0)', '16u * bh + 4u'],
+          ['bf8lo(wv1)', '16u * bh + 8u'],
+          ['bf8hi(wv1)', '16u * bh + 12u'],
+        ])}
       }`,
     epilogue: `{
       let row = n0 + n;

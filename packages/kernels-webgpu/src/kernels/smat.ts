@@ -68,10 +68,38 @@ export function smatMainParams(caps: GpuCaps): string {
  */
 export const SMAT_DIRECTIVES: string[] = [];
 
+/** Workgroup memory of smatDecls for TM-token tiles, in bytes. */
+export function smatTileBytes(caps: GpuCaps, TM: number): number {
+  const s = smatShape(caps);
+  return ((TM + 8) * 32 + (SMAT_TILE_N + 8) * 32) * 2 + 8 * s.M * s.N * 4;
+}
+
+/**
+ * WGSL storing vec4f values as f16 into a K-major tile: value i of `vals[j][0]` goes to
+ * `tile[(vals[j][1] + i) * stride + col]`. Converted two at a time with pack2x16float — one instruction per pair on
+ * NVIDIA against one per value for f16(x), and the conversions were what the tile fills spent most on (dense
+ * projections of a 20b prefill chunk 44.4 → 34.1 ms, bench/RESULTS.md session 10).
+ */
+export function storeHalves(tile: string, stride: string, col: string, vals: readonly (readonly [string, string])[]): string {
+  return vals
+    .map(
+      ([src, k0], j) => `{
+        let v${j} = ${src};
+        let lo${j} = bitcast<vec2<f16>>(pack2x16float(v${j}.xy));
+        let hi${j} = bitcast<vec2<f16>>(pack2x16float(v${j}.zw));
+        ${tile}[(${k0}) * ${stride} + ${col}] = lo${j}.x;
+        ${tile}[(${k0} + 1u) * ${stride} + ${col}] = lo${j}.y;
+        ${tile}[(${k0} + 2u) * ${stride} + ${col}] = hi${j}.x;
+        ${tile}[(${k0} + 3u) * ${stride} + ${col}] = hi${j}.y;
+      }`,
+    )
+    .join('\n        ');
+}
+
 /** The module-level declarations (the two f16 tiles and the f32 result staging). */
 export function smatDecls(caps: GpuCaps, TM: number): string {
   const s = smatShape(caps);
-  if (TM !== 32 && TM !== 64) throw new KernelShapeError(`subgroup-matrix GEMM: TM must be 32 or 64, got ${TM}`);
+  if (TM !== 32 && TM !== 64 && TM !== 128) throw new KernelShapeError(`subgroup-matrix GEMM: TM must be 32, 64 or 128, got ${TM}`);
   // Both tiles are stored K-major ([k][token], [k][row]) so that the loaders' lanes, which hold consecutive tokens /
   // rows, write consecutive f16 (no bank conflicts), with rows padded by 8 f16 (16 bytes) so that the fragment loads
   // (8 rows of 16 bytes at a time on NVIDIA) hit distinct banks.

@@ -12,7 +12,7 @@ import {
 } from '../kernels/attention.js';
 import { embed, embedProgram } from '../kernels/embed.js';
 import { gemmBf16, gemmBf16Program } from '../kernels/gemm-bf16.js';
-import { smatUsable } from '../kernels/smat.js';
+import { smatTileBytes, smatUsable } from '../kernels/smat.js';
 import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
 
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
@@ -329,13 +329,16 @@ export class GptOssGpu {
     // Grouped MoE: the token list of an expert lives in workgroup memory (4 bytes per token of a pass).
     // Token list + the tiled kernels' 12 KiB of weight/input tiles.
     this.groupedOk = !ctx.caps.cpuLike && R * 4 + 1024 + 12288 <= ctx.caps.maxWorkgroupStorage;
-    // The subgroup-matrix MoE tiles: 2 KiB of inputs, 8 KiB of weights, 8 KiB of result staging.
-    this.smatMoeOk = R * 4 + 1024 + 21504 <= ctx.caps.maxWorkgroupStorage;
     this.smat = smatUsable(ctx.caps);
+    // The subgroup-matrix MoE: the token list next to the tiles (inputs, weights, result staging).
+    const moeFits = (tm: number) => this.smat && R * 4 + 1024 + smatTileBytes(ctx.caps, tm) <= ctx.caps.maxWorkgroupStorage;
+    this.smatMoeOk = moeFits(32);
     // Dense GEMMs: 64-token tiles once passes are long enough to fill them (20b, 512-token chunks on the H100: 3862
-    // -> 4271 tok/s); the MoE keeps 32-token tiles (64 measured slower: 4109), bench/RESULTS.md session 6.
+    // -> 4271 tok/s; 128 measured no faster, session 10). MoE: 128-token tiles where an expert averages at least 128
+    // tokens a pass (each weight tile then decoded once per pass; 20b, 1024-token chunks: mlp1 + mlp2 110.9 → 92.6 ms
+    // per chunk), else 32 (64 measured slower than both, sessions 6 and 10). bench/RESULTS.md.
     this.smatDenseTM = R >= 256 ? 64 : 32;
-    this.smatMoeTM = 32;
+    this.smatMoeTM = (R * c.expertsPerToken) / c.numExperts >= 128 && moeFits(128) ? 128 : 32;
     this.groupedMinTokens = this.groupedOk ? o.groupedMoeMinTokens : Infinity;
     this.groupedTiled = o.groupedMoeTiled;
     this.gemmMinTokens = ctx.caps.cpuLike ? Infinity : o.prefillGemmMinTokens;
