@@ -465,6 +465,18 @@ async function decodeDiag(ctx: GpuContext, m: GptOssGpu, seq: ReturnType<GptOssG
   log(rows[rows.length - 1].join(' | '));
 }
 
+/** GPU time per kernel (one pass per dispatch) of one prefill chunk at position 256, slowest first. */
+async function profileChunk(ctx: GpuContext, m: GptOssGpu, seq: ReturnType<GptOssGpu['createSequence']>, toks: number[]) {
+  seq.truncate(0);
+  await m.prefill(seq, toks.slice(0, 256), { logits: 'none' });
+  ctx.enableProfiling(2000);
+  await m.prefill(seq, toks.slice(256, 256 + m.prefillChunk), { logits: 'none' });
+  const prof = await ctx.readProfile();
+  ctx.profiler = null;
+  const parts = [...prof.kernels.entries()].sort((a, b) => b[1].us - a[1].us).map(([k, v]) => `${k} ${v.us.toFixed(0)}us/${v.count}`);
+  return { prof, parts };
+}
+
 async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, onlyDecode = false): Promise<void> {
   const maxCtx = Math.max(...contexts, prefillTokens) + 3 * steps + 32;
   log(`loading random ${name} (maxContext ${maxCtx})`);
@@ -739,14 +751,8 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         const tm = /^(\d+)\/(\d+)$/.exec(t);
         if (!tm) throw new Error(`--smat-tiles: expected dense/moe tokens per tile, e.g. 64/128, got ${t}`);
         m.setSubgroupMatrixTiles(Number(tm[1]), Number(tm[2]));
-        seq.truncate(0);
-        await m.prefill(seq, toks.slice(0, 256), { logits: 'none' });
-        ctx.enableProfiling(2000);
-        await m.prefill(seq, toks.slice(256, 256 + m.prefillChunk), { logits: 'none' });
-        const prof = await ctx.readProfile();
-        ctx.profiler = null;
-        const parts = [...prof.kernels.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, 4).map(([k, v]) => `${k} ${v.us.toFixed(0)}us/${v.count}`);
-        rows.push([`${name} prefill GPU time of one ${m.prefillChunk}-token chunk, subgroup-matrix tiles ${t}`, `${prof.totalUs.toFixed(0)} us`, parts.join(', ')]);
+        const { prof, parts } = await profileChunk(ctx, m, seq, toks);
+        rows.push([`${name} prefill GPU time of one ${m.prefillChunk}-token chunk, subgroup-matrix tiles ${t}`, `${prof.totalUs.toFixed(0)} us`, parts.slice(0, 4).join(', ')]);
         log(rows[rows.length - 1].join(' | '));
       }
     }
@@ -754,15 +760,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       for (const sm of [false, true]) {
         m.setSubgroupMatrix(sm);
         if (sm && !m.usesSubgroupMatrix) continue;
-        seq.truncate(0);
-        await m.prefill(seq, toks.slice(0, 256), { logits: 'none' });
-        ctx.enableProfiling(2000);
-        await m.prefill(seq, toks.slice(256, 256 + m.prefillChunk), { logits: 'none' });
-        const prof = await ctx.readProfile();
-        ctx.profiler = null;
-        const parts = [...prof.kernels.entries()]
-          .sort((a, b) => b[1].us - a[1].us)
-          .map(([k, v]) => `${k} ${v.us.toFixed(0)}us/${v.count}`);
+        const { prof, parts } = await profileChunk(ctx, m, seq, toks);
         rows.push([`${name} prefill GPU time per kernel, one ${m.prefillChunk}-token chunk at position 256${sm ? ', subgroup matrices' : ', f32 tiles'} (one pass per dispatch)`, `${prof.totalUs.toFixed(0)} us total`, parts.join(', ')]);
         log(rows[rows.length - 1].join(' | '));
       }
