@@ -20,6 +20,7 @@ import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Pro
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
 import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
 import { sample, sampleCandidatesFor, sampleProgram, type SampleParams } from '../kernels/sample.js';
+import { ReadbackPacer } from './readback-pacer.js';
 import { yarnRopeTable } from './rope.js';
 
 /** gpt-oss hyper-parameters (SPEC §1.1); structurally the runtime's ModelConfig. */
@@ -914,6 +915,7 @@ export class GptOssGpu {
     let submitted = 0;
     let dispatches = 0;
     // Each step copies its sampled id into its own mappable buffer, so reading step i never waits for later steps.
+    const pacer = new ReadbackPacer();
     const ring = Array.from({ length: depth + per }, () =>
       this.ctx.device.createBuffer({ size: 16, usage: Usage.MAP_READ | Usage.COPY_DST }),
     );
@@ -944,7 +946,11 @@ export class GptOssGpu {
           dispatches = rec.dispatches / (submitted - first);
         }
         const slot = ring[i % ring.length];
+        const sleep = pacer.delayMs();
+        if (sleep > 0) await new Promise((r) => setTimeout(r, sleep));
+        pacer.mapping();
         await slot.mapAsync(1 /* READ */);
+        pacer.resolved();
         const got = new Uint32Array(slot.getMappedRange(0, 8));
         const id = got[0];
         const logprob = logprobs ? new Float32Array(got.buffer, got.byteOffset, 2)[1] : Number.NaN;
