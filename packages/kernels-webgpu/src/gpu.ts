@@ -185,6 +185,12 @@ export class GpuContext {
 
   /** @internal Objects whose lifetime must match the context's (the Dawn instance in Node). */
   keepAlive: unknown;
+  /**
+   * Whether the generation loop should sleep until a step is nearly done before mapping its readback (see
+   * ReadbackPacer): true for Dawn in Node, which polls with fresh JavaScript functions while a map is pending;
+   * browsers resolve maps from their own event loop.
+   */
+  pacedReadback = false;
   /** Dispatches recorded since construction (benchmarks read the difference around a step). */
   dispatchCount = 0;
 
@@ -761,5 +767,6 @@ export async function createNodeGpuContext(options: CreateGpuOptions = {}): Prom
   const ctx = await createGpuContextFromAdapter(adapter, options);
   // The Dawn instance must outlive the device: if it is garbage-collected, Dawn tears down under the device.
   ctx.keepAlive = gpu;
+  ctx.pacedReadback = true;
   return ctx;
 }

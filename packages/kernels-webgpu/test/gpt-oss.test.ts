@@ -139,6 +139,18 @@ describe('GptOssGpu.generate (loop on the GPU)', () => {
     expect(got).toEqual(want);
     expect(a.tokens).toEqual(b.tokens.slice(0, a.tokens.length));
     expect(a.length).toBe(prompt.length - 1 + 12);
+    // Readbacks mapped at once (as in browsers) instead of paced by a timer: the same tokens.
+    expect(ctx.pacedReadback).toBe(true);
+    ctx.pacedReadback = false;
+    try {
+      const c = model.createSequence();
+      await model.prefill(c, prompt.slice(0, -1), { logits: 'none' });
+      const unpaced: number[] = [];
+      for await (const id of model.generate(c, prompt[prompt.length - 1], 12, { temperature: 0 })) unpaced.push(id);
+      expect(unpaced).toEqual(want);
+    } finally {
+      ctx.pacedReadback = true;
+    }
     model.dispose();
   });
 

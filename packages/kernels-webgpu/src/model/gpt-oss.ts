@@ -915,7 +915,7 @@ export class GptOssGpu {
     let submitted = 0;
     let dispatches = 0;
     // Each step copies its sampled id into its own mappable buffer, so reading step i never waits for later steps.
-    const pacer = new ReadbackPacer();
+    const pacer = this.ctx.pacedReadback ? new ReadbackPacer() : null;
     const ring = Array.from({ length: depth + per }, () =>
       this.ctx.device.createBuffer({ size: 16, usage: Usage.MAP_READ | Usage.COPY_DST }),
     );
@@ -946,11 +946,11 @@ export class GptOssGpu {
           dispatches = rec.dispatches / (submitted - first);
         }
         const slot = ring[i % ring.length];
-        const sleep = pacer.delayMs();
+        const sleep = pacer?.delayMs() ?? 0;
         if (sleep > 0) await new Promise((r) => setTimeout(r, sleep));
-        pacer.mapping();
+        pacer?.mapping();
         await slot.mapAsync(1 /* READ */);
-        pacer.resolved();
+        pacer?.resolved();
         const got = new Uint32Array(slot.getMappedRange(0, 8));
         const id = got[0];
         const logprob = logprobs ? new Float32Array(got.buffer, got.byteOffset, 2)[1] : Number.NaN;

@@ -6,7 +6,8 @@
  * session 10). The pacer instead estimates when the step will finish from the GPU's pace so far and says how long
  * to sleep on a timer first, so the map is pending only for the last fraction of a millisecond.
  *
- * Its estimate follows the GPU's timeline rather than the host's: a map that resolved after a real wait dates the
+ * Used where the context says so (`GpuContext.pacedReadback`: Dawn in Node); browsers resolve maps from their own
+ * event loop. Its estimate follows the GPU's timeline rather than the host's: a map that resolved after a real wait dates the
  * step's completion; one that resolved at once (the step had finished while the host slept or worked) is dated no
  * later than the call, so sleeping late never pushes later estimates back.
  */
