@@ -5,6 +5,13 @@
  *
  *   node bench.mjs [--models 20b,120b] [--steps 48] [--contexts 128,4096,16384] [--prefill 2048] [--skip-check]
  *     [--prefill-variants 0] [--prefill-ab gemm]   (prefill A/B: MoE variants by default, or GEMV vs tiled GEMM)
+ *
+ * Diagnostics (each A/B runs in one process; RESULTS.md says what each found):
+ *   decode, first context:  --gap-probe (GPU busy / idle per step, slow yields, GC)  --record-probe (host time)
+ *     --kernel-split (GPU time per kind of kernel)  --moe-ab 4/4,2/4  --router-ab  --prefetch-ab  --depth-ab 3,6
+ *     --attn-ab 128,256 (every context)  --decode-diag  --occupancy  --sample-bench
+ *   prefill:  --prefill-profile (GPU time per kernel of one chunk)  --smat-tiles 64/32,64/128  --chunk N
+ *   context:  --kv f16  --validation 1  --portable 1  --f16 0  --smat 0  --robustness-ab
  */
 import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
 import { PerformanceObserver } from 'node:perf_hooks';
