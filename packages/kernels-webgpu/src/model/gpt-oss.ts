@@ -218,7 +218,7 @@ export class GptOssGpu {
   get smatTiles(): { dense: number; moe: number } {
     return { dense: this.smatDenseTM, moe: this.smatMoeTM };
   }
-  /** @internal Benchmarks: tokens per subgroup-matrix tile (32 or 64) for the dense and the MoE GEMMs. */
+  /** @internal Benchmarks: tokens per subgroup-matrix tile (32, 64 or 128) for the dense and the MoE GEMMs. */
   setSubgroupMatrixTiles(dense: number, moe: number): void {
     this.plans.clear();
     this.smatDenseTM = dense;
