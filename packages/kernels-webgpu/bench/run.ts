@@ -597,19 +597,6 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         log(`  slowest yields (token: ms): ${slowWaits.slice(0, 8).map((w) => `${w.i}: ${w.ms.toFixed(2)}`).join(', ')}`);
         log(`  GC during the loop: ${gcs.length} (${gcs.map((g) => `kind ${g.kind} ${g.ms.toFixed(1)} ms`).join(', ')})`);
       }
-      // Several steps per command buffer (ids read back in groups).
-      for (const per of [1, 2, 4, 1, 2, 4]) {
-        const t0 = performance.now();
-        let k = 0;
-        for await (const id of m.generate(seq, 1, 96, { temperature: 0 }, { depth: Math.max(3, 2 * per), stepsPerSubmit: per })) {
-          void id;
-          k++;
-        }
-        const wall = (performance.now() - t0) / k;
-        seq.truncate(len);
-        rows.push([`${name} decode @ctx ${c}, ${per} steps per submit`, `${(1000 / wall).toFixed(1)} tok/s (${wall.toFixed(2)} ms)`, '']);
-        log(rows[rows.length - 1].join(' | '));
-      }
     }
     if (args.has('kernel-split') && c === contexts[0]) {
       // GPU time of steps holding only one kind of kernel (inside the generation loop): each kind's cost in place,

@@ -598,7 +598,6 @@ export class StepRecorder {
     }
   }
 
-  /** Uploads the parameters and submits the step as one command buffer. */
   /** @internal Benchmarks: ends the recording without submitting it (the host cost of recording alone). */
   discard(): void {
     this.submitted = true;
@@ -606,6 +605,7 @@ export class StepRecorder {
     this.encoder.finish();
   }
 
+  /** Uploads the parameters and submits the step as one command buffer. */
   submit(): void {
     this.submitted = true;
     this.endPass();

@@ -159,11 +159,6 @@ export interface GenerateOptions {
   depth?: number;
   /** Called with each sampled id; true ends the generation after yielding it. */
   stop?: (id: number) => boolean;
-  /**
-   * @internal Benchmarks: steps recorded into one command buffer (default 1). Their ids are read back together, so
-   * tokens arrive in groups.
-   */
-  stepsPerSubmit?: number;
 }
 
 /** A token sampled on the GPU, with its log-probability (NaN from `generate`, which does not compute it). */
@@ -900,8 +895,7 @@ export class GptOssGpu {
     options: GenerateOptions,
     logprobs: boolean,
   ): AsyncGenerator<GeneratedToken> {
-    const per = Math.max(1, Math.floor(options.stepsPerSubmit ?? 1));
-    const depth = Math.max(per, options.depth ?? 3);
+    const depth = Math.max(1, options.depth ?? 3);
     const n = Math.min(maxTokens, seq.capacity - seq.length);
     if (n <= 0) return;
     this.writeEmbeddings([first]);
@@ -916,7 +910,7 @@ export class GptOssGpu {
     let dispatches = 0;
     // Each step copies its sampled id into its own mappable buffer, so reading step i never waits for later steps.
     const pacer = this.ctx.pacedReadback ? new ReadbackPacer() : null;
-    const ring = Array.from({ length: depth + per }, () =>
+    const ring = Array.from({ length: depth + 1 }, () =>
       this.ctx.device.createBuffer({ size: 16, usage: Usage.MAP_READ | Usage.COPY_DST }),
     );
     try {
@@ -924,26 +918,23 @@ export class GptOssGpu {
         while (submitted < n && submitted < i + depth) {
           const tr = performance.now();
           const rec = this.ctx.begin();
-          const end = Math.min(n, submitted + per);
-          const first = submitted;
-          for (; submitted < end; submitted++) {
-            this.recordStep(rec, [{ sequence: seq, pos: base + submitted }], ids, submitted);
-            sample(rec, sampleProg, {
-              logits: this.logits,
-              tokens: ids,
-              rows: 1,
-              outIndex: submitted + 1,
-              logprobIndex: logprobs ? n + 1 + submitted + 1 : undefined,
-              ...sampling,
-              counter: (sampling.counter ?? 0) + base + submitted,
-            });
-            const slot = ring[submitted % ring.length];
-            rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
-            if (logprobs) rec.copy(ids, (n + 1 + submitted + 1) * 4, slot, 4, 4);
-          }
+          this.recordStep(rec, [{ sequence: seq, pos: base + submitted }], ids, submitted);
+          sample(rec, sampleProg, {
+            logits: this.logits,
+            tokens: ids,
+            rows: 1,
+            outIndex: submitted + 1,
+            logprobIndex: logprobs ? n + 1 + submitted + 1 : undefined,
+            ...sampling,
+            counter: (sampling.counter ?? 0) + base + submitted,
+          });
+          const slot = ring[submitted % ring.length];
+          rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
+          if (logprobs) rec.copy(ids, (n + 1 + submitted + 1) * 4, slot, 4, 4);
           rec.submit();
-          this.lastRecordMs = (performance.now() - tr) / (submitted - first);
-          dispatches = rec.dispatches / (submitted - first);
+          this.lastRecordMs = performance.now() - tr;
+          dispatches = rec.dispatches;
+          submitted++;
         }
         const slot = ring[i % ring.length];
         const sleep = pacer?.delayMs() ?? 0;
