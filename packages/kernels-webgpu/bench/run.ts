@@ -536,7 +536,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     rows.push([
       `${name} decode @ctx ${c}`,
       `${(1 / dt).toFixed(1)} tok/s (${(dt * 1000).toFixed(2)} ms; ${(1 / dtSync).toFixed(1)} tok/s with a host round trip per step)`,
-      `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches; CPU record ${m.lastRecordMs.toFixed(2)} ms/step`,
+      `${(bytes / dt / 1e9).toFixed(0)} GB/s of ${(bytes / 1e9).toFixed(2)} GB/token; ${m.lastDispatches} dispatches; CPU record ${m.lastRecordMs.toFixed(2)} ms/step; paced step ${m.lastPacedStepMs.toFixed(2)} ms`,
     ]);
     if (args.has('record-probe') && c === contexts[0]) {
       // Host cost of a step: recording alone (steps dropped unsubmitted, the GPU idle) against the record time of the
@@ -588,7 +588,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         rows.push([
           `${name} decode @ctx ${c}, ${depth} in flight: GPU busy / period / idle per step`,
           `${busy.toFixed(0)} / ${period.toFixed(0)} (mean ${mean.toFixed(0)}) / ${gap.toFixed(0)} us`,
-          `wall ${wall.toFixed(2)} ms/token; host record ${m.lastRecordMs.toFixed(2)} ms (last); time between yields median ${med(waits.slice(8)).toFixed(2)} ms`,
+          `wall ${wall.toFixed(2)} ms/token; host record ${m.lastRecordMs.toFixed(2)} ms (last); paced step ${m.lastPacedStepMs.toFixed(2)} ms; time between yields median ${med(waits.slice(8)).toFixed(2)} ms`,
         ]);
         log(rows[rows.length - 1].join(' | '));
         const gaps = st.slice(1).map((s, i) => ({ i: i + 9, us: s.beginUs - st[i].endUs })).sort((a, b) => b.us - a.us);

@@ -513,6 +513,8 @@ export class GptOssGpu {
   }
   /** CPU time (ms) spent recording and submitting the last generated step (benchmarks). */
   lastRecordMs = 0;
+  /** @internal Benchmarks: the readback pacer's estimate of the GPU step (ms) at the last token read back. */
+  lastPacedStepMs = Number.NaN;
 
   private prog = new Map<string, KernelProgram>();
   private p(key: string, make: () => KernelProgram): KernelProgram {
@@ -932,6 +934,7 @@ export class GptOssGpu {
           rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
           if (logprobs) rec.copy(ids, (n + 1 + submitted + 1) * 4, slot, 4, 4);
           rec.submit();
+          pacer?.submitted();
           this.lastRecordMs = performance.now() - tr;
           dispatches = rec.dispatches;
           submitted++;
@@ -942,6 +945,7 @@ export class GptOssGpu {
         pacer?.mapping();
         await slot.mapAsync(1 /* READ */);
         pacer?.resolved();
+        this.lastPacedStepMs = pacer?.stepMs ?? Number.NaN;
         const got = new Uint32Array(slot.getMappedRange(0, 8));
         const id = got[0];
         const logprob = logprobs ? new Float32Array(got.buffer, got.byteOffset, 2)[1] : Number.NaN;

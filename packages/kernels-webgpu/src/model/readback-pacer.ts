@@ -3,32 +3,56 @@
  * callbacks while any map is pending, and allocates a fresh JavaScript function per poll: a readback mapped as soon
  * as the next step was submitted kept it polling for most of every step, ~4 MB of garbage per token, and the major
  * collections that followed (3–18 ms) drained the GPU's queue of 3 steps (H100, gpt-oss-20b: bench/RESULTS.md,
- * session 10). The pacer instead estimates when the step will finish from the GPU's pace so far and says how long
- * to sleep on a timer first, so the map is pending only for the last fraction of a millisecond.
+ * session 10). The pacer instead estimates when the step will finish and says how long to sleep on a timer first,
+ * so the map is pending only for the last fraction of a millisecond.
+ *
+ * The estimate is of the GPU's own time per step, not of the interval between completions: a step starts when the
+ * previous one is done or when it was submitted, whichever is later. (Taking completion intervals as the pace fed
+ * back on itself once a pause let the queue run dry — the host's sleeps then set the interval it measured, and
+ * 20b decode fell to 88 tok/s: session 11.) The estimate is the least of the last samples: a sample is too long
+ * whenever the host was late to see its map resolve (a collection, slow first steps), and an estimate too long is
+ * the costly error — the host sleeps while the GPU's queue runs dry — where one too short only polls a little longer.
+ * Completions are dated on the GPU's side: a map that resolved after a real wait dates
+ * its step; one that resolved at once (the step finished while the host slept or worked) is dated no later than the
+ * call, so late timers never push later estimates back.
  *
  * Used where the context says so (`GpuContext.pacedReadback`: Dawn in Node); browsers resolve maps from their own
- * event loop. Its estimate follows the GPU's timeline rather than the host's: a map that resolved after a real wait dates the
- * step's completion; one that resolved at once (the step had finished while the host slept or worked) is dated no
- * later than the call, so sleeping late never pushes later estimates back.
+ * event loop.
  */
 export class ReadbackPacer {
+  /** Submission times of the steps not yet read back, oldest first. */
+  private readonly submits: number[] = [];
   private doneLast = Number.NaN;
-  private period = Number.NaN;
+  private readonly samples: number[] = [];
   private calledAt = 0;
 
   /**
    * @param slackMs map this long before the estimated completion (timers fire late more often than early).
    * @param now the clock, in ms.
+   * @param window how many recent steps the estimate is the least of.
    */
   constructor(
     private readonly slackMs = 0.3,
     private readonly now: () => number = () => performance.now(),
+    private readonly window = 16,
   ) {}
 
-  /** Whole milliseconds to sleep before mapping the next step's readback; 0 to map now. */
+  /** Call when a step is submitted (steps are read back in submission order). */
+  submitted(): void {
+    this.submits.push(this.now());
+  }
+
+  /** When the oldest unread step started (or will start) on the GPU, as far as the host can tell. */
+  private startOfOldest(): number {
+    const s = this.submits.length > 0 ? this.submits[0] : this.calledAt;
+    return Number.isNaN(this.doneLast) ? s : Math.max(this.doneLast, s);
+  }
+
+  /** Whole milliseconds to sleep before mapping the oldest unread step's readback; 0 to map now. */
   delayMs(): number {
-    if (!(this.period > 0) || Number.isNaN(this.doneLast)) return 0;
-    const d = Math.floor(this.doneLast + this.period - this.slackMs - this.now());
+    const step = this.stepMs;
+    if (!(step > 0)) return 0;
+    const d = Math.floor(this.startOfOldest() + step - this.slackMs - this.now());
     return d >= 1 ? d : 0;
   }
 
@@ -40,18 +64,25 @@ export class ReadbackPacer {
   /** Call once the map resolved. */
   resolved(): void {
     const r = this.now();
+    const start = this.startOfOldest();
+    this.submits.shift();
+    const step = this.stepMs;
     const waited = r - this.calledAt > 0.25;
-    const expected = Number.isNaN(this.doneLast) || Number.isNaN(this.period) ? this.calledAt : this.doneLast + this.period;
-    const done = waited ? r : Math.min(this.calledAt, expected);
-    if (waited && !Number.isNaN(this.doneLast)) {
-      const interval = done - this.doneLast;
-      this.period = Number.isNaN(this.period) ? interval : 0.75 * this.period + 0.25 * interval;
+    const done = waited ? r : Math.min(this.calledAt, step > 0 ? start + step : this.calledAt);
+    // A map that waited measures the step. One that did not, called before the estimate ran out, shows the estimate
+    // too long by an unknown amount: halving it (the next maps then wait and measure) recovers from any overestimate
+    // in a few steps, where taking the bound itself shrinks by the timer's millisecond at a time.
+    const bound = this.calledAt - start;
+    if (waited || (step > 0 && bound < step)) {
+      this.samples.push(waited ? r - start : Math.max(0, bound) / 2);
+      if (this.samples.length > this.window) this.samples.shift();
     }
     this.doneLast = done;
   }
 
   /** The GPU's estimated time per step (ms), NaN until a map has waited twice. */
   get stepMs(): number {
-    return this.period;
+    if (this.samples.length < 2) return Number.NaN;
+    return Math.min(...this.samples);
   }
 }
