@@ -8,9 +8,10 @@
  *
  * Diagnostics (each A/B runs in one process; RESULTS.md says what each found):
  *   decode, first context:  --gap-probe (GPU busy / idle per step, slow yields, GC)  --record-probe (host time)
- *     --kernel-split (GPU time per kind of kernel)  --moe-ab 4/4,2/4  --router-ab  --prefetch-ab  --depth-ab 3,6
+ *     --kernel-split (GPU time per kind of kernel)  --drop rope_kv,router  --moe-ab 4/4,2/4  --router-ab  --prefetch-ab  --depth-ab 3,6
  *     --attn-ab 128,256 (every context)  --decode-diag  --occupancy  --sample-bench
  *   prefill:  --prefill-profile (GPU time per kernel of one chunk)  --smat-tiles 64/32,64/128  --chunk N
+ *   checks:  --checks smat (only the subgroup-matrix tiny checks)
  *   context:  --kv f16  --validation 1  --portable 1  --f16 0  --smat 0  --robustness-ab
  */
 import { createNodeGpuContext, type GpuContext } from '../src/gpu.js';
@@ -610,11 +611,25 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         ['MoE mlp2', (p) => p.name === 'moe_mlp2'],
         ['attention', (p) => p.name.startsWith('attention')],
         ['unembedding', (p, wg) => p.name === 'gemv_bf16' && wg > 20000],
-        ['the rest (embed, sample)', (p) => !p.name.startsWith('gemv') && !p.name.startsWith('moe') && !p.name.startsWith('attention')],
+        ['rope_kv', (p) => p.name === 'rope_kv'],
+        ['embed, sample', (p) => !p.name.startsWith('gemv') && !p.name.startsWith('moe') && !p.name.startsWith('attention') && p.name !== 'rope_kv'],
       ];
       const parts: string[] = [];
       for (const [k, f] of kinds) parts.push(`${k} ${(await stepGpuUs(ctx, m, seq, f)).toFixed(0)} us`);
       rows.push([`${name} decode @ctx ${c}, GPU time of steps holding one kind of kernel`, `all ${(await stepGpuUs(ctx, m, seq, null)).toFixed(0)} us`, parts.join('; ')]);
+      log(rows[rows.length - 1].join(' | '));
+    }
+    if (args.has('drop') && c === contexts[0]) {
+      // In-place cost of a kind of kernel, dependencies included: the step with and without its dispatches (the
+      // results are then wrong; only the time counts). Kinds as in --kernel-split, by program name or 'router'.
+      const isRouter = (p: { name: string }, wg: number) => p.name === 'gemv_bf16' && (wg === cfg.numExperts || wg === Math.ceil(cfg.numExperts / 8));
+      const all = await stepGpuUs(ctx, m, seq, null);
+      const parts: string[] = [];
+      for (const k of args.get('drop')!.split(',')) {
+        const drop = (p: { name: string }, wg: number) => (k === 'router' ? isRouter(p, wg) : p.name === k);
+        parts.push(`without ${k} ${(await stepGpuUs(ctx, m, seq, (p, wg) => !drop(p, wg))).toFixed(0)} us`);
+      }
+      rows.push([`${name} decode @ctx ${c}, steps without a kind of kernel`, `all ${all.toFixed(0)} us`, parts.join('; ')]);
       log(rows[rows.length - 1].join(' | '));
     }
     if (args.has('prefetch-ab')) {
@@ -829,7 +844,8 @@ async function main(): Promise<void> {
     const info = a?.info as (GPUAdapterInfo & { subgroupMatrixConfigs?: unknown }) | undefined;
     log(`subgroup matrix configs: ${JSON.stringify(info?.subgroupMatrixConfigs ?? null)}; wg storage ${a?.limits.maxComputeWorkgroupStorageSize}`);
   }
-  if (!args.has('skip-check')) {
+  const only = args.get('checks');
+  if (!args.has('skip-check') && only !== 'smat') {
     f16ok = (await tinyCheck(true, true)) && f16ok;
     await tinyCheck(true, true, undefined, { lut: true });
     await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true });
@@ -838,6 +854,8 @@ async function main(): Promise<void> {
     await tinyCheck(true, false, undefined, undefined, undefined, 8);
     await tinyCheck(true, false);
     await tinyCheck(false);
+  }
+  if (!args.has('skip-check')) {
     // Subgroup-matrix prefill GEMMs (on by default where the adapter has them), forced from 8 tokens, two shapes.
     const ODD = { ...TINY, hiddenSize: 96, intermediateSize: 160, vocabSize: 777 };
     await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, false, ODD);
@@ -846,6 +864,8 @@ async function main(): Promise<void> {
     smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD, 256)) && smatOk;
     // 300 tokens in 256-token passes: ~150 per expert, so the 128-token MoE tiles loop over several token tiles.
     smatOk = (await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true }, 8, true, ODD, 256, 300)) && smatOk;
+  }
+  if (!args.has('skip-check') && only !== 'smat') {
     // More than 32 experts: the MoE kernels route on subgroups (three logits per lane, the last partial), and the
     // same model with rank counting.
     const WIDE_E = { ...TINY, numExperts: 72 };
