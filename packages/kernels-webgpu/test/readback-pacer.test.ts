@@ -10,6 +10,8 @@ interface Sim {
   depth: number;
   steps: number;
   timerLateMs?: number;
+  /** Time from a step's completion (or the map call, if later) to the map's resolution (event polling). */
+  tickMs?: number;
   /** A host pause (e.g. a major GC) of `ms` after token `at`. */
   pause?: { at: number; ms: number };
 }
@@ -42,12 +44,12 @@ function simulate(o: Sim) {
     const d = pacer.delayMs();
     slept.push(d);
     if (d > 0) t += d + (o.timerLateMs ?? 0);
-    pacer.mapping();
+    pacer.mapping(d);
     if (done[i] > t) {
       polled += done[i] - t;
       t = done[i];
     }
-    t += 0.01; // the resolving tick
+    t += o.tickMs ?? 0.01; // the resolving tick
     pacer.resolved();
     read.push(t);
     t += o.hostMs;
@@ -82,6 +84,14 @@ describe('ReadbackPacer', () => {
     expect(pace(5, 49)).toBeLessThan(40.1);
   });
 
+  test('keeps pace with the event polling adding up to 0.15 ms to a map', () => {
+    for (const tickMs of [0.05, 0.09, 0.15]) {
+      const { pacer, pace } = simulate({ gpuMs: 2.45, recordMs: 0.9, hostMs: 0.05, depth: 3, steps: 200, timerLateMs: 0.3, tickMs });
+      expect(pacer.stepMs).toBeLessThan(2.45 + tickMs + 0.1);
+      expect(pace(20, 199)).toBeLessThan(2.5);
+    }
+  });
+
   test('timers that fire late do not push its estimates later (no drift)', () => {
     const { pacer, pace } = simulate({ gpuMs: 5, recordMs: 0.5, hostMs: 0.05, depth: 3, steps: 300, timerLateMs: 2 });
     expect(pacer.stepMs).toBeGreaterThan(4.9);
@@ -112,6 +122,9 @@ describe('ReadbackPacer', () => {
     const { pacer, pace } = simulate({ gpuMs: (s) => (s < 3 ? 30 : 2.45), recordMs: 0.9, hostMs: 0.05, depth: 3, steps: 100, timerLateMs: 0.3 });
     expect(pacer.stepMs).toBeLessThan(2.6);
     expect(pace(10, 99)).toBeLessThan(2.5);
+    // Slow steps in the middle of a run (the GPU shared for a while) are followed down again.
+    const mid = simulate({ gpuMs: (s) => (s >= 50 && s < 60 ? 20 : 2.45), recordMs: 0.9, hostMs: 0.05, depth: 3, steps: 200, timerLateMs: 0.3 });
+    expect(mid.pace(120, 199)).toBeLessThan(2.5);
   });
 
   test('a host late to see maps resolve now and then (collections) does not slow the loop', () => {

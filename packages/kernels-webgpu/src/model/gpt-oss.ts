@@ -942,7 +942,7 @@ export class GptOssGpu {
         const slot = ring[i % ring.length];
         const sleep = pacer?.delayMs() ?? 0;
         if (sleep > 0) await new Promise((r) => setTimeout(r, sleep));
-        pacer?.mapping();
+        pacer?.mapping(sleep);
         await slot.mapAsync(1 /* READ */);
         pacer?.resolved();
         this.lastPacedStepMs = pacer?.stepMs ?? Number.NaN;

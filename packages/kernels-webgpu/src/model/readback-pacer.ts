@@ -9,12 +9,14 @@
  * The estimate is of the GPU's own time per step, not of the interval between completions: a step starts when the
  * previous one is done or when it was submitted, whichever is later. (Taking completion intervals as the pace fed
  * back on itself once a pause let the queue run dry — the host's sleeps then set the interval it measured, and
- * 20b decode fell to 88 tok/s: session 11.) The estimate is the least of the last samples: a sample is too long
- * whenever the host was late to see its map resolve (a collection, slow first steps), and an estimate too long is
- * the costly error — the host sleeps while the GPU's queue runs dry — where one too short only polls a little longer.
+ * 20b decode fell to 28–88 tok/s: session 11.) The estimate is the lower quartile of the last samples: a sample is
+ * too long whenever the host was late to see its map resolve (a collection, slow first steps), and an estimate too
+ * long is the costly error — the host sleeps while the GPU's queue runs dry — where one too short only polls a little
+ * longer; the quartile rather than the least, so that one short sample (a late timer) does not set the pace either.
  * Completions are dated on the GPU's side: a map that resolved after a real wait dates
  * its step; one that resolved at once (the step finished while the host slept or worked) is dated no later than the
- * call, so late timers never push later estimates back.
+ * call, so late timers never push later estimates back. When maps keep finding their step long done, the estimate may
+ * be far too long (maps that never wait never measure): the next map is then made at once, as a measurement.
  *
  * Used where the context says so (`GpuContext.pacedReadback`: Dawn in Node); browsers resolve maps from their own
  * event loop.
@@ -25,11 +27,14 @@ export class ReadbackPacer {
   private doneLast = Number.NaN;
   private readonly samples: number[] = [];
   private calledAt = 0;
+  private slept = false;
+  /** Maps in a row that resolved at once after a sleep. */
+  private overslept = 0;
 
   /**
    * @param slackMs map this long before the estimated completion (timers fire late more often than early).
    * @param now the clock, in ms.
-   * @param window how many recent steps the estimate is the least of.
+   * @param window how many recent steps the estimate is the lower quartile of.
    */
   constructor(
     private readonly slackMs = 0.3,
@@ -51,14 +56,17 @@ export class ReadbackPacer {
   /** Whole milliseconds to sleep before mapping the oldest unread step's readback; 0 to map now. */
   delayMs(): number {
     const step = this.stepMs;
-    if (!(step > 0)) return 0;
+    // Two maps in a row found their step long done: the estimate may be far too long (a GPU that sped up, slow
+    // first steps), and maps that never wait never measure. This one maps at once and measures.
+    if (!(step > 0) || this.overslept >= 2) return 0;
     const d = Math.floor(this.startOfOldest() + step - this.slackMs - this.now());
     return d >= 1 ? d : 0;
   }
 
-  /** Call right before mapping. */
-  mapping(): void {
+  /** Call right before mapping; `sleptMs` is what the host slept since delayMs (0 if it did not). */
+  mapping(sleptMs = 0): void {
     this.calledAt = this.now();
+    this.slept = sleptMs > 0;
   }
 
   /** Call once the map resolved. */
@@ -67,22 +75,23 @@ export class ReadbackPacer {
     const start = this.startOfOldest();
     this.submits.shift();
     const step = this.stepMs;
-    const waited = r - this.calledAt > 0.25;
+    const waited = r - this.calledAt > 0.1;
     const done = waited ? r : Math.min(this.calledAt, step > 0 ? start + step : this.calledAt);
-    // A map that waited measures the step. One that did not, called before the estimate ran out, shows the estimate
-    // too long by an unknown amount: halving it (the next maps then wait and measure) recovers from any overestimate
-    // in a few steps, where taking the bound itself shrinks by the timer's millisecond at a time.
-    const bound = this.calledAt - start;
-    if (waited || (step > 0 && bound < step)) {
-      this.samples.push(waited ? r - start : Math.max(0, bound) / 2);
+    if (waited) {
+      const sample = r - start;
+      // A measurement under half the estimate: the samples before it are stale, start over from it.
+      if (step > 0 && sample < step / 2) this.samples.length = 0;
+      this.samples.push(sample);
       if (this.samples.length > this.window) this.samples.shift();
-    }
+      this.overslept = 0;
+    } else if (this.slept) this.overslept++;
     this.doneLast = done;
   }
 
   /** The GPU's estimated time per step (ms), NaN until a map has waited twice. */
   get stepMs(): number {
     if (this.samples.length < 2) return Number.NaN;
-    return Math.min(...this.samples);
+    const s = [...this.samples].sort((a, b) => a - b);
+    return s[s.length >> 2];
   }
 }
