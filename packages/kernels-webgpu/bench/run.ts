@@ -9,7 +9,7 @@
  * Diagnostics (each A/B runs in one process; RESULTS.md says what each found):
  *   decode, first context:  --gap-probe (GPU busy / idle per step, slow yields, GC)  --record-probe (host time)
  *     --kernel-split (GPU time per kind of kernel)  --drop rope_kv,router  --moe-ab 4/4,2/4  --router-ab  --prefetch-ab  --depth-ab 3,6
- *     --attn-ab 128,256 (every context)  --decode-diag  --occupancy  --sample-bench
+ *     --attn-ab 128,256 (every context)  --narrow-ab 1,2,4,8  --decode-diag  --occupancy  --sample-bench
  *   prefill:  --prefill-profile (GPU time per kernel of one chunk)  --smat-tiles 64/32,64/128  --chunk N
  *   checks:  --checks smat (only the subgroup-matrix tiny checks)
  *   context:  --kv f16  --validation 1  --portable 1  --f16 0  --smat 0  --robustness-ab
@@ -641,6 +641,18 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         rows.push([`${name} decode @ctx ${c}, narrow attention ${pf ? 'with' : 'without'} K/V prefetch`, `step ${all.toFixed(0)} us`, `attention alone ${att.toFixed(0)} us`]);
         log(rows[rows.length - 1].join(' | '));
       }
+    }
+    if (args.has('narrow-ab') && c === contexts[0]) {
+      // Query heads per workgroup of the narrow decode attention (short range), A/B in one process.
+      for (const h of args.get('narrow-ab')!.split(',').map(Number)) {
+        m.setNarrowAttentionHeads(h);
+        const all = await stepGpuUs(ctx, m, seq, null);
+        const att = await stepGpuUs(ctx, m, seq, (p) => p.name.startsWith('attention'));
+        const without = await stepGpuUs(ctx, m, seq, (p) => !p.name.startsWith('attention'));
+        rows.push([`${name} decode @ctx ${c}, narrow attention ${h} heads per workgroup`, `step ${all.toFixed(0)} us`, `attention alone ${att.toFixed(0)} us; step without attention ${without.toFixed(0)} us`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.setNarrowAttentionHeads(null);
     }
     if (args.has('attn-ab')) {
       // Decode attention's keys per workgroup, A/B in one process at every context (default restored after).

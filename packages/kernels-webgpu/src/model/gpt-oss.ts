@@ -696,13 +696,20 @@ export class GptOssGpu {
     return {
       attention: this.p(`attn:${chunk}`, () => attentionProgram(this.ctx.caps, s, undefined, chunk, false, this.kvHalf)),
       // The narrow variant runs when the workgroups are few, where issuing every K/V load up front pays.
-      attentionNarrow: this.p(`attn-narrow:${chunk}:${+this.attnPrefetch}`, () => {
+      attentionNarrow: this.p(`attn-narrow:${chunk}:${+this.attnPrefetch}:${this.narrowHeads ?? 0}`, () => {
         const G = s.NQ / s.NKV;
-        return attentionProgram(this.ctx.caps, s, Math.max(1, G / 8), chunk, this.attnPrefetch, this.kvHalf);
+        return attentionProgram(this.ctx.caps, s, this.narrowHeads ?? Math.max(1, G / 8), chunk, this.attnPrefetch, this.kvHalf);
       }),
       combine: this.p(`attn-combine:${chunk}`, () => attentionCombineProgram(s, chunk)),
       ropeKv: this.p('rope-kv', () => ropeKvProgram(s, this.kvHalf)),
     };
+  }
+
+  private narrowHeads: number | null = null;
+  /** @internal Benchmarks: query heads per workgroup of the narrow decode attention (null: the default, G/8). */
+  setNarrowAttentionHeads(heads: number | null): void {
+    this.plans.clear();
+    this.narrowHeads = heads;
   }
 
   /**
