@@ -9,7 +9,7 @@
  * Diagnostics (each A/B runs in one process; RESULTS.md says what each found):
  *   decode, first context:  --gap-probe (GPU busy / idle per step, slow yields, GC)  --record-probe (host time)
  *     --kernel-split (GPU time per kind of kernel)  --drop rope_kv,router  --moe-ab 4/4,2/4  --router-ab  --prefetch-ab  --depth-ab 3,6
- *     --attn-ab 128,256 (every context)  --narrow-ab 1,2,4,8  --decode-diag  --occupancy  --sample-bench
+ *     --attn-ab 128,256 (every context)  --narrow-ab 1,2,4,8  --spread-ab  --decode-diag  --occupancy  --sample-bench
  *   prefill:  --prefill-profile (GPU time per kernel of one chunk)  --smat-tiles 64/32,64/128  --chunk N
  *   checks:  --checks smat (only the subgroup-matrix tiny checks)
  *   context:  --kv f16  --validation 1  --portable 1  --f16 0  --smat 0  --robustness-ab
@@ -19,7 +19,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { gemvBf16, gemvBf16Program } from '../src/kernels/gemv-bf16.js';
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions } from '../src/kernels/moe-mlp1.js';
 import { moeMlp2, moeMlp2Program } from '../src/kernels/moe-mlp2.js';
-import { sample, sampleCandidatesFor, sampleProgram, type SampleParams } from '../src/kernels/sample.js';
+import { sample, sampleCandidatesFor, samplePartialsPrograms, samplePartsBytes, sampleProgram, type SampleParams } from '../src/kernels/sample.js';
 import { GptOssGpu, type GptOssConfig, type TensorSource } from '../src/model/gpt-oss.js';
 import { rng } from '../test/random.js';
 import { refForward, TINY, tinyWeights } from '../test/tiny-model.js';
@@ -229,14 +229,24 @@ async function sampleBench(ctx: GpuContext): Promise<void> {
     ['T 1, top-p 0.9', { temperature: 1, topP: 0.9 }],
     ['T 0.7, top-k 40', { temperature: 0.7, topK: 40 }],
   ];
-  for (const cands of [0, C]) {
+  // The vocabulary passes spread over workgroups (samplePartialsPrograms; greedy and plain temperature draws).
+  const pp = samplePartialsPrograms(V);
+  const pbuf = ctx.createBuffer(samplePartsBytes(pp, 1));
+  for (const [cands, spread] of [
+    [0, false],
+    [C, false],
+    [C, true],
+  ] as const) {
     const prog = sampleProgram(V, W, cands);
     const parts: string[] = [];
     for (const [label, sp] of modes) {
       ctx.enableProfiling(64, 'step');
       for (let rep = 0; rep < 8; rep++) {
         const rec = ctx.begin();
-        for (let i = 0; i < 4; i++) sample(rec, prog, { logits: lb, tokens, rows: 1, outIndex: i, ...sp, seed: 1, counter: rep * 4 + i });
+        for (let i = 0; i < 4; i++) {
+          const partials = spread ? { programs: pp, parts: pbuf } : undefined;
+          sample(rec, prog, { logits: lb, tokens, rows: 1, outIndex: i, ...sp, seed: 1, counter: rep * 4 + i, partials });
+        }
         rec.submit();
       }
       await ctx.sync();
@@ -244,11 +254,12 @@ async function sampleBench(ctx: GpuContext): Promise<void> {
       ctx.profiler = null;
       parts.push(`${label} ${us[us.length >> 1].toFixed(1)} us`);
     }
-    rows.push([`sampler, V ${V}, ${W} invocations, ${cands} candidates`, '', parts.join('; ')]);
+    rows.push([`sampler, V ${V}, ${W} invocations, ${cands} candidates${spread ? `, passes over ${pp.groups} workgroups` : ''}`, '', parts.join('; ')]);
     log(rows[rows.length - 1].join(' | '));
   }
   lb.destroy();
   tokens.destroy();
+  pbuf.destroy();
 }
 
 /** Uninitialised buffers with the sizes of one gpt-oss-20b layer's MoE weights (32 experts, H = I = 2880). */
@@ -641,6 +652,27 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         rows.push([`${name} decode @ctx ${c}, narrow attention ${pf ? 'with' : 'without'} K/V prefetch`, `step ${all.toFixed(0)} us`, `attention alone ${att.toFixed(0)} us`]);
         log(rows[rows.length - 1].join(' | '));
       }
+    }
+    if (args.has('spread-ab') && c === contexts[0]) {
+      // The sampler's vocabulary passes spread over workgroups (GptOssGpu.spreadSampling), greedy and T 1, A/B.
+      for (const on of [false, true, false, true]) {
+        m.spreadSampling = on;
+        const parts: string[] = [];
+        for (const [label, sp] of [['greedy', { temperature: 0 }], ['T 1', { temperature: 1, seed: 3 }]] as const) {
+          const len = seq.tokens.length;
+          for await (const id of m.generate(seq, 1, 4, sp)) void id;
+          seq.truncate(len);
+          ctx.enableProfiling(40, 'step');
+          for await (const id of m.generate(seq, 1, 24, sp)) void id;
+          const per = (await ctx.readTimes()).slice(4).map((t) => t.us).sort((a, b) => a - b);
+          ctx.profiler = null;
+          seq.truncate(len);
+          parts.push(`${label} step ${per[per.length >> 1].toFixed(0)} us`);
+        }
+        rows.push([`${name} decode @ctx ${c}, sampler passes ${on ? 'spread over workgroups' : 'in one workgroup'}`, parts.join('; '), '']);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.spreadSampling = true;
     }
     if (args.has('narrow-ab') && c === contexts[0]) {
       // Query heads per workgroup of the narrow decode attention (short range), A/B in one process.

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { rmsNorm, rmsNormProgram } from '../src/kernels/rmsnorm.js';
-import { sample, sampleCandidatesFor, sampleProgram, sampleUniform } from '../src/kernels/sample.js';
+import { sample, sampleCandidatesFor, samplePartialsPrograms, samplePartsBytes, sampleProgram, sampleUniform } from '../src/kernels/sample.js';
 import { gpu, poison, randn, relL2, rng } from './helpers.js';
 import { refRmsNorm } from './reference.js';
 
@@ -77,6 +77,64 @@ describe('sample', () => {
           if (got[d * rows + row] !== want) mismatches++;
         }
       expect(mismatches).toBeLessThanOrEqual(m.T === 0 ? 0 : 1);
+    });
+  }
+});
+
+describe('sample with the vocabulary passes spread over workgroups', () => {
+  // Greedy and plain temperature draws finish from the partial records: the same picks as the one-workgroup passes
+  // (and the reference), ties included, and log-probabilities within rounding.
+  for (const [V, T, ties] of [
+    [1234, 0, false],
+    [1234, 1, false],
+    [5000, 0.8, false],
+    [5000, 0, true],
+    [3000, 1.5, true],
+  ] as const) {
+    test(`V=${V} T=${T}${ties ? ' with tied maxima across slices' : ''}`, async () => {
+      const ctx = await gpu();
+      if (!ctx) return;
+      const r = rng(V + 17);
+      const rows = 3;
+      const logits = randn(rows * V, r, 4);
+      if (ties) for (let row = 0; row < rows; row++) for (const i of [V - 3, 5, Math.floor(V / 2)]) logits[row * V + i] = 9;
+      const lb = ctx.upload(logits);
+      const draws = 5;
+      const pp = samplePartialsPrograms(V);
+      expect(pp.groups).toBeGreaterThan(1);
+      const parts = ctx.createBuffer(samplePartsBytes(pp, rows));
+      const prog = sampleProgram(V, 256, 0);
+      const run = async (partials: boolean) => {
+        const tokens = ctx.upload(new Uint32Array(2 * rows * draws).fill(0xffffffff));
+        const rec = ctx.begin();
+        for (let d = 0; d < draws; d++) {
+          sample(rec, prog, {
+            logits: lb,
+            tokens,
+            rows,
+            outIndex: d * rows,
+            logprobIndex: (draws + d) * rows,
+            temperature: T,
+            seed: 7,
+            counter: 300 + d,
+            partials: partials ? { programs: pp, parts } : undefined,
+          });
+        }
+        rec.submit();
+        const u = await ctx.readU32(tokens, 2 * rows * draws);
+        return { ids: Array.from(u.subarray(0, rows * draws)), lp: new Float32Array(u.buffer.slice(rows * draws * 4)) };
+      };
+      const one = await run(false);
+      const spread = await run(true);
+      expect(spread.ids).toEqual(one.ids);
+      for (let i = 0; i < one.lp.length; i++) expect(Math.abs(spread.lp[i] - one.lp[i])).toBeLessThan(1e-4);
+      let mismatches = 0;
+      for (let d = 0; d < draws; d++)
+        for (let row = 0; row < rows; row++) {
+          const want = refSampleRow(logits.subarray(row * V, (row + 1) * V), { T, topK: 0, topP: 1 }, 7, 300 + d, row);
+          if (spread.ids[d * rows + row] !== want) mismatches++;
+        }
+      expect(mismatches).toBeLessThanOrEqual(T === 0 ? 0 : 1);
     });
   }
 });

@@ -62,6 +62,7 @@ export function sampleProgram(V: number, workgroupSize = 256, candidates = 0): K
     bindings: [
       { name: 'logits', type: 'array<f32>', access: 'read' },
       { name: 'tokens', type: 'array<u32>', access: 'read_write' },
+      { name: 'parts', type: 'array<u32>', access: 'read' },
     ],
     params: [
       ['row0', 'u32'],
@@ -72,6 +73,8 @@ export function sampleProgram(V: number, workgroupSize = 256, candidates = 0): K
       ['seed', 'u32'],
       ['counter', 'u32'],
       ['lpIndex', 'u32'],
+      ['nparts', 'u32'],
+      ['gumbelParts', 'u32'],
     ],
     body: () => /* wgsl */ `
 const V = ${V}u;
@@ -135,6 +138,43 @@ fn sumReduce(lid: u32, v: f32) -> f32 {
 @compute @workgroup_size(${W})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let base = (p.row0 + wid.x) * V;
+  if (p.nparts > 0u) {
+    // The vocabulary's passes ran in samplePartialsProgram's workgroups: merge their ${PART_WORDS}-word records.
+    let pb = wid.x * p.nparts * ${PART_WORDS}u;
+    var pv = -3.4e38;
+    var pi = 0xffffffffu;
+    for (var w = lid; w < p.nparts; w += ${W}u) {
+      let v = bitcast<f32>(parts[pb + w * ${PART_WORDS}u]);
+      let i = parts[pb + w * ${PART_WORDS}u + 1u];
+      if (better(v, i, pv, pi)) { pv = v; pi = i; }
+    }
+    let amaxP = argmaxReduce(lid, pv, pi);
+    let mxP = logits[base + amaxP];
+    var lzP = 0.0;
+    if (p.lpIndex != 0xffffffffu) {
+      var z = 0.0;
+      for (var w = lid; w < p.nparts; w += ${W}u) {
+        z += exp(bitcast<f32>(parts[pb + w * ${PART_WORDS}u]) - mxP) * bitcast<f32>(parts[pb + w * ${PART_WORDS}u + 2u]);
+      }
+      lzP = log(sumReduce(lid, z));
+    }
+    var pickP = amaxP;
+    if (p.gumbelParts == 1u) {
+      var gv = -3.4e38;
+      var gi = 0xffffffffu;
+      for (var w = lid; w < p.nparts; w += ${W}u) {
+        let v = bitcast<f32>(parts[pb + w * ${PART_WORDS}u + 3u]);
+        let i = parts[pb + w * ${PART_WORDS}u + 4u];
+        if (better(v, i, gv, gi)) { gv = v; gi = i; }
+      }
+      pickP = argmaxReduce(lid, gv, gi);
+    }
+    if (lid == 0u) {
+      tokens[p.outIndex + wid.x] = pickP;
+      if (p.lpIndex != 0xffffffffu) { tokens[p.lpIndex + wid.x] = bitcast<u32>(logits[base + pickP] - mxP - lzP); }
+    }
+    return;
+  }
   // ${U} loads in flight per invocation, into four independent running maxima (the compares of one do not wait on
   // another's loads).
   var bv = array<f32, 4>(-3.4e38, -3.4e38, -3.4e38, -3.4e38);
@@ -310,12 +350,34 @@ export function sample(
     outIndex?: number;
     /** Also store each pick's log-probability (log-softmax of the raw logits, f32 bits) at tokens[logprobIndex + row]. */
     logprobIndex?: number;
+    /**
+     * Spread the vocabulary passes over many workgroups first (samplePartialsPrograms; `parts` holds their records):
+     * greedy and plain temperature draws then finish from the records (the same picks); top-k / top-p take the
+     * one-workgroup passes as before.
+     */
+    partials?: { programs: SamplePartialsPrograms; parts: BufferRef };
   } & SampleParams,
 ): void {
+  const filtered = (a.topK ?? 0) > 0 || (a.topP ?? 1) < 1;
+  const pp = a.partials && !filtered ? a.partials : null;
+  if (pp) {
+    const { max, gumbel, groups } = pp.programs;
+    const prm = {
+      row0: a.row0 ?? 0,
+      temperature: a.temperature,
+      seed: a.seed ?? 0,
+      counter: a.counter ?? 0,
+    };
+    rec.dispatch(max, [a.logits, pp.parts], prm, [groups, a.rows]);
+    if (a.temperature > 0) rec.dispatch(gumbel, [a.logits, pp.parts], prm, [groups, a.rows]);
+  }
   rec.dispatch(
     program,
-    [a.logits, a.tokens],
+    // Without partials `parts` is a stand-in nothing reads (not `tokens`: a buffer may not be both writable and read-only).
+    [a.logits, a.tokens, a.partials?.parts ?? a.logits],
     {
+      nparts: pp ? pp.programs.groups : 0,
+      gumbelParts: pp && a.temperature > 0 ? 1 : 0,
       row0: a.row0 ?? 0,
       outIndex: a.outIndex ?? 0,
       temperature: a.temperature,
@@ -327,4 +389,146 @@ export function sample(
     },
     a.rows,
   );
+}
+
+/** u32 words per workgroup record of the partial passes: max bits, its index, Σ exp(l - max) bits, Gumbel best bits, its index. */
+const PART_WORDS = 8;
+
+export interface SamplePartialsPrograms {
+  /** Per workgroup of a row: the slice's argmax and Σ exp(l - its max). */
+  max: KernelProgram;
+  /** Per workgroup: the slice's best Gumbel key z - log(-log u), with z = (l - max)/T from the merged maxima. */
+  gumbel: KernelProgram;
+  /** Workgroups per row. */
+  groups: number;
+}
+
+/** Bytes of the `parts` buffer that `rows` rows need. */
+export function samplePartsBytes(p: SamplePartialsPrograms, rows: number): number {
+  return rows * p.groups * PART_WORDS * 4;
+}
+
+/**
+ * The passes of `sampleProgram` over the vocabulary, spread over `groups` workgroups per row (one workgroup reading
+ * a 201088-entry row is latency-bound: 22 µs for the argmax, ~100 µs for a temperature draw on the H100). Each
+ * workgroup reduces a contiguous slice; `sampleProgram` merges the records with the same tie rule (lowest index), so
+ * the picks are those of the one-workgroup passes. The Gumbel keys use the row's maximum (merged from the first
+ * pass's records), computed exactly as the one-workgroup pass does.
+ */
+export function samplePartialsPrograms(V: number, groups = Math.min(128, Math.ceil(V / 1024))): SamplePartialsPrograms {
+  const W = 256;
+  const S = Math.ceil(V / groups);
+  const common = /* wgsl */ `
+const V = ${V}u;
+const S = ${S}u;
+var<workgroup> rv: array<f32, ${W}>;
+var<workgroup> ri: array<u32, ${W}>;
+fn pcg(x: u32) -> u32 {
+  let state = x * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+fn better(v: f32, i: u32, w: f32, j: u32) -> bool { return v > w || (v == w && i < j); }
+fn argmaxReduce(lid: u32, v: f32, i: u32) -> vec2<u32> {
+  rv[lid] = v; ri[lid] = i;
+  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s && better(rv[lid + s], ri[lid + s], rv[lid], ri[lid])) { rv[lid] = rv[lid + s]; ri[lid] = ri[lid + s]; }
+  }
+  workgroupBarrier();
+  let r = vec2<u32>(bitcast<u32>(rv[0]), ri[0]);
+  workgroupBarrier();
+  return r;
+}
+fn sumReduce(lid: u32, v: f32) -> f32 {
+  rv[lid] = v;
+  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { rv[lid] += rv[lid + s]; }
+  }
+  workgroupBarrier();
+  let r = rv[0];
+  workgroupBarrier();
+  return r;
+}`;
+  const bindings = [
+    { name: 'logits', type: 'array<f32>', access: 'read' as const },
+    { name: 'parts', type: 'array<u32>', access: 'read_write' as const },
+  ];
+  const params = [
+    ['row0', 'u32'],
+    ['temperature', 'f32'],
+    ['seed', 'u32'],
+    ['counter', 'u32'],
+  ] as const;
+  const head = /* wgsl */ `
+  let row = wid.y;
+  let base = (p.row0 + row) * V;
+  let i0 = wid.x * S;
+  let i1 = min(i0 + S, V);
+  let rb = (row * ${groups}u + wid.x) * ${PART_WORDS}u;`;
+  const max: KernelProgram = {
+    name: 'sample_partials',
+    cacheKey: `sample_partials:max:V${V}:G${groups}`,
+    bindings,
+    params,
+    body: () => /* wgsl */ `${common}
+@compute @workgroup_size(${W})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {${head}
+  var bv = -3.4e38;
+  var bi = 0xffffffffu;
+  for (var i = i0 + lid; i < i1; i += ${W}u) {
+    let v = logits[base + i];
+    if (better(v, i, bv, bi)) { bv = v; bi = i; }
+  }
+  let best = argmaxReduce(lid, bv, bi);
+  let m = bitcast<f32>(best.x);
+  var z = 0.0;
+  for (var i = i0 + lid; i < i1; i += ${W}u) { z += exp(logits[base + i] - m); }
+  let total = sumReduce(lid, z);
+  if (lid == 0u) {
+    parts[rb] = best.x;
+    parts[rb + 1u] = best.y;
+    parts[rb + 2u] = bitcast<u32>(total);
+  }
+}`,
+  };
+  const gumbel: KernelProgram = {
+    name: 'sample_partials',
+    cacheKey: `sample_partials:gumbel:V${V}:G${groups}`,
+    bindings,
+    params,
+    body: () => /* wgsl */ `${common}
+@compute @workgroup_size(${W})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {${head}
+  // The row's maximum from the first pass's records (the value at the argmax, as the one-workgroup pass reads it).
+  var mv = -3.4e38;
+  var mi = 0xffffffffu;
+  for (var w = lid; w < ${groups}u; w += ${W}u) {
+    let r = (row * ${groups}u + w) * ${PART_WORDS}u;
+    let v = bitcast<f32>(parts[r]);
+    let i = parts[r + 1u];
+    if (better(v, i, mv, mi)) { mv = v; mi = i; }
+  }
+  let amax = argmaxReduce(lid, mv, mi).y;
+  let mx = logits[base + amax];
+  let invT = 1.0 / p.temperature;
+  let key = (p.seed + pcg(p.counter + row * 0x9E3779B9u));
+  var gv = -3.4e38;
+  var gi = 0xffffffffu;
+  for (var i = i0 + lid; i < i1; i += ${W}u) {
+    let z = (logits[base + i] - mx) * invT;
+    let h = pcg(i ^ pcg(key));
+    let u = (f32(h >> 8u) + 0.5) / 16777216.0;
+    let v = z - log(-log(u));
+    if (better(v, i, gv, gi)) { gv = v; gi = i; }
+  }
+  let best = argmaxReduce(lid, gv, gi);
+  if (lid == 0u) {
+    parts[rb + 3u] = best.x;
+    parts[rb + 4u] = best.y;
+  }
+}`,
+  };
+  return { max, gumbel, groups };
 }

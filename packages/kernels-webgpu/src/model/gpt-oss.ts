@@ -19,7 +19,15 @@ import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
 import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
-import { sample, sampleCandidatesFor, sampleProgram, type SampleParams } from '../kernels/sample.js';
+import {
+  sample,
+  sampleCandidatesFor,
+  samplePartialsPrograms,
+  samplePartsBytes,
+  sampleProgram,
+  type SampleParams,
+  type SamplePartialsPrograms,
+} from '../kernels/sample.js';
 import { ReadbackPacer } from './readback-pacer.js';
 import { yarnRopeTable } from './rope.js';
 
@@ -289,6 +297,13 @@ export class GptOssGpu {
   private readonly logits: GPUBuffer;
   private readonly tokenOut: GPUBuffer;
   private readonly logitRows: number;
+  private readonly samplePartials: SamplePartialsPrograms | null;
+  private readonly sampleParts: GPUBuffer | null;
+  /** @internal Benchmarks: spread the sampler's vocabulary passes over workgroups where the shapes allow (default on). */
+  spreadSampling = true;
+  private partialsArg() {
+    return this.spreadSampling && this.samplePartials && this.sampleParts ? { programs: this.samplePartials, parts: this.sampleParts } : undefined;
+  }
   private readonly sequences = new Set<GpuSequence>();
   private readonly attnShape: AttentionShape;
   private readonly moeShape: MoeShape;
@@ -351,6 +366,10 @@ export class GptOssGpu {
     this.logitRows = Math.max(1, Math.min(R, 128, Math.floor(ctx.caps.maxStorageBindingSize / (c.vocabSize * 4))));
     this.logits = ctx.createBuffer(this.logitRows * c.vocabSize * 4, 'logits');
     this.tokenOut = ctx.createBuffer(Math.max(16, R * 4), 'tokens');
+    // GPU shapes: the sampler's passes over the vocabulary spread over many workgroups (one workgroup reading a row is
+    // latency-bound); CPU rasterisers gain nothing from it.
+    this.samplePartials = ctx.caps.cpuLike ? null : samplePartialsPrograms(c.vocabSize);
+    this.sampleParts = this.samplePartials ? ctx.createBuffer(samplePartsBytes(this.samplePartials, this.logitRows), 'sample partials') : null;
     this.tokIn = ctx.createBuffer(Math.max(16, R * 4), 'token-ids');
   }
 
@@ -936,6 +955,7 @@ export class GptOssGpu {
             logprobIndex: logprobs ? n + 1 + submitted + 1 : undefined,
             ...sampling,
             counter: (sampling.counter ?? 0) + base + submitted,
+            partials: this.partialsArg(),
           });
           const slot = ring[submitted % ring.length];
           rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
@@ -1003,6 +1023,7 @@ export class GptOssGpu {
       tokens: this.tokenOut,
       rows: batch.length,
       ...sampling,
+      partials: this.partialsArg(),
     });
     rec.submit();
     this.lastDispatches = rec.dispatches;
@@ -1107,6 +1128,7 @@ export class GptOssGpu {
     for (const s of [...this.sequences]) s.dispose();
     const bufs: GPUBuffer[] = [this.x, this.xn, this.qkv, this.attn, this.router, this.act, this.expertOut, this.part, this.logits];
     bufs.push(this.tokenOut, this.tokIn, ...this.embedding.map((p) => p.buffer), this.rope, this.finalNorm, ...this.unembed.map((p) => p.buffer));
+    if (this.sampleParts) bufs.push(this.sampleParts);
     for (const L of this.layers) {
       bufs.push(L.attnNorm, L.qkvBias, L.sinks, L.outBias, L.mlpNorm, L.gateBias, L.mlp1Scales, L.mlp1Bias);
       bufs.push(L.mlp2Scales, L.mlp2Bias, ...L.mlp1Blocks, ...L.mlp2Blocks);
