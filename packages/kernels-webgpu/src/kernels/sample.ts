@@ -42,6 +42,44 @@ export function sampleCandidatesFor(maxWorkgroupStorage: number, workgroupSize: 
 }
 
 /**
+ * WGSL shared by the sampler's kernels: the counter-based RNG (as pcgHash), the tie rule (higher value, then lower
+ * index), and workgroup reductions over `W` invocations (argmax as (value bits, index); sum).
+ */
+function sampleHelpers(W: number): string {
+  return /* wgsl */ `
+var<workgroup> rv: array<f32, ${W}>;
+var<workgroup> ri: array<u32, ${W}>;
+fn pcg(x: u32) -> u32 {
+  let state = x * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+fn better(v: f32, i: u32, w: f32, j: u32) -> bool { return v > w || (v == w && i < j); }
+fn argmaxReduce(lid: u32, v: f32, i: u32) -> vec2<u32> {
+  rv[lid] = v; ri[lid] = i;
+  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s && better(rv[lid + s], ri[lid + s], rv[lid], ri[lid])) { rv[lid] = rv[lid + s]; ri[lid] = ri[lid + s]; }
+  }
+  workgroupBarrier();
+  let r = vec2<u32>(bitcast<u32>(rv[0]), ri[0]);
+  workgroupBarrier();
+  return r;
+}
+fn sumReduce(lid: u32, v: f32) -> f32 {
+  rv[lid] = v;
+  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { rv[lid] += rv[lid + s]; }
+  }
+  workgroupBarrier();
+  let r = rv[0];
+  workgroupBarrier();
+  return r;
+}`;
+}
+
+/**
  * Picks one token per logits row on the GPU, so a decode step reads back 4 bytes instead of the vocabulary:
  * greedy argmax, or an exact draw from softmax(logits/T) restricted to top-k / top-p, by the Gumbel-max trick
  * (argmax of logits/T + Gumbel noise) over the tokens above a threshold that a bisection finds. One workgroup per row.
@@ -78,8 +116,7 @@ export function sampleProgram(V: number, workgroupSize = 256, candidates = 0): K
     ],
     body: () => /* wgsl */ `
 const V = ${V}u;
-var<workgroup> rv: array<f32, ${W}>;
-var<workgroup> ri: array<u32, ${W}>;
+${sampleHelpers(W)}
 ${
   C > 0
     ? `var<workgroup> cz: array<f32, ${C}>;
@@ -95,23 +132,6 @@ var<workgroup> bestP: atomic<u32>;
 var<workgroup> z0U: f32;`
     : ''
 }
-fn pcg(x: u32) -> u32 {
-  let state = x * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-fn better(v: f32, i: u32, w: f32, j: u32) -> bool { return v > w || (v == w && i < j); }
-fn argmaxReduce(lid: u32, v: f32, i: u32) -> u32 {
-  rv[lid] = v; ri[lid] = i;
-  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (lid < s && better(rv[lid + s], ri[lid + s], rv[lid], ri[lid])) { rv[lid] = rv[lid + s]; ri[lid] = ri[lid + s]; }
-  }
-  workgroupBarrier();
-  let r = ri[0];
-  workgroupBarrier();
-  return r;
-}
 // (mass, count) summed over the workgroup in one tree (the bisection's two sums at once).
 fn massCountReduce(lid: u32, m: f32, c: u32) -> vec2f {
   rv[lid] = m; ri[lid] = c;
@@ -121,17 +141,6 @@ fn massCountReduce(lid: u32, m: f32, c: u32) -> vec2f {
   }
   workgroupBarrier();
   let r = vec2f(rv[0], f32(ri[0]));
-  workgroupBarrier();
-  return r;
-}
-fn sumReduce(lid: u32, v: f32) -> f32 {
-  rv[lid] = v;
-  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (lid < s) { rv[lid] += rv[lid + s]; }
-  }
-  workgroupBarrier();
-  let r = rv[0];
   workgroupBarrier();
   return r;
 }
@@ -148,7 +157,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let i = parts[pb + w * ${PART_WORDS}u + 1u];
       if (better(v, i, pv, pi)) { pv = v; pi = i; }
     }
-    let amaxP = argmaxReduce(lid, pv, pi);
+    let amaxP = argmaxReduce(lid, pv, pi).y;
     let mxP = logits[base + amaxP];
     var lzP = 0.0;
     if (p.lpIndex != 0xffffffffu) {
@@ -167,7 +176,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let i = parts[pb + w * ${PART_WORDS}u + 4u];
         if (better(v, i, gv, gi)) { gv = v; gi = i; }
       }
-      pickP = argmaxReduce(lid, gv, gi);
+      pickP = argmaxReduce(lid, gv, gi).y;
     }
     if (lid == 0u) {
       tokens[p.outIndex + wid.x] = pickP;
@@ -189,7 +198,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (better(v, i0, bv[0], bi[0])) { bv[0] = v; bi[0] = i0; }
   }
   for (var q = 1u; q < 4u; q++) { if (better(bv[q], bi[q], bv[0], bi[0])) { bv[0] = bv[q]; bi[0] = bi[q]; } }
-  let amax = argmaxReduce(lid, bv[0], bi[0]);
+  let amax = argmaxReduce(lid, bv[0], bi[0]).y;
   let mx = logits[base + amax];
   // log Σ exp(l - max) of the raw logits, for the log-probability of the pick (only when asked: one more pass).
   var lz = 0.0;
@@ -330,7 +339,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
   }
-  let pick = argmaxReduce(lid, gv, gi);
+  let pick = argmaxReduce(lid, gv, gi).y;
   if (lid == 0u) {
     tokens[p.outIndex + wid.x] = pick;
     if (p.lpIndex != 0xffffffffu) { tokens[p.lpIndex + wid.x] = bitcast<u32>(logits[base + pick] - mx - lz); }
@@ -421,36 +430,7 @@ export function samplePartialsPrograms(V: number, groups = Math.min(128, Math.ce
   const common = /* wgsl */ `
 const V = ${V}u;
 const S = ${S}u;
-var<workgroup> rv: array<f32, ${W}>;
-var<workgroup> ri: array<u32, ${W}>;
-fn pcg(x: u32) -> u32 {
-  let state = x * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-fn better(v: f32, i: u32, w: f32, j: u32) -> bool { return v > w || (v == w && i < j); }
-fn argmaxReduce(lid: u32, v: f32, i: u32) -> vec2<u32> {
-  rv[lid] = v; ri[lid] = i;
-  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (lid < s && better(rv[lid + s], ri[lid + s], rv[lid], ri[lid])) { rv[lid] = rv[lid + s]; ri[lid] = ri[lid + s]; }
-  }
-  workgroupBarrier();
-  let r = vec2<u32>(bitcast<u32>(rv[0]), ri[0]);
-  workgroupBarrier();
-  return r;
-}
-fn sumReduce(lid: u32, v: f32) -> f32 {
-  rv[lid] = v;
-  for (var s = ${W / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (lid < s) { rv[lid] += rv[lid + s]; }
-  }
-  workgroupBarrier();
-  let r = rv[0];
-  workgroupBarrier();
-  return r;
-}`;
+${sampleHelpers(W)}`;
   const bindings = [
     { name: 'logits', type: 'array<f32>', access: 'read' as const },
     { name: 'parts', type: 'array<u32>', access: 'read_write' as const },
