@@ -40,6 +40,7 @@ for (const [label, o] of [
   ['warm-up', { temperature: 0, maxTokens: 32 }],
   ['greedy, device sampling', { temperature: 0 }],
   ['greedy, host sampling (logits read back)', { temperature: 0, deviceSampling: false }],
+  ['temperature 1 (the default), device sampling', { temperature: 1, seed: 3 }],
   ['temperature 1, top-p 0.9, device sampling', { temperature: 1, topP: 0.9, seed: 3 }],
   ['temperature 1, top-p 0.9, host sampling', { temperature: 1, topP: 0.9, seed: 3, deviceSampling: false }],
   ['greedy, device sampling (again)', { temperature: 0 }],

@@ -68,6 +68,9 @@ export type GenerateEvent =
  * (prefix reuse), so chat turns only prefill what is new. Generations of one session run one after another;
  * generations of different sessions run concurrently, their decode steps batched together.
  */
+/** Tokens a streaming device loop runs before it lets queued work (other sessions) use the model. */
+const STREAM_SLICE = 64;
+
 export class Session {
   #lock: Promise<void> = Promise.resolve();
   #closed = false;
@@ -135,20 +138,27 @@ export class Session {
           ? { temperature: sampler.temperature, topK: sampler.topK, topP: sampler.topP, seed: options.seed ?? Math.floor(Math.random() * 2 ** 32) }
           : null;
       // Device chunks start small (first tokens stream out early) and grow: each chunk drains the device's pipeline.
+      // A backend that streams (generateStream) runs one device loop per slice instead, yielding each token as it
+      // comes; a slice gives the device up to queued work after STREAM_SLICE tokens.
       let chunk = 4;
       let pending: SampledToken[] = maxTokens > 0 ? [sampler.sample(logits)] : [];
+      /** Takes token s, with `fed` tokens in the cache before it: the events to yield, and why to stop (or null). */
+      const take = (s: SampledToken, fed: number): { events: GenerateEvent[]; end: StopReason | null } => {
+        tokens.push(s.token);
+        const events: GenerateEvent[] = [{ type: 'token', token: s.token, logprob: s.logprob, ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}) }];
+        if (parser) events.push(...parser.push(s.token));
+        let end: StopReason | null = null;
+        if (stop.has(s.token)) end = 'stop-token';
+        else if (tokens.length >= maxTokens) end = 'max-tokens';
+        else if (fed + 1 > capacity) end = 'context-full';
+        return { events, end };
+      };
       run: while (pending.length > 0) {
         for (let i = 0; i < pending.length; i++) {
-          const s = pending[i];
-          tokens.push(s.token);
-          yield { type: 'token', token: s.token, logprob: s.logprob, ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}) };
-          if (parser) for (const ev of parser.push(s.token)) yield ev;
           // The cache holds every token before s (a device chunk already fed the ones before its last).
           const fed = seq.length - (pending.length - 1 - i);
-          let end: StopReason | null = null;
-          if (stop.has(s.token)) end = 'stop-token';
-          else if (tokens.length >= maxTokens) end = 'max-tokens';
-          else if (fed + 1 > capacity) end = 'context-full';
+          const { events, end } = take(pending[i], fed);
+          yield* events;
           if (end) {
             stopReason = end;
             if (seq.length > fed) seq.truncate(fed);
@@ -157,6 +167,40 @@ export class Session {
         }
         signal?.throwIfAborted();
         const last = pending[pending.length - 1].token;
+        if (device && loaded.generateStream) {
+          // One device loop per slice: the token being taken is never in the cache yet, so `fed` is the cache length.
+          // decodeMs counts the waits for tokens, not the consumer's time between them.
+          let prev = last;
+          for (;;) {
+            const budget = Math.min(maxTokens - tokens.length, capacity - seq.length);
+            if (budget <= 0) {
+              stopReason = 'context-full';
+              break run;
+            }
+            const release = await this.scheduler.hold();
+            let t1 = performance.now();
+            let n = 0;
+            try {
+              for await (const d of loaded.generateStream(seq, prev, { ...device, maxTokens: budget, stop: (t) => stop.has(t) })) {
+                decodeMs += performance.now() - t1;
+                const { events, end } = take(d, seq.length);
+                yield* events;
+                t1 = performance.now();
+                n++;
+                if (end) {
+                  stopReason = end;
+                  break run;
+                }
+                signal?.throwIfAborted();
+                prev = d.token;
+                if (n >= STREAM_SLICE && this.scheduler.waiting > 0) break;
+              }
+            } finally {
+              release();
+            }
+            if (n === 0) break run;
+          }
+        }
         const t1 = performance.now();
         if (device) {
           const maxChunk = Math.min(chunk, maxTokens - tokens.length, capacity - seq.length);

@@ -28,6 +28,21 @@ export class Scheduler {
     });
   }
 
+  /**
+   * Waits for the model alone, in queue order, and keeps it until the returned function is called (a token stream
+   * that hands each token to its consumer while it holds the device).
+   */
+  hold(): Promise<() => void> {
+    return new Promise((acquired) => {
+      void this.exclusive(() => new Promise<void>((release) => acquired(release)));
+    });
+  }
+
+  /** Jobs queued and not started (work that a holder may want to let through). */
+  get waiting(): number {
+    return this.#jobs.length;
+  }
+
   /** One decode step of one sequence; batched with other sequences' pending steps. */
   decode(sequence: Sequence, token: number): Promise<Float32Array> {
     return new Promise<Float32Array>((resolve, reject) => {

@@ -203,6 +203,12 @@ export interface LoadedModel {
    * keeps several steps in flight. Sampling draws come from the backend's own seeded generator.
    */
   generate?(sequence: Sequence, first: number, options: DeviceGenerateOptions): Promise<DeviceToken[]>;
+  /**
+   * `generate` as a stream: each token as soon as the device has it, from one device loop (no restart, so no drained
+   * pipeline, between tokens). When the consumer stops early, the tokens after the last one it took are not appended
+   * (the sequence then holds every token before that one, as after `generate`).
+   */
+  generateStream?(sequence: Sequence, first: number, options: DeviceGenerateOptions): AsyncIterable<DeviceToken>;
   /** Human-readable facts for `--verbose` output and benchmarks (e.g. `{ threads: '2', weights: 'mmap' }`). */
   describe?(): Record<string, string>;
   /** Frees weights and every sequence. */

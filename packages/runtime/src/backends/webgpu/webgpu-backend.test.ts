@@ -57,12 +57,12 @@ describe.skipIf(!availability.ok)('generation with device sampling (GPU draws, t
   };
 
   test('greedy: same tokens and log-probabilities as sampling every token on the host', async () => {
-    const spy = vi.spyOn(loaded, 'generate');
+    const spy = vi.spyOn(loaded, 'generateStream');
     const host = await run({ temperature: 0, maxTokens: 20, stopTokens: [], deviceSampling: false });
     expect(spy).not.toHaveBeenCalled();
     const dev = await run({ temperature: 0, maxTokens: 20, stopTokens: [] });
-    // First token from the prefill logits on the host, then device chunks of 4, 8, then the 7 left.
-    expect(spy.mock.calls.map((c) => c[2].maxTokens)).toEqual([4, 8, 7]);
+    // First token from the prefill logits on the host, then one device stream for the 19 left.
+    expect(spy.mock.calls.map((c) => c[2].maxTokens)).toEqual([19]);
     spy.mockRestore();
     expect(dev.toks.map((t) => t.token)).toEqual(host.toks.map((t) => t.token));
     for (let i = 0; i < dev.toks.length; i++) expect(Math.abs(dev.toks[i].logprob - host.toks[i].logprob)).toBeLessThan(1e-3);
@@ -81,6 +81,31 @@ describe.skipIf(!availability.ok)('generation with device sampling (GPU draws, t
     const again = await run({ temperature: 0, maxTokens: 12, stopTokens: [], deviceSampling: false });
     expect(again.toks.map((t) => t.token)).toEqual(all.toks.map((t) => t.token));
   });
+
+  test('concurrent sessions take turns on the device stream (slices of 64 tokens) and get what each gets alone', async () => {
+    const checkpoint = await openCheckpoint(join(dir, 'tiny'));
+    const big = await backend.load(checkpoint, { maxContext: 256 });
+    const m = await Model.create(checkpoint, big, { backend, skipped: [] });
+    try {
+      const collect = async (it: AsyncIterable<GenerateEvent>) => {
+        const t: number[] = [];
+        for await (const ev of it) if (ev.type === 'token') t.push(ev.token);
+        return t;
+      };
+      const opts = { temperature: 0, maxTokens: 100, stopTokens: [] };
+      const alone = [await collect(m.complete([7, 8, 9], opts)), await collect(m.complete([11, 3, 5], opts))];
+      const spy = vi.spyOn(big, 'generateStream');
+      const s2 = m.createSession();
+      const both = await Promise.all([collect(m.complete([7, 8, 9], opts)), collect(s2.complete([11, 3, 5], opts))]);
+      await s2.close();
+      expect(both).toEqual(alone);
+      // Each 99-token stream gives the device up after 64 tokens while the other session waits: more than 2 streams.
+      expect(spy.mock.calls.length).toBeGreaterThan(2);
+      expect(spy.mock.calls.length).toBeLessThanOrEqual(6);
+    } finally {
+      await m.close();
+    }
+  }, 120_000);
 
   test('seeded draws repeat with the same seed and the context limit is honoured', async () => {
     const a = await run({ temperature: 1, topP: 0.95, seed: 7, maxTokens: 16, stopTokens: [] });

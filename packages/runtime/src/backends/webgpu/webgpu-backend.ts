@@ -103,6 +103,15 @@ class WebGpuLoadedModel implements LoadedModel {
     return out;
   }
 
+  async *generateStream(sequence: Sequence, first: number, o: DeviceGenerateOptions): AsyncGenerator<DeviceToken> {
+    const s = this.own(sequence);
+    if (s.length >= s.capacity) throw new InvalidArgumentError(`sequence is full (${s.capacity} positions)`);
+    const sampling = { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed >>> 0 };
+    for await (const t of this.model.generateTokens(s.inner, first, o.maxTokens, sampling, { stop: o.stop })) {
+      yield { token: t.id, logprob: t.logprob };
+    }
+  }
+
   async decode(batch: readonly DecodeItem[]): Promise<Float32Array> {
     const items = batch.map((b) => {
       const s = this.own(b.sequence);
