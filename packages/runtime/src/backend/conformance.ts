@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCheckpoint } from '../checkpoint/create-checkpoint.js';
-import { openCheckpoint } from '../checkpoint/open-checkpoint.js';
+import { openCheckpoint, type Checkpoint } from '../checkpoint/open-checkpoint.js';
 import { weightsDigest } from '../checkpoint/digest.js';
 import { FIXTURE_CASES, type FixtureCase } from './conformance-fixtures.js';
 import type { Backend, LoadOptions, LoadedModel } from './types.js';
@@ -72,6 +72,8 @@ function expectClose(what: string, ours: Float32Array, ref: Float32Array, cols: 
 
 interface Loaded {
   model: LoadedModel;
+  /** Closed by the dispose case, after the model (a backend may read the files until then). */
+  checkpoint: Checkpoint;
   tokens: number[];
   ref: Float32Array;
   vocab: number;
@@ -118,7 +120,7 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
           throw new ConformanceError(`${c.name}: createCheckpoint no longer reproduces the fixture's weights (digest ${digest}); regenerate fixtures`);
         }
         const model = await options.backend.load(ck, options.loadOptions);
-        return { model, tokens: meta.tokens, ref, vocab: c.config.vocabSize };
+        return { model, checkpoint: ck, tokens: meta.tokens, ref, vocab: c.config.vocabSize };
       })();
       loaded.set(c.name, p);
     }
@@ -208,7 +210,11 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
   out.push({
     name: `${options.backend.name}: dispose`,
     run: async () => {
-      for (const p of loaded.values()) await (await p).model.dispose();
+      for (const p of loaded.values()) {
+        const l = await p;
+        await l.model.dispose();
+        await l.checkpoint.close();
+      }
     },
   });
   return out;
