@@ -113,6 +113,7 @@ export function sampleProgram(V: number, workgroupSize = 256, candidates = 0): K
       ['lpIndex', 'u32'],
       ['nparts', 'u32'],
       ['gumbelParts', 'u32'],
+      ['histParts', 'u32'],
     ],
     body: () => /* wgsl */ `
 const V = ${V}u;
@@ -147,9 +148,11 @@ fn massCountReduce(lid: u32, m: f32, c: u32) -> vec2f {
 @compute @workgroup_size(${W})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let base = (p.row0 + wid.x) * V;
-  if (p.nparts > 0u) {
-    // The vocabulary's passes ran in samplePartialsProgram's workgroups: merge their ${PART_WORDS}-word records.
-    let pb = wid.x * p.nparts * ${PART_WORDS}u;
+  // With partial records (samplePartialsPrograms), the vocabulary's passes ran in many workgroups: merge them.
+  let spread = p.nparts > 0u;
+  let pb = wid.x * p.nparts * ${PART_WORDS}u;
+  var amax = 0u;
+  if (spread) {
     var pv = -3.4e38;
     var pi = 0xffffffffu;
     for (var w = lid; w < p.nparts; w += ${W}u) {
@@ -157,55 +160,53 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let i = parts[pb + w * ${PART_WORDS}u + 1u];
       if (better(v, i, pv, pi)) { pv = v; pi = i; }
     }
-    let amaxP = argmaxReduce(lid, pv, pi).y;
-    let mxP = logits[base + amaxP];
-    var lzP = 0.0;
-    if (p.lpIndex != 0xffffffffu) {
-      var z = 0.0;
-      for (var w = lid; w < p.nparts; w += ${W}u) {
-        z += exp(bitcast<f32>(parts[pb + w * ${PART_WORDS}u]) - mxP) * bitcast<f32>(parts[pb + w * ${PART_WORDS}u + 2u]);
-      }
-      lzP = log(sumReduce(lid, z));
+    amax = argmaxReduce(lid, pv, pi).y;
+  } else {
+    // ${U} loads in flight per invocation, into four independent running maxima (the compares of one do not wait on
+    // another's loads).
+    var bv = array<f32, 4>(-3.4e38, -3.4e38, -3.4e38, -3.4e38);
+    var bi = array<u32, 4>(0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu);
+    var i0 = lid;
+    for (; i0 + ${(U - 1) * W}u < V; i0 += ${U * W}u) {
+      ${Array.from({ length: U }, (_, q) => `let v${q} = logits[base + i0 + ${q * W}u];`).join('\n    ')}
+      ${Array.from({ length: U }, (_, q) => `if (better(v${q}, i0 + ${q * W}u, bv[${q % 4}], bi[${q % 4}])) { bv[${q % 4}] = v${q}; bi[${q % 4}] = i0 + ${q * W}u; }`).join('\n    ')}
     }
-    var pickP = amaxP;
-    if (p.gumbelParts == 1u) {
-      var gv = -3.4e38;
-      var gi = 0xffffffffu;
-      for (var w = lid; w < p.nparts; w += ${W}u) {
-        let v = bitcast<f32>(parts[pb + w * ${PART_WORDS}u + 3u]);
-        let i = parts[pb + w * ${PART_WORDS}u + 4u];
-        if (better(v, i, gv, gi)) { gv = v; gi = i; }
-      }
-      pickP = argmaxReduce(lid, gv, gi).y;
+    for (; i0 < V; i0 += ${W}u) {
+      let v = logits[base + i0];
+      if (better(v, i0, bv[0], bi[0])) { bv[0] = v; bi[0] = i0; }
     }
-    if (lid == 0u) {
-      tokens[p.outIndex + wid.x] = pickP;
-      if (p.lpIndex != 0xffffffffu) { tokens[p.lpIndex + wid.x] = bitcast<u32>(logits[base + pickP] - mxP - lzP); }
-    }
-    return;
+    for (var q = 1u; q < 4u; q++) { if (better(bv[q], bi[q], bv[0], bi[0])) { bv[0] = bv[q]; bi[0] = bi[q]; } }
+    amax = argmaxReduce(lid, bv[0], bi[0]).y;
   }
-  // ${U} loads in flight per invocation, into four independent running maxima (the compares of one do not wait on
-  // another's loads).
-  var bv = array<f32, 4>(-3.4e38, -3.4e38, -3.4e38, -3.4e38);
-  var bi = array<u32, 4>(0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu);
-  var i0 = lid;
-  for (; i0 + ${(U - 1) * W}u < V; i0 += ${U * W}u) {
-    ${Array.from({ length: U }, (_, q) => `let v${q} = logits[base + i0 + ${q * W}u];`).join('\n    ')}
-    ${Array.from({ length: U }, (_, q) => `if (better(v${q}, i0 + ${q * W}u, bv[${q % 4}], bi[${q % 4}])) { bv[${q % 4}] = v${q}; bi[${q % 4}] = i0 + ${q * W}u; }`).join('\n    ')}
-  }
-  for (; i0 < V; i0 += ${W}u) {
-    let v = logits[base + i0];
-    if (better(v, i0, bv[0], bi[0])) { bv[0] = v; bi[0] = i0; }
-  }
-  for (var q = 1u; q < 4u; q++) { if (better(bv[q], bi[q], bv[0], bi[0])) { bv[0] = bv[q]; bi[0] = bi[q]; } }
-  let amax = argmaxReduce(lid, bv[0], bi[0]).y;
   let mx = logits[base + amax];
   // log Σ exp(l - max) of the raw logits, for the log-probability of the pick (only when asked: one more pass).
   var lz = 0.0;
   if (p.lpIndex != 0xffffffffu) {
     var z0 = 0.0;
-    for (var i = lid; i < V; i += ${W}u) { z0 += exp(logits[base + i] - mx); }
+    if (spread) {
+      for (var w = lid; w < p.nparts; w += ${W}u) {
+        z0 += exp(bitcast<f32>(parts[pb + w * ${PART_WORDS}u]) - mx) * bitcast<f32>(parts[pb + w * ${PART_WORDS}u + 2u]);
+      }
+    } else {
+      for (var i = lid; i < V; i += ${W}u) { z0 += exp(logits[base + i] - mx); }
+    }
     lz = log(sumReduce(lid, z0));
+  }
+  if (p.gumbelParts == 1u) {
+    // A plain temperature draw: the best Gumbel key of the records.
+    var gv = -3.4e38;
+    var gi = 0xffffffffu;
+    for (var w = lid; w < p.nparts; w += ${W}u) {
+      let v = bitcast<f32>(parts[pb + w * ${PART_WORDS}u + 3u]);
+      let i = parts[pb + w * ${PART_WORDS}u + 4u];
+      if (better(v, i, gv, gi)) { gv = v; gi = i; }
+    }
+    let pickG = argmaxReduce(lid, gv, gi).y;
+    if (lid == 0u) {
+      tokens[p.outIndex + wid.x] = pickG;
+      if (p.lpIndex != 0xffffffffu) { tokens[p.lpIndex + wid.x] = bitcast<u32>(logits[base + pickG] - mx - lz); }
+    }
+    return;
   }
   if (p.temperature <= 0.0) {
     if (lid == 0u) {
@@ -224,7 +225,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (lid == 0u) { atomicStore(&ncand, 0u); atomicStore(&bestK, 0u); atomicStore(&bestP, 0u); }
     workgroupBarrier();` : ''}
     var total = 0.0;
-    for (var i = lid; i < V; i += ${W}u) {
+    if (p.histParts == 1u) {
+      // The records hold each slice's Σ exp(z) and histogram (the same per-token arithmetic as the pass below).
+      for (var w = lid; w < p.nparts; w += ${W}u) { total += bitcast<f32>(parts[pb + w * ${PART_WORDS}u + 5u]); }
+      ${C > 0 ? `for (var t = lid; t < p.nparts * ${BINS}u; t += ${W}u) {
+        let w = t / ${BINS}u;
+        let b = t % ${BINS}u;
+        atomicAdd(&hist[b], parts[pb + w * ${PART_WORDS}u + ${HIST0}u + b]);
+        atomicAdd(&hmass[b], parts[pb + w * ${PART_WORDS}u + ${HIST0 + BINS}u + b]);
+      }` : ''}
+    }
+    for (var i = select(lid, V, p.histParts == 1u); i < V; i += ${W}u) {
       let z = (logits[base + i] - mx) * invT;
       total += exp(z);
       ${
@@ -361,16 +372,18 @@ export function sample(
     logprobIndex?: number;
     /**
      * Spread the vocabulary passes over many workgroups first (samplePartialsPrograms; `parts` holds their records):
-     * greedy and plain temperature draws then finish from the records (the same picks); top-k / top-p take the
-     * one-workgroup passes as before.
+     * greedy and plain temperature draws then finish from the records (the same picks); top-k / top-p draws take the
+     * maximum, Σ exp and histogram from them and keep the candidate gathering and bisection in one workgroup.
      */
     partials?: { programs: SamplePartialsPrograms; parts: BufferRef };
   } & SampleParams,
 ): void {
   const filtered = (a.topK ?? 0) > 0 || (a.topP ?? 1) < 1;
-  const pp = a.partials && !filtered ? a.partials : null;
+  const pp = a.partials ?? null;
+  const gumbelParts = !!pp && a.temperature > 0 && !filtered;
+  const histParts = !!pp && a.temperature > 0 && filtered;
   if (pp) {
-    const { max, gumbel, groups } = pp.programs;
+    const { max, gumbel, hist, groups } = pp.programs;
     const prm = {
       row0: a.row0 ?? 0,
       temperature: a.temperature,
@@ -378,7 +391,8 @@ export function sample(
       counter: a.counter ?? 0,
     };
     rec.dispatch(max, [a.logits, pp.parts], prm, [groups, a.rows]);
-    if (a.temperature > 0) rec.dispatch(gumbel, [a.logits, pp.parts], prm, [groups, a.rows]);
+    if (gumbelParts) rec.dispatch(gumbel, [a.logits, pp.parts], prm, [groups, a.rows]);
+    if (histParts) rec.dispatch(hist, [a.logits, pp.parts], prm, [groups, a.rows]);
   }
   rec.dispatch(
     program,
@@ -386,7 +400,8 @@ export function sample(
     [a.logits, a.tokens, a.partials?.parts ?? a.logits],
     {
       nparts: pp ? pp.programs.groups : 0,
-      gumbelParts: pp && a.temperature > 0 ? 1 : 0,
+      gumbelParts: gumbelParts ? 1 : 0,
+      histParts: histParts ? 1 : 0,
       row0: a.row0 ?? 0,
       outIndex: a.outIndex ?? 0,
       temperature: a.temperature,
@@ -400,14 +415,21 @@ export function sample(
   );
 }
 
-/** u32 words per workgroup record of the partial passes: max bits, its index, Σ exp(l - max) bits, Gumbel best bits, its index. */
-const PART_WORDS = 8;
+/**
+ * u32 words per workgroup record of the partial passes: max bits, its index, Σ exp(l - max) bits, Gumbel best bits,
+ * its index, Σ exp(z) bits (z = (l - row max)/T), two spare; then from HIST0 the slice's histogram of z (BINS counts,
+ * BINS fixed-point masses) for the top-k / top-p bound.
+ */
+const HIST0 = 8;
+const PART_WORDS = HIST0 + 2 * BINS;
 
 export interface SamplePartialsPrograms {
   /** Per workgroup of a row: the slice's argmax and Σ exp(l - its max). */
   max: KernelProgram;
   /** Per workgroup: the slice's best Gumbel key z - log(-log u), with z = (l - max)/T from the merged maxima. */
   gumbel: KernelProgram;
+  /** Per workgroup (top-k / top-p draws): the slice's Σ exp(z) and histogram of z, as sampleProgram's pass makes them. */
+  hist: KernelProgram;
   /** Workgroups per row. */
   groups: number;
 }
@@ -447,6 +469,16 @@ ${sampleHelpers(W)}`;
   let i0 = wid.x * S;
   let i1 = min(i0 + S, V);
   let rb = (row * ${groups}u + wid.x) * ${PART_WORDS}u;`;
+  // The row's maximum from the first pass's records (the value at the argmax, as the one-workgroup pass reads it).
+  const rowMax = /* wgsl */ `  var mv = -3.4e38;
+  var mi = 0xffffffffu;
+  for (var w = lid; w < ${groups}u; w += ${W}u) {
+    let r = (row * ${groups}u + w) * ${PART_WORDS}u;
+    let v = bitcast<f32>(parts[r]);
+    let i = parts[r + 1u];
+    if (better(v, i, mv, mi)) { mv = v; mi = i; }
+  }
+  let mx = logits[base + argmaxReduce(lid, mv, mi).y];`;
   const max: KernelProgram = {
     name: 'sample_partials',
     cacheKey: `sample_partials:max:V${V}:G${groups}`,
@@ -481,17 +513,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     body: () => /* wgsl */ `${common}
 @compute @workgroup_size(${W})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {${head}
-  // The row's maximum from the first pass's records (the value at the argmax, as the one-workgroup pass reads it).
-  var mv = -3.4e38;
-  var mi = 0xffffffffu;
-  for (var w = lid; w < ${groups}u; w += ${W}u) {
-    let r = (row * ${groups}u + w) * ${PART_WORDS}u;
-    let v = bitcast<f32>(parts[r]);
-    let i = parts[r + 1u];
-    if (better(v, i, mv, mi)) { mv = v; mi = i; }
-  }
-  let amax = argmaxReduce(lid, mv, mi).y;
-  let mx = logits[base + amax];
+${rowMax}
   let invT = 1.0 / p.temperature;
   let key = (p.seed + pcg(p.counter + row * 0x9E3779B9u));
   var gv = -3.4e38;
@@ -510,5 +532,37 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 }`,
   };
-  return { max, gumbel, groups };
+  const hist: KernelProgram = {
+    name: 'sample_partials',
+    cacheKey: `sample_partials:hist:V${V}:G${groups}`,
+    bindings,
+    params,
+    body: () => /* wgsl */ `${common}
+var<workgroup> hist: array<atomic<u32>, ${BINS}>;
+var<workgroup> hmass: array<atomic<u32>, ${BINS}>;
+@compute @workgroup_size(${W})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {${head}
+${rowMax}
+  for (var b = lid; b < ${BINS}u; b += ${W}u) { atomicStore(&hist[b], 0u); atomicStore(&hmass[b], 0u); }
+  workgroupBarrier();
+  let invT = 1.0 / p.temperature;
+  var total = 0.0;
+  for (var i = i0 + lid; i < i1; i += ${W}u) {
+    let z = (logits[base + i] - mx) * invT;
+    total += exp(z);
+    if (z >= -64.0) {
+      let b = min(u32((z + 64.0) * 4.0), ${BINS - 1}u);
+      atomicAdd(&hist[b], 1u);
+      atomicAdd(&hmass[b], u32(exp(min(z - (f32(b) * 0.25 - 63.75), 0.0)) * 16384.0));
+    }
+  }
+  total = sumReduce(lid, total);
+  for (var b = lid; b < ${BINS}u; b += ${W}u) {
+    parts[rb + ${HIST0}u + b] = atomicLoad(&hist[b]);
+    parts[rb + ${HIST0 + BINS}u + b] = atomicLoad(&hmass[b]);
+  }
+  if (lid == 0u) { parts[rb + 5u] = bitcast<u32>(total); }
+}`,
+  };
+  return { max, gumbel, hist, groups };
 }

@@ -107,6 +107,11 @@ export interface LoadGptOssOptions {
  * on the H100 (128-token chunks; bench/RESULTS.md, session 5). 16 is where one 32-token tile replaces two GEMV
  * dispatches; shorter passes (and decode) keep the GEMVs.
  */
+/**
+ * Sampling spreads its vocabulary passes over workgroups for batches of up to this many rows (a larger batch already
+ * fills the GPU with one workgroup per row); the records take ~266 KB per row.
+ */
+const SPREAD_SAMPLE_ROWS = 8;
 const PREFILL_GEMM_MIN_TOKENS = 16;
 
 interface Layer {
@@ -301,8 +306,9 @@ export class GptOssGpu {
   private readonly sampleParts: GPUBuffer | null;
   /** @internal Benchmarks: spread the sampler's vocabulary passes over workgroups where the shapes allow (default on). */
   spreadSampling = true;
-  private partialsArg() {
-    return this.spreadSampling && this.samplePartials && this.sampleParts ? { programs: this.samplePartials, parts: this.sampleParts } : undefined;
+  private partialsArg(rows: number) {
+    if (!this.spreadSampling || !this.samplePartials || !this.sampleParts || rows > SPREAD_SAMPLE_ROWS) return undefined;
+    return { programs: this.samplePartials, parts: this.sampleParts };
   }
   private readonly sequences = new Set<GpuSequence>();
   private readonly attnShape: AttentionShape;
@@ -369,7 +375,7 @@ export class GptOssGpu {
     // GPU shapes: the sampler's passes over the vocabulary spread over many workgroups (one workgroup reading a row is
     // latency-bound); CPU rasterisers gain nothing from it.
     this.samplePartials = ctx.caps.cpuLike ? null : samplePartialsPrograms(c.vocabSize);
-    this.sampleParts = this.samplePartials ? ctx.createBuffer(samplePartsBytes(this.samplePartials, this.logitRows), 'sample partials') : null;
+    this.sampleParts = this.samplePartials ? ctx.createBuffer(samplePartsBytes(this.samplePartials, SPREAD_SAMPLE_ROWS), 'sample partials') : null;
     this.tokIn = ctx.createBuffer(Math.max(16, R * 4), 'token-ids');
   }
 
@@ -955,7 +961,7 @@ export class GptOssGpu {
             logprobIndex: logprobs ? n + 1 + submitted + 1 : undefined,
             ...sampling,
             counter: (sampling.counter ?? 0) + base + submitted,
-            partials: this.partialsArg(),
+            partials: this.partialsArg(1),
           });
           const slot = ring[submitted % ring.length];
           rec.copy(ids, (submitted + 1) * 4, slot, 0, 4);
@@ -1023,7 +1029,7 @@ export class GptOssGpu {
       tokens: this.tokenOut,
       rows: batch.length,
       ...sampling,
-      partials: this.partialsArg(),
+      partials: this.partialsArg(batch.length),
     });
     rec.submit();
     this.lastDispatches = rec.dispatches;
