@@ -479,15 +479,21 @@ ${sampleHelpers(W)}`;
     if (better(v, i, mv, mi)) { mv = v; mi = i; }
   }
   let mx = logits[base + argmaxReduce(lid, mv, mi).y];`;
-  const max: KernelProgram = {
+  const program = (kind: string, decls: string, main: string): KernelProgram => ({
     name: 'sample_partials',
-    cacheKey: `sample_partials:max:V${V}:G${groups}`,
+    cacheKey: `sample_partials:${kind}:V${V}:G${groups}`,
     bindings,
     params,
     body: () => /* wgsl */ `${common}
-@compute @workgroup_size(${W})
+${decls}@compute @workgroup_size(${W})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {${head}
-  var bv = -3.4e38;
+${main}
+}`,
+  });
+  const max = program(
+    'max',
+    '',
+    /* wgsl */ `  var bv = -3.4e38;
   var bi = 0xffffffffu;
   for (var i = i0 + lid; i < i1; i += ${W}u) {
     let v = logits[base + i];
@@ -502,18 +508,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     parts[rb] = best.x;
     parts[rb + 1u] = best.y;
     parts[rb + 2u] = bitcast<u32>(total);
-  }
-}`,
-  };
-  const gumbel: KernelProgram = {
-    name: 'sample_partials',
-    cacheKey: `sample_partials:gumbel:V${V}:G${groups}`,
-    bindings,
-    params,
-    body: () => /* wgsl */ `${common}
-@compute @workgroup_size(${W})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {${head}
-${rowMax}
+  }`,
+  );
+  const gumbel = program(
+    'gumbel',
+    '',
+    /* wgsl */ `${rowMax}
   let invT = 1.0 / p.temperature;
   let key = (p.seed + pcg(p.counter + row * 0x9E3779B9u));
   var gv = -3.4e38;
@@ -529,20 +529,14 @@ ${rowMax}
   if (lid == 0u) {
     parts[rb + 3u] = best.x;
     parts[rb + 4u] = best.y;
-  }
-}`,
-  };
-  const hist: KernelProgram = {
-    name: 'sample_partials',
-    cacheKey: `sample_partials:hist:V${V}:G${groups}`,
-    bindings,
-    params,
-    body: () => /* wgsl */ `${common}
-var<workgroup> hist: array<atomic<u32>, ${BINS}>;
+  }`,
+  );
+  const hist = program(
+    'hist',
+    `var<workgroup> hist: array<atomic<u32>, ${BINS}>;
 var<workgroup> hmass: array<atomic<u32>, ${BINS}>;
-@compute @workgroup_size(${W})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {${head}
-${rowMax}
+`,
+    /* wgsl */ `${rowMax}
   for (var b = lid; b < ${BINS}u; b += ${W}u) { atomicStore(&hist[b], 0u); atomicStore(&hmass[b], 0u); }
   workgroupBarrier();
   let invT = 1.0 / p.temperature;
@@ -561,8 +555,7 @@ ${rowMax}
     parts[rb + ${HIST0}u + b] = atomicLoad(&hist[b]);
     parts[rb + ${HIST0 + BINS}u + b] = atomicLoad(&hmass[b]);
   }
-  if (lid == 0u) { parts[rb + 5u] = bitcast<u32>(total); }
-}`,
-  };
+  if (lid == 0u) { parts[rb + 5u] = bitcast<u32>(total); }`,
+  );
   return { max, gumbel, hist, groups };
 }
