@@ -64,6 +64,18 @@ describe.skipIf(!availability.ok)('generation with device sampling (GPU draws, t
     // First token from the prefill logits on the host, then one device stream for the 19 left.
     expect(spy.mock.calls.map((c) => c[2].maxTokens)).toEqual([19]);
     spy.mockRestore();
+    // A backend with only the chunked `generate`: chunks of 4, 8, then the 7 left, and the same tokens.
+    const stream = loaded.generateStream;
+    const chunks = vi.spyOn(loaded, 'generate');
+    loaded.generateStream = undefined;
+    try {
+      const chunked = await run({ temperature: 0, maxTokens: 20, stopTokens: [] });
+      expect(chunks.mock.calls.map((c) => c[2].maxTokens)).toEqual([4, 8, 7]);
+      expect(chunked.toks).toEqual(dev.toks);
+    } finally {
+      loaded.generateStream = stream;
+      chunks.mockRestore();
+    }
     expect(dev.toks.map((t) => t.token)).toEqual(host.toks.map((t) => t.token));
     for (let i = 0; i < dev.toks.length; i++) expect(Math.abs(dev.toks[i].logprob - host.toks[i].logprob)).toBeLessThan(1e-3);
     expect(dev.done.stopReason).toBe('max-tokens');

@@ -93,17 +93,16 @@ class WebGpuLoadedModel implements LoadedModel {
   }
 
   async generate(sequence: Sequence, first: number, o: DeviceGenerateOptions): Promise<DeviceToken[]> {
-    const s = this.own(sequence);
-    if (s.length >= s.capacity) throw new InvalidArgumentError(`sequence is full (${s.capacity} positions)`);
     const out: DeviceToken[] = [];
-    const sampling = { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed >>> 0 };
-    for await (const t of this.model.generateTokens(s.inner, first, o.maxTokens, sampling, { stop: o.stop })) {
-      out.push({ token: t.id, logprob: t.logprob });
-    }
+    for await (const t of this.tokens(sequence, first, o)) out.push(t);
     return out;
   }
 
-  async *generateStream(sequence: Sequence, first: number, o: DeviceGenerateOptions): AsyncGenerator<DeviceToken> {
+  generateStream(sequence: Sequence, first: number, o: DeviceGenerateOptions): AsyncGenerator<DeviceToken> {
+    return this.tokens(sequence, first, o);
+  }
+
+  private async *tokens(sequence: Sequence, first: number, o: DeviceGenerateOptions): AsyncGenerator<DeviceToken> {
     const s = this.own(sequence);
     if (s.length >= s.capacity) throw new InvalidArgumentError(`sequence is full (${s.capacity} positions)`);
     const sampling = { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed >>> 0 };
