@@ -287,9 +287,12 @@ async function occupancyProbe(ctx: GpuContext): Promise<void> {
   const act = ctx.createBuffer(T * 4 * 2880 * 4);
   const xn = ctx.createBuffer(T * 2880 * 4);
   const x = ctx.createBuffer(T * 2880 * 4);
+  // The model's decode on the f16 path (raw pairs, two words per chain); scales as if the inputs were prescaled.
+  const decode = ctx.caps.f16 ? { raw: true, chain: 2 as const } : undefined;
   const shapes: [string, MoeProgramOptions][] = [
-    ['4/4', { halfActivations: ctx.caps.f16 }],
-    ['2/4', { halfActivations: ctx.caps.f16, pairsPerGroup: 2, rowsPerGroup: 2 }],
+    ['4/4', { halfActivations: ctx.caps.f16, decode }],
+    ['2/4', { halfActivations: ctx.caps.f16, pairsPerGroup: 2, rowsPerGroup: 2, decode }],
+    ['8/4', { halfActivations: ctx.caps.f16, pairsPerGroup: 8, decode }],
   ];
   for (const [label, o] of shapes) {
     const p1 = moeMlp1Program(ctx.caps, s, o);
@@ -297,8 +300,8 @@ async function occupancyProbe(ctx: GpuContext): Promise<void> {
     const parts: string[] = [];
     for (const m of [1, 2, 3, 4, 6, 8]) {
       for (const [which, prog, bufs, params] of [
-        ['mlp1', p1, [b1, s1, bias1, xn, logits, act], { xRow0: 0, limit: 7, alpha: 1.702 }],
-        ['mlp2', p2, [b2, s2, bias2, act, logits, x], { xRow0: 0 }],
+        ['mlp1', p1, [b1, s1, bias1, xn, logits, act], { xRow0: 0, limit: 7, alpha: 1.702, xScale: 1, actOut: 1 }],
+        ['mlp2', p2, [b2, s2, bias2, act, logits, x], { xRow0: 0, actScale: 1 }],
       ] as const) {
         ctx.enableProfiling(64, 'step');
         for (let rep = 0; rep < 6; rep++) {
@@ -713,10 +716,19 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         // "4/4": mlp1 row pairs / mlp2 rows per group; suffix f: f32 activations instead of f16 pairs, w: mlp1's f16
         // pairs meet in workgroup memory (not within a subgroup), r / s: routing by rank counting in workgroup memory /
         // by subgroup rounds (default: rank up to 32 experts).
-        const mm = /^(\d+)\/(\d+)([fwrs]*)$/.exec(v);
-        if (!mm) throw new Error(`--moe-ab: expected e.g. 4/4 or 4/4f, got ${v}`);
+        // ":raw", ":c1" / ":c2" / ":c4", ":hs", ":xor" (joined by +; mlp2's after a |, else mlp1's): f16 decode
+        // variants (MoeDecodeVariant; ":c1" alone is the decode before session 12).
+        const mm = /^(\d+)\/(\d+)([fwrs]*)(?::([a-z0-9+|]+))?$/.exec(v);
+        if (!mm) throw new Error(`--moe-ab: expected e.g. 4/4, 4/4f or 4/4:raw+c2|raw, got ${v}`);
         const [pp, rr] = [Number(mm[1]), Number(mm[2])];
+        const dec = (t: string) => {
+          const dv = t.split('+');
+          return { raw: dv.includes('raw'), xor: dv.includes('xor'), halfSum: dv.includes('hs'), chain: (dv.includes('c4') ? 4 : dv.includes('c2') ? 2 : 1) as 1 | 2 | 4 };
+        };
+        const [dt1, dt2] = (mm[4] ?? '').split('|');
         m.setMoeVariant({
+          ...(dt1 ? { decode: dec(dt1) } : {}),
+          ...(dt2 ? { decode2: dec(dt2) } : {}),
           pairsPerGroup: pp,
           rowsPerGroup: rr,
           ...(mm[3].includes('f') ? { halfActivations: false } : {}),
@@ -726,7 +738,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         const all = await stepGpuUs(ctx, m, seq, null);
         const moe1 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp1');
         const moe2 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp2');
-        rows.push([`${name} decode @ctx ${c}, MoE ${pp} pairs / ${rr} rows per group${mm[3].includes('f') ? ', f32 activations' : ''}${mm[3].includes('w') ? ', pairs via workgroup memory' : ''}${mm[3].includes('r') ? ', rank routing' : ''}${mm[3].includes('s') ? ', subgroup routing' : ''}`, `step ${all.toFixed(0)} us`, `mlp1 alone ${moe1.toFixed(0)} us, mlp2 alone ${moe2.toFixed(0)} us`]);
+        rows.push([`${name} decode @ctx ${c}, MoE ${pp} pairs / ${rr} rows per group${mm[3].includes('f') ? ', f32 activations' : ''}${mm[3].includes('w') ? ', pairs via workgroup memory' : ''}${mm[3].includes('r') ? ', rank routing' : ''}${mm[3].includes('s') ? ', subgroup routing' : ''}${mm[4] ? `, decode ${mm[4]}` : ''}`, `step ${all.toFixed(0)} us`, `mlp1 alone ${moe1.toFixed(0)} us, mlp2 alone ${moe2.toFixed(0)} us`]);
         log(rows[rows.length - 1].join(' | '));
       }
       m.setMoeVariant({});
@@ -892,6 +904,9 @@ async function main(): Promise<void> {
   if (!args.has('skip-check') && only !== 'smat') {
     f16ok = (await tinyCheck(true, true)) && f16ok;
     await tinyCheck(true, true, undefined, { lut: true });
+    // The f16 decode before session 12 (pairs rescaled one at a time), and raw pairs with f16 sums over whole blocks.
+    await tinyCheck(true, true, undefined, { decode: { chain: 1 } });
+    await tinyCheck(true, true, undefined, { decode: { raw: true, chain: 2, halfSum: true } });
     await tinyCheck(true, true, undefined, undefined, { minTokens: 8, tiled: true });
     await tinyCheck(true, false, undefined, undefined, { minTokens: 8, tiled: true });
     await tinyCheck(true, true, undefined, undefined, undefined, 8);

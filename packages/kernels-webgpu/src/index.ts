@@ -16,6 +16,7 @@ export {
 } from './gpu.js';
 export { gemvBf16, gemvBf16Program, type GemvArgs, type GemvBf16Options, type WeightPart } from './kernels/gemv-bf16.js';
 export { moeMlp1, moeMlp1Program, type MoeArgs, type MoeProgramOptions, type MoeShape } from './kernels/moe-mlp1.js';
+export type { MoeDecodeVariant } from './wgsl.js';
 export { moeMlp2, moeMlp2Program } from './kernels/moe-mlp2.js';
 export {
   attention,

@@ -144,6 +144,34 @@ fn x8h(a: vec4f, b: vec4f) -> array<vec2<f16>, 4> {
 `;
 
 /**
+ * @internal Benchmarks: variants of the f16 nibble decode (MoeProgramOptions.decode). `raw`: the pairs are used as
+ * decoded (value·2^-14), without the 2^15 rescale per pair; `fq(w, x)` / `fqAcc(w, x, acc)` add one weight word's
+ * four products into a vec2<f16> chain, `hsum` ends a chain in f32.
+ */
+export function mxfp4F16Chain(raw: boolean): string {
+  const sc = raw ? '' : ' * vec2<f16>(32768.0h, 32768.0h)';
+  return /* wgsl */ `
+fn fq0(w: u32) -> vec2<f16> { return bitcast<vec2<f16>>(((w << 9u) & 0x0E000E00u) | ((w << 12u) & 0x80008000u))${sc}; }
+fn fq1(w: u32) -> vec2<f16> { return bitcast<vec2<f16>>(((w << 5u) & 0x0E000E00u) | ((w << 8u) & 0x80008000u))${sc}; }
+fn fq2(w: u32) -> vec2<f16> { return bitcast<vec2<f16>>(((w << 1u) & 0x0E000E00u) | ((w << 4u) & 0x80008000u))${sc}; }
+fn fq3(w: u32) -> vec2<f16> { return bitcast<vec2<f16>>(((w >> 3u) & 0x0E000E00u) | (w & 0x80008000u))${sc}; }
+fn fqAcc(w: u32, x: array<vec2<f16>, 4>, acc: vec2<f16>) -> vec2<f16> {
+  var a = fma(fq0(w), x[0], acc);
+  a = fma(fq1(w), x[1], a);
+  a = fma(fq2(w), x[2], a);
+  return fma(fq3(w), x[3], a);
+}
+fn fq(w: u32, x: array<vec2<f16>, 4>) -> vec2<f16> {
+  var a = fq0(w) * x[0];
+  a = fma(fq1(w), x[1], a);
+  a = fma(fq2(w), x[2], a);
+  return fma(fq3(w), x[3], a);
+}
+fn hsum(v: vec2<f16>) -> f32 { return f32(v.x) + f32(v.y); }
+`;
+}
+
+/**
  * Activations as f16 pairs, the MoE decode kernels' inputs on the fast path: the 8 values of MXFP4 weight word q
  * (values 8q..8q+7 of a row) are one vec4<u32> whose component k holds values (8q+k, 8q+k+4) as two f16
  * (pack2x16float) — the pairing the f16 nibble decode produces. Half the bytes of f32 activations, and the consumer
@@ -353,6 +381,8 @@ export function emitMxfp4BlockDot(
     lut: boolean;
     /** The activations are f16 pairs (HALF_PAIR_HELPERS): `load(q)`, q = 0..3, gives weight word q's vec4<u32>. */
     halfPairs?: boolean;
+    /** @internal Benchmarks: decode variants on the f16-pair path (MoeDecodeVariant; needs mxfp4F16Chain). */
+    decode?: MoeDecodeVariant;
     load: (q: number) => string;
     x: string;
     half: string;
@@ -362,6 +392,33 @@ export function emitMxfp4BlockDot(
   const { j, x, half, acc } = o;
   const w = (r: number, c: string) => `w${r}_${j}.${c}`;
   let dot: (r: number) => string;
+  if (o.halfPairs && o.caps.f16 && o.decode?.xor) {
+    // Diagnostic: no decode and no products; every load still feeds the result (which is wrong).
+    for (let q = 0; q < 4; q++) lines.push(`let ${half}u${q} = ${o.load(q)};`);
+    lines.push(`let ${half}ux = ${[0, 1, 2, 3].map((q) => `${half}u${q}.x ^ ${half}u${q}.y ^ ${half}u${q}.z ^ ${half}u${q}.w`).join(' ^ ')};`);
+    for (let r = 0; r < o.rows; r++) {
+      lines.push(`${acc}${r} += s${r}_${j} * bitcast<f32>(((${w(r, 'x')} ^ ${w(r, 'y')} ^ ${w(r, 'z')} ^ ${w(r, 'w')} ^ ${half}ux) & 0x007fffffu) | 0x3f800000u);`);
+    }
+    return;
+  }
+  if (o.halfPairs && o.caps.f16 && o.decode && (o.decode.raw || o.decode.halfSum || (o.decode.chain ?? 1) > 1)) {
+    const C = o.decode.chain ?? 1;
+    for (let q = 0; q < 4; q++) lines.push(`let ${half}${q} = xh4(${o.load(q)});`);
+    const comps = ['x', 'y', 'z', 'w'];
+    for (let r = 0; r < o.rows; r++) {
+      const chains: string[] = [];
+      for (let c0 = 0; c0 < 4; c0 += C) {
+        let e = `fq(${w(r, comps[c0])}, ${half}${c0})`;
+        for (let q = c0 + 1; q < c0 + C; q++) e = `fqAcc(${w(r, comps[q])}, ${half}${q}, ${e})`;
+        chains.push(e);
+      }
+      const sum = o.decode.halfSum
+        ? `hsum(${chains.length === 4 ? `(${chains[0]} + ${chains[1]}) + (${chains[2]} + ${chains[3]})` : chains.join(' + ')})`
+        : chains.map((c) => `hsum(${c})`).join(' + ');
+      lines.push(`${acc}${r} += s${r}_${j} * (${sum});`);
+    }
+    return;
+  }
   if (o.halfPairs) {
     if (o.lut) throw new Error('emitMxfp4BlockDot: the LUT decode takes f32 activations');
     for (let q = 0; q < 4; q++) {
@@ -388,6 +445,18 @@ export function emitMxfp4BlockDot(
     dot = (r) => ['x', 'y', 'z', 'w'].map((c, q) => `fp4dot8(${w(r, c)}, ${x}${2 * q}, ${x}${2 * q + 1})`).join(' + ');
   }
   for (let r = 0; r < o.rows; r++) lines.push(`${acc}${r} += s${r}_${j} * (${dot(r)});`);
+}
+
+/** @internal Benchmarks: decode variants of the per-token MoE kernels' f16 path (see mxfp4F16Chain). */
+export interface MoeDecodeVariant {
+  /** Pairs used as decoded (value·2^-14): no rescale per pair (inputs would need prescaling; timing only). */
+  raw?: boolean;
+  /** Weight words per f16 accumulation chain: 1 (as shipped), 2 or 4. */
+  chain?: 1 | 2 | 4;
+  /** The chains of a block summed in f16 before one conversion to f32 (instead of each chain converted). */
+  halfSum?: boolean;
+  /** No decode: the loads XORed together (wrong results; measures the arithmetic). */
+  xor?: boolean;
 }
 
 /** Table copies for mxfp4LutHelpers that fit the adapter's workgroup memory next to `reserve` bytes, or 0. */

@@ -5,7 +5,7 @@ import { refGemv, refRmsNorm } from './reference.js';
 import { fromHalfPairs, gpu, SHAPES, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
 
 describe('gemvBf16', () => {
-  const cases: { N: number; K: number; M: number; norm: boolean; bias: boolean; residual: boolean; split: number; wn?: boolean; half?: boolean; rw?: 1 }[] = [
+  const cases: { N: number; K: number; M: number; norm: boolean; bias: boolean; residual: boolean; split: number; wn?: boolean; half?: boolean; rw?: 1; xs?: number }[] = [
     { N: 37, K: 72, M: 1, norm: false, bias: true, residual: false, split: 1 },
     { N: 101, K: 264, M: 3, norm: true, bias: true, residual: false, split: 2 },
     { N: 9, K: 8, M: 2, norm: false, bias: false, residual: true, split: 1 },
@@ -17,9 +17,11 @@ describe('gemvBf16', () => {
     // A workgroup per row (the router's GPU shape): 300 rows in 3 parts, K over 256 invocations with a remainder.
     { N: 300, K: 2120, M: 2, norm: true, bias: true, residual: false, split: 3, wn: true, half: true, rw: 1 },
     { N: 7, K: 136, M: 1, norm: true, bias: false, residual: true, split: 1, wn: true, rw: 1 },
+    // f16 pairs prescaled by a power of two (the MoE kernels' raw decode); the dot products are not.
+    { N: 32, K: 2880, M: 1, norm: true, bias: true, residual: false, split: 1, wn: true, half: true, rw: 1, xs: 64 },
   ];
   for (const shape of SHAPES) for (const c of cases.filter((c) => !(c.half || c.rw) || shape === 'gpu')) {
-    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}${c.wn ? ' writeNormed' : ''}${c.half ? ' (f16 pairs)' : ''}${c.rw ? ' 1 row per workgroup' : ''}`, async () => {
+    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}${c.wn ? ' writeNormed' : ''}${c.half ? ' (f16 pairs)' : ''}${c.rw ? ' 1 row per workgroup' : ''}${c.xs ? ` xnScale ${c.xs}` : ''}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.N * 7 + c.K);
@@ -55,13 +57,14 @@ describe('gemvBf16', () => {
         out,
         xnOut: c.wn ? xnOut : undefined,
         outStride: c.N,
+        xnScale: c.xs,
       });
       rec.submit();
       const got = await ctx.readF32(out, c.M * c.N);
       expect(maxAbsDiff(got, want)).toBeLessThan(1e-3 * Math.sqrt(c.K));
       if (c.wn && c.half) {
         // Each value within half an f16 ulp (plus f32 rounding) of the f32 normalised row.
-        const got = fromHalfPairs(await ctx.readU32(xnOut, (c.M * c.K) / 2), c.K);
+        const got = fromHalfPairs(await ctx.readU32(xnOut, (c.M * c.K) / 2), c.K).map((v) => v / (c.xs ?? 1));
         for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - xin[i])).toBeLessThanOrEqual(Math.abs(xin[i]) * 2 ** -11 + 1e-6);
       } else if (c.wn) {
         expect(maxAbsDiff(await ctx.readF32(xnOut, c.M * c.K), xin)).toBeLessThan(1e-4);

@@ -17,7 +17,7 @@ describe('MoE decode kernels (MXFP4)', () => {
     { H: 96, I: 96, E: 2, k: 2, expertsPerPart: 1, tokens: 37, xRow0: 1 },
   ];
   // GPU-shape variants the benchmark compares (rows per group, the loop-form kernel); the CPU shape has none.
-  const variants: { name: string; shape: 'gpu' | 'cpu'; opts: MoeProgramOptions; grouped?: boolean; tiled?: boolean }[] = [
+  const variants: { name: string; shape: 'gpu' | 'cpu'; opts: MoeProgramOptions; grouped?: boolean; tiled?: boolean; prescaled?: boolean }[] = [
     ...SHAPES.map((shape) => ({ name: '', shape, opts: {} })),
     { name: ' rows 1/2', shape: 'gpu', opts: { pairsPerGroup: 1, rowsPerGroup: 2 } },
     { name: ' rows 2/8', shape: 'gpu', opts: { pairsPerGroup: 2, rowsPerGroup: 8 } },
@@ -28,11 +28,13 @@ describe('MoE decode kernels (MXFP4)', () => {
     { name: ' f16-pair activations, rows 2/4', shape: 'gpu', opts: { halfActivations: true, pairsPerGroup: 2 } },
     { name: ' f16-pair activations, rows 8/4', shape: 'gpu', opts: { halfActivations: true, pairsPerGroup: 8 } },
     { name: ' f16-pair activations, pairs via workgroup memory', shape: 'gpu', opts: { halfActivations: true, pairWrite: 'workgroup' } },
+    // Inputs prescaled by powers of two (what the raw decode of the f16 path takes), undone by xScale / actScale.
+    { name: ' f16-pair activations, prescaled inputs', shape: 'gpu', opts: { halfActivations: true }, prescaled: true },
     { name: ' grouped by expert (prefill)', shape: 'gpu', opts: {}, grouped: true },
     { name: ' grouped by expert, tiled (prefill)', shape: 'gpu', opts: {}, grouped: true, tiled: true },
   ];
   // The 37-token case (several 32-token tiles per expert) only matters to the grouped kernels.
-  for (const { name, shape, opts, grouped, tiled } of variants) for (const c of cases.filter((c) => grouped || c.tokens < 32)) {
+  for (const { name, shape, opts, grouped, tiled, prescaled } of variants) for (const c of cases.filter((c) => grouped || c.tokens < 32)) {
     test(`[${shape}${name}] H=${c.H} I=${c.I} E=${c.E} k=${c.k} parts=${Math.ceil(c.E / c.expertsPerPart)} tokens=${c.tokens}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
@@ -126,9 +128,10 @@ describe('MoE decode kernels (MXFP4)', () => {
           logits: lBuf,
           tokens: c.tokens,
           xRow0: c.xRow0,
-          xn: ctx.upload(half ? toHalfPairs(xn32, c.H) : xn),
+          xn: ctx.upload(half ? toHalfPairs(prescaled ? xn32.map((v) => v * 8) : xn32, c.H) : xn),
           act,
           limit,
+          ...(prescaled ? { xScale: 1 / 8, actOut: 32 } : {}),
         });
         moeMlp2(rec, moeMlp2Program(ctx.caps, c, opts), c, {
           blocks: split(W2.blocks, c.H * (c.I / 2)),
@@ -139,10 +142,12 @@ describe('MoE decode kernels (MXFP4)', () => {
           xRow0: c.xRow0,
           act,
           x: xBuf,
+          ...(prescaled ? { actScale: 1 / 32 } : {}),
         });
       }
       rec.submit();
       const gotAct = half ? fromHalfPairs(await ctx.readU32(act, wantAct.length / 2), c.I) : await ctx.readF32(act, wantAct.length);
+      if (prescaled) for (let i = 0; i < gotAct.length; i++) gotAct[i] /= 32;
       // f16 act values: each within half an f16 ulp (2^-11 relative) of the f32 result.
       expect(relL2(gotAct, wantAct)).toBeLessThan(half ? 6e-4 : 1e-5);
       const gotX = await ctx.readF32(xBuf, wantX.length);

@@ -168,6 +168,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let d4 = lid % ${D4}u;
   let slice = lid / ${D4}u;
   let vb = VOFF + g * ${D4}u + d4;
+  // The sink of the head this invocation finishes, loaded now: at the end it would add a memory round trip.
+  let sinkh = sinks[h0 + ${G === 1 ? '0u' : `min(lid / ${D4}u, ${G - 1}u)`}];
   ${
     prefetch
       ? `// Every K and V load of the workgroup is issued here, before the first barrier, so that they overlap each other and
@@ -279,7 +281,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
     let head = h0 + oh;
     if (ns == 1u) {
-      let sink = sinks[head];
+      let sink = sinkh;
       let mm = max(mh[oh], sink);
       let den = lh[oh] * exp(mh[oh] - mm) + exp(sink - mm);
       out[(row * ${NQ}u + head) * ${D4}u + d4] = acc * (exp(mh[oh] - mm) / den);

@@ -68,7 +68,7 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   const RW = o.rowsPerWorkgroup ?? ROWS_PER_WG;
   if (RW !== 1 && RW !== ROWS_PER_WG) throw new KernelShapeError(`gemvBf16: rowsPerWorkgroup must be 1 or 8, got ${RW}`);
   const LPR = 256 / RW; // invocations per row
-  const key = `gemv_bf16:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}`;
+  const key = `gemv_bf16t:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}`;
   const NA = o.norm ? 2 * M : M;
   // The normalised rows (writeNormed) are written by all workgroups, a slice each, after their own dot products.
   const XW = wh ? K / 2 : K / 4;
@@ -92,6 +92,25 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // acc[m]: the dot product of row r with x[m]·gain; acc[M + m] (norm): Σ x[m]², since the 32 invocations of a row
   // read all of x[m] anyway — so the RMSNorm costs no prologue pass and no barrier before the first weight load.
   var acc: array<f32, ${NA}>;
+  // What the tail adds (bias, residual) is loaded first: issued at the end, after the reduction, each would add a
+  // memory round trip to every workgroup's finish, and a dispatch ends with its last workgroup.
+  ${o.bias ? 'let tb = bias[p.biasOffset + r];' : ''}
+  ${o.residual ? `var tx: array<f32, ${M}>;
+  for (var m = 0u; m < ${M}u; m++) { tx[m] = out[m * p.outStride + p.outOffset + r]; }` : ''}
+  ${
+    wh
+      ? `// The first f16 pair this invocation writes out (below), loaded now for the same reason.
+  let cf = min(wgIndex(wid, nwg) * ((${XW}u + (p.rows + ${RW - 1}u) / ${RW}u - 1u) / ((p.rows + ${RW - 1}u) / ${RW}u)) + lid, ${XW - 1}u);
+  var hlo: array<f32, ${M}>;
+  var hhi: array<f32, ${M}>;
+  for (var m = 0u; m < ${M}u; m++) {
+    let v = 2u * (cf >> 2u);
+    let xi = (p.xRow0 + m) * ${K / 4}u + v;
+    hlo[m] = x[xi][cf & 3u] * gain[v][cf & 3u];
+    hhi[m] = x[xi + 1u][cf & 3u] * gain[v + 1u][cf & 3u];
+  }`
+      : ''
+  }
   for (var c = lane; c < ${KV}u; c += ${LPR}u) {
     let wv = w[r * ${KV}u + c];
     let wa = bf8lo(wv);
@@ -121,9 +140,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         // u32 c = 4q + k holds values 8q+k (vec4 2q, lane k) and 8q+k+4 (vec4 2q+1, lane k).
         let v = 2u * (c >> 2u);
         let xi = (p.xRow0 + m) * ${K / 4}u + v;
-        let lo = x[xi][c & 3u] * gain[v][c & 3u];
-        let hi = x[xi + 1u][c & 3u] * gain[v + 1u][c & 3u];
-        xnOut[(p.xRow0 + m) * ${K / 2}u + c] = pack2x16float(vec2f(lo, hi) * inv);
+        var lo = hlo[m];
+        var hi = hhi[m];
+        if (c != cf) {
+          lo = x[xi][c & 3u] * gain[v][c & 3u];
+          hi = x[xi + 1u][c & 3u] * gain[v + 1u][c & 3u];
+        }
+        xnOut[(p.xRow0 + m) * ${K / 2}u + c] = pack2x16float(vec2f(lo, hi) * (inv * p.xnScale));
       }`
           : `for (var c = c0 + lid; c < c1; c += 256u) {
         let xi = (p.xRow0 + m) * ${K / 4}u + c;
@@ -137,9 +160,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (valid && lane == 0u) {
     for (var m = 0u; m < ${M}u; m++) {
       var v = acc[m]${o.norm ? ` * inverseSqrt(acc[${M}u + m] / ${K}.0 + p.eps)` : ''};
-      ${o.bias ? 'v += bias[p.biasOffset + row];' : ''}
+      ${o.bias ? 'v += tb;' : ''}
       let oi = m * p.outStride + p.outOffset + row;
-      ${o.residual ? 'out[oi] += v;' : 'out[oi] = v;'}
+      ${o.residual ? 'out[oi] = tx[m] + v;' : 'out[oi] = v;'}
     }
   }
 }`,
@@ -153,6 +176,8 @@ const PARAMS = [
   ['outStride', 'u32'],
   ['xRow0', 'u32'],
   ['eps', 'f32'],
+  // f16-pair normalised rows are written times xnScale (a power of two: prescaled for the MoE kernels' raw decode).
+  ['xnScale', 'f32'],
 ] as const;
 
 /** CPU-rasteriser shape: one invocation per row, 64 rows per workgroup, no barriers. */
@@ -221,6 +246,8 @@ export interface GemvArgs {
   /** Elements between consecutive output rows (default: total rows). */
   outStride: number;
   eps?: number;
+  /** Multiplier of the f16-pair normalised rows (normedHalf; a power of two); default 1. */
+  xnScale?: number;
 }
 
 /** Records one dispatch per weight part. */
@@ -244,6 +271,7 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
         outStride: a.outStride,
         xRow0: a.xRow0 ?? 0,
         eps: a.eps ?? 1e-5,
+        xnScale: a.xnScale ?? 1,
       },
       Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : (program.meta?.rowsPerWorkgroup ?? ROWS_PER_WG))),
     );

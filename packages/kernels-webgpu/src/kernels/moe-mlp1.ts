@@ -11,6 +11,8 @@ import {
   MXFP4_HELPERS,
   moeRouting,
   mxfp4LutHelpers,
+  mxfp4F16Chain,
+  type MoeDecodeVariant,
   partLoader,
   routeLocal,
   routePrologue,
@@ -76,6 +78,13 @@ export interface MoeProgramOptions {
    * 32, always rank counting.
    */
   rankRouting?: boolean;
+  /**
+   * Decode of the f16-pair path (wgsl.ts, MoeDecodeVariant). Default: the pairs rescaled by 2^15 one at a time, one
+   * f16 chain per weight word. With `raw` the inputs must arrive prescaled (xScale / actScale undo it).
+   */
+  decode?: MoeDecodeVariant;
+  /** @internal Benchmarks: mlp2's decode where it differs from mlp1's (the model's options only). */
+  decode2?: MoeDecodeVariant;
 }
 
 export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptions = {}): KernelProgram {
@@ -91,10 +100,14 @@ export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptio
     { name: 'logits', type: 'array<f32>', access: 'read' },
     { name: 'act', type: 'array<f32>', access: 'read_write' },
   );
+  // xScale multiplies the dot products (2^(15-k) when xn arrives prescaled by 2^k for the raw decode, else 1); actOut
+  // multiplies the f16-pair act written for mlp2 (2^k for mlp2's raw decode, else 1).
   const params = [
     ['xRow0', 'u32'],
     ['limit', 'f32'],
     ['alpha', 'f32'],
+    ['xScale', 'f32'],
+    ['actOut', 'f32'],
   ] as const;
   const swiglu = (g: string, l: string) => swigluValue(g, l, `act[(tok * ${k}u + slot) * ${I}u + i]`);
   if (caps.cpuLike) {
@@ -147,7 +160,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (opts.pairWrite === 'lanes' && !lanes) {
       throw new KernelShapeError(`moeMlp1: pairWrite 'lanes' needs halfActivations and 2, 4 or 8 row pairs per group, got ${RP}`);
     }
-    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, opts.lut ? lutCopies(caps) : 0, half, lanes, opts.rankRouting ?? s.E <= 32);
+    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, opts.lut ? lutCopies(caps) : 0, half, lanes, opts.rankRouting ?? s.E <= 32, opts.decode);
   }
   return {
     name: 'moe_mlp1',
@@ -237,6 +250,7 @@ function moeMlp1Unrolled(
   half: boolean,
   lanes: boolean,
   rank: boolean,
+  decode?: MoeDecodeVariant,
 ): KernelProgram {
   const { H, I, E, k } = s;
   const routing = moeRouting(caps, E, k, rank);
@@ -269,6 +283,7 @@ function moeMlp1Unrolled(
       lines.push(`let s${r}_${j} = ${partial ? `select(0.0, ${sc}, lane + ${32 * j}u < ${GB}u)` : sc};`);
     }
   }
+  const nLoads = lines.length;
   for (let r = 0; r < R; r++) lines.push(`var a${r} = 0.0;`);
   for (let j = 0; j < NB; j++) {
     lines.push('{');
@@ -279,6 +294,7 @@ function moeMlp1Unrolled(
       caps,
       lut: lutC > 0,
       halfPairs: half,
+      decode,
       load: (q) => (half ? `xn[(xrow * ${GB}u + g${j}) * 4u + ${q}u]` : `xn[xb + ${q}u]`),
       x: 'x',
       half: 'h',
@@ -296,19 +312,23 @@ function moeMlp1Unrolled(
   };
   const SPG = 8 / RP; // lanes: subgroups per 8-value group
   let tail: string;
+  // The biases the tail adds are loaded with the weights (hoist): loaded after the reduction they would add a memory
+  // round trip to every workgroup's finish.
+  let hoist: string;
   if (lanes) {
+    hoist = `let tr = e * ${2 * I}u + 2u * min(vb + lane, ${I - 1}u);
+  let tb0 = bias[tr]; let tb1 = bias[tr + 1u]; let tb2 = bias[min(tr + 8u, ${E * 2 * I - 1}u)]; let tb3 = bias[min(tr + 9u, ${E * 2 * I - 1}u)];`;
     tail = `if (lane < ${RP / 2}u) {
     let i = vb + lane;
     if (i < ${I}u) {
-      let rowG = e * ${2 * I}u + 2u * i;
       var v: vec2f;
       {
-        ${swigluValue(`${pick(RP / 2, (q) => 4 * q)} + bias[rowG]`, `${pick(RP / 2, (q) => 4 * q + 1)} + bias[rowG + 1u]`, 'v.x')}
+        ${swigluValue(`${pick(RP / 2, (q) => 4 * q)} * p.xScale + tb0`, `${pick(RP / 2, (q) => 4 * q + 1)} * p.xScale + tb1`, 'v.x')}
       }
       {
-        ${swigluValue(`${pick(RP / 2, (q) => 4 * q + 2)} + bias[rowG + 8u]`, `${pick(RP / 2, (q) => 4 * q + 3)} + bias[rowG + 9u]`, 'v.y')}
+        ${swigluValue(`${pick(RP / 2, (q) => 4 * q + 2)} * p.xScale + tb2`, `${pick(RP / 2, (q) => 4 * q + 3)} * p.xScale + tb3`, 'v.y')}
       }
-      act[(tok * ${k}u + slot) * ${I / 2}u + 4u * (i >> 3u) + (i & 3u)] = pack2x16float(v);
+      act[(tok * ${k}u + slot) * ${I / 2}u + 4u * (i >> 3u) + (i & 3u)] = pack2x16float(v * p.actOut);
     }
   }`;
   } else {
@@ -316,11 +336,12 @@ function moeMlp1Unrolled(
     const dst = half ? `actS[(lid >> 5u) * ${RP}u + lane]` : `act[(tok * ${k}u + slot) * ${I}u + i]`;
     const ga = pick(RP, (q) => 2 * q);
     const la = pick(RP, (q) => 2 * q + 1);
+    hoist = `let tr = e * ${2 * I}u + 2u * min(i0 + lane, ${I - 1}u);
+  let tb0 = bias[tr]; let tb1 = bias[tr + 1u];`;
     tail = `if (lane < ${RP}u) {
     let i = i0 + lane;
     if (i < ${I}u) {
-      let rowG = e * ${2 * I}u + 2u * i;
-      ${swigluValue(`${ga} + bias[rowG]`, `${la} + bias[rowG + 1u]`, dst)}
+      ${swigluValue(`${ga} * p.xScale + tb0`, `${la} * p.xScale + tb1`, dst)}
     }
   }`;
   }
@@ -332,13 +353,13 @@ function moeMlp1Unrolled(
   if (lid < ${4 * RP}u) {
     let lo = ((lid >> 2u) << 3u) | (lid & 3u);
     if (wid.x * ${8 * RP}u + lo < ${I}u) {
-      act[(tok * ${k}u + slot) * ${I / 2}u + wid.x * ${4 * RP}u + lid] = pack2x16float(vec2f(actS[lo], actS[lo + 4u]));
+      act[(tok * ${k}u + slot) * ${I / 2}u + wid.x * ${4 * RP}u + lid] = pack2x16float(vec2f(actS[lo], actS[lo + 4u]) * p.actOut);
     }
   }`;
   }
   return {
     name: 'moe_mlp1',
-    cacheKey: `moe_mlp1u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}:ha${+half}${lanes ? 'L' : ''}:rr${+rank}`,
+    cacheKey: `moe_mlp1t:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}:ha${+half}${lanes ? 'L' : ''}:rr${+rank}${decodeKey(decode)}`,
     bindings,
     enables: enables(caps, true),
     params,
@@ -346,6 +367,7 @@ function moeMlp1Unrolled(
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
+${caps.f16 && decode ? mxfp4F16Chain(!!decode.raw) : ''}
 ${lutC ? mxfp4LutHelpers(lutC) : ''}
 ${half ? HALF_PAIR_HELPERS + (caps.f16 ? HALF_PAIR_F16 : '') : ''}
 ${partLoader(P)}
@@ -371,11 +393,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let vb = wid.x * ${8 * RP}u + 8u * (sg / ${SPG}u) + (sg % ${SPG}u) * ${RP / 2}u;`
       : `let i0 = (wid.x * 8u + (lid >> 5u)) * ${RP}u;`
   }
-  ${lines.join('\n  ')}
+  ${lines.slice(0, nLoads).join('\n  ')}
+  ${hoist}
+  ${lines.slice(nLoads).join('\n  ')}
   pair_sum(&acc, lid);
   ${tail}
 }`,
   };
+}
+
+/** Cache-key suffix of a decode variant ('' for the shipped decode). */
+export function decodeKey(d: MoeDecodeVariant | undefined): string {
+  return d ? `:dv${+!!d.raw}${d.chain ?? 1}${+!!d.xor}` : '';
 }
 
 /** WGSL statements storing the clamped SwiGLU of gate `g` and linear `l` (expressions) into `dst`. */
@@ -402,12 +431,20 @@ export function moeMlp1(
   rec: StepRecorder,
   program: KernelProgram,
   s: MoeShape,
-  a: MoeArgs & { xn: BufferRef; act: BufferRef; limit: number },
+  a: MoeArgs & {
+    xn: BufferRef;
+    act: BufferRef;
+    limit: number;
+    /** Multiplier of the dot products (2^(15-k) for the raw decode of xn prescaled by 2^k); default 1. */
+    xScale?: number;
+    /** Multiplier of the f16-pair act written (2^k for mlp2's raw decode); default 1. */
+    actOut?: number;
+  },
 ): void {
   rec.dispatch(
     program,
     [...a.blocks, a.scales, a.bias, a.xn, a.logits, a.act],
-    { xRow0: a.xRow0 ?? 0, limit: a.limit, alpha: 1.702 },
+    { xRow0: a.xRow0 ?? 0, limit: a.limit, alpha: 1.702, xScale: a.xScale ?? 1, actOut: a.actOut ?? 1 },
     [Math.ceil(s.I / (program.name === 'moe_mlp1_rowwise' ? 64 : (program.meta?.pairsPerWorkgroup ?? 8 * PAIRS_PER_GROUP))), a.tokens * s.k],
   );
 }

@@ -11,11 +11,13 @@ import {
   MXFP4_HELPERS,
   moeRouting,
   mxfp4LutHelpers,
+  mxfp4F16Chain,
+  type MoeDecodeVariant,
   partLoader,
   routeLocal,
   routePrologue,
 } from '../wgsl.js';
-import { checkMoeShape, type MoeArgs, type MoeProgramOptions, type MoeShape } from './moe-mlp1.js';
+import { checkMoeShape, decodeKey, type MoeArgs, type MoeProgramOptions, type MoeShape } from './moe-mlp1.js';
 
 /**
  * Decode MoE down-projection fused with the expert mix and the residual add:
@@ -89,7 +91,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (opts.halfActivations && (opts.legacy || opts.lut)) {
     throw new KernelShapeError('moeMlp2: f16-pair activations need the unrolled kernel without the LUT decode');
   }
-  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings, opts.lut ? lutCopies(caps) : 0, !!opts.halfActivations, opts.rankRouting ?? s.E <= 32);
+  if (!opts.legacy) return moeMlp2Unrolled(caps, s, P, RH, bindings, opts.lut ? lutCopies(caps) : 0, !!opts.halfActivations, opts.rankRouting ?? s.E <= 32, opts.decode);
   return {
     name: 'moe_mlp2',
     cacheKey: `moe_mlp2:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:legacy:RH${RH}`,
@@ -169,9 +171,14 @@ export function moeMlp2(
   rec: StepRecorder,
   program: KernelProgram,
   s: MoeShape,
-  a: MoeArgs & { act: BufferRef; x: BufferRef },
+  a: MoeArgs & {
+    act: BufferRef;
+    x: BufferRef;
+    /** Multiplier of the dot products (2^(15-k) for the raw decode of act prescaled by 2^k); default 1. */
+    actScale?: number;
+  },
 ): void {
-  rec.dispatch(program, [...a.blocks, a.scales, a.bias, a.act, a.logits, a.x], { xRow0: a.xRow0 ?? 0 }, [
+  rec.dispatch(program, [...a.blocks, a.scales, a.bias, a.act, a.logits, a.x], { xRow0: a.xRow0 ?? 0, actScale: a.actScale ?? 1 }, [
     Math.ceil(s.H / (program.name === 'moe_mlp2_rowwise' ? 64 : (program.meta?.rowsPerWorkgroup ?? Math.floor(8 / s.k) * RH_DEFAULT))),
     a.tokens,
   ]);
@@ -187,6 +194,7 @@ function moeMlp2Unrolled(
   lutC: number,
   half: boolean,
   rank: boolean,
+  decode?: MoeDecodeVariant,
 ): KernelProgram {
   const { H, I, E, k } = s;
   const routing = moeRouting(caps, E, k, rank);
@@ -206,26 +214,31 @@ function moeMlp2Unrolled(
     const ok = partial ? `busy && lane + ${32 * j}u < ${GI}u` : 'busy';
     for (let r = 0; r < RH; r++) lines.push(`let s${r}_${j} = select(0.0, scaleAt((sbase + hh${r}) * ${GI}u + g${j}), ${ok});`);
   }
+  const nLoads = lines.length;
   for (let r = 0; r < RH; r++) lines.push(`var c${r} = 0.0;`);
   for (let j = 0; j < NB; j++) {
     lines.push('{');
     // f32: 8 vec4f per block of a row of I; f16 pairs: 4 vec4<u32>.
     lines.push(`let b = ab + ${half ? 4 : 8}u * g${j};`);
-    emitMxfp4BlockDot(lines, { j, rows: RH, caps, lut: lutC > 0, halfPairs: half, load: (q) => `act[b + ${q}u]`, x: 'a', half: 'q', acc: 'c' });
+    emitMxfp4BlockDot(lines, { j, rows: RH, caps, lut: lutC > 0, halfPairs: half, decode, load: (q) => `act[b + ${q}u]`, x: 'a', half: 'q', acc: 'c' });
     lines.push('}');
   }
   lines.push(`var acc: array<f32, ${RH}>;`);
   for (let r = 0; r < RH; r++) lines.push(`acc[${r}] = c${r};`);
   return {
     name: 'moe_mlp2',
-    cacheKey: `moe_mlp2u:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}:lut${lutC}:ha${+half}:rr${+rank}`,
+    cacheKey: `moe_mlp2t:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RH${RH}:lut${lutC}:ha${+half}:rr${+rank}${decodeKey(decode)}`,
     bindings,
     enables: enables(caps, true),
-    params: [['xRow0', 'u32']],
+    params: [
+      ['xRow0', 'u32'],
+      ['actScale', 'f32'],
+    ],
     meta: { rowsPerWorkgroup: RG * RH },
     body: () => /* wgsl */ `
 ${MXFP4_HELPERS}
 ${caps.f16 ? MXFP4_F16_HELPERS : ''}
+${caps.f16 && decode ? mxfp4F16Chain(!!decode.raw) : ''}
 ${lutC ? mxfp4LutHelpers(lutC) : ''}
 ${half ? HALF_PAIR_HELPERS + (caps.f16 ? HALF_PAIR_F16 : '') : ''}
 ${partLoader(P)}
@@ -248,10 +261,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let lbase = (e % ${s.expertsPerPart}u) * ${H}u;
   let sbase = e * ${H}u;
   let ab = (tok * ${k}u + sl) * ${half ? I / 8 : I / 4}u;
-  ${lines.join('\n  ')}
+  ${lines.slice(0, nLoads).join('\n  ')}
+  // What the tail adds (the experts' biases, the residual) is loaded with the weights: loaded after the reduction it
+  // would add a memory round trip to every workgroup's finish. Invocation lid < ${RG * RH} finishes row th.
+  let th = min((wid.x * ${RG}u + lid / ${RH}u) * ${RH}u + lid % ${RH}u, ${H - 1}u);
+  ${Array.from({ length: k }, (_, q) => `let tb${q} = bias[sel[${q}] * ${H}u + th];`).join(' ')}
+  let tx = x[xrow * ${H}u + th];
+  ${lines.slice(nLoads).join('\n  ')}
   row_sum(&acc, lid);
   if (lane == 0u) {
-    for (var r = 0u; r < ${RH}u; r++) { partial[sg * ${RH}u + r] = select(0.0, selw[sl] * acc[r], busy); }
+    for (var r = 0u; r < ${RH}u; r++) { partial[sg * ${RH}u + r] = select(0.0, selw[sl] * (acc[r] * p.actScale), busy); }
   }
   workgroupBarrier();
   if (lid < ${RG * RH}u) {
@@ -259,10 +278,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let h = (wid.x * ${RG}u + rg) * ${RH}u + lid % ${RH}u;
     if (h < ${H}u) {
       var y = 0.0;
-      for (var q = 0u; q < ${k}u; q++) {
-        y += partial[(rg * ${k}u + q) * ${RH}u + lid % ${RH}u] + selw[q] * bias[sel[q] * ${H}u + h];
-      }
-      x[xrow * ${H}u + h] += y;
+      ${Array.from({ length: k }, (_, q) => `y += partial[(rg * ${k}u + ${q}u) * ${RH}u + lid % ${RH}u] + selw[${q}] * tb${q};`).join('\n      ')}
+      x[xrow * ${H}u + h] = tx + y;
     }
   }
 }`,

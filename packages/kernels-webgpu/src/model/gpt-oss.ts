@@ -18,6 +18,7 @@ import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
+import type { MoeDecodeVariant } from '../wgsl.js';
 import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
 import {
   sample,
@@ -112,6 +113,8 @@ export interface LoadGptOssOptions {
  * fills the GPU with one workgroup per row); the records take ~266 KB per row.
  */
 const SPREAD_SAMPLE_ROWS = 8;
+/** The per-token MoE kernels' decode on the f16 path (GptOssGpu.moeDecodes). */
+const DEFAULT_DECODE: MoeDecodeVariant = { raw: true, chain: 2 };
 const PREFILL_GEMM_MIN_TOKENS = 16;
 
 interface Layer {
@@ -122,6 +125,11 @@ interface Layer {
   out: WeightPart[];
   outBias: GPUBuffer;
   mlpNorm: GPUBuffer;
+  /**
+   * Exponent k of the power of two the f16-pair MoE inputs are prescaled by (raw decode): |x/rms·gain| ≤ √H·max|gain|,
+   * so 2^k times it stays ≤ 2^15, half of f16's range.
+   */
+  xnExp: number;
   gate: WeightPart[];
   gateBias: GPUBuffer;
   mlp1Blocks: GPUBuffer[];
@@ -155,6 +163,22 @@ export class GpuSequence {
     this.kv.length = 0;
     this.owner.forget(this);
   }
+}
+
+/**
+ * Exponent k (−14..14) of the power of two that brings values bounded by `bound` to at most 2^15 (half of f16's range),
+ * for the MoE kernels' raw decode: products of a raw MXFP4 pair (value·2^-14) and an input prescaled by 2^k stay in
+ * f16's normal range, and the power of two is undone exactly in f32.
+ */
+export function prescaleExp(bound: number): number {
+  if (!(bound > 0) || !Number.isFinite(bound)) return bound > 0 ? -14 : 14;
+  return Math.max(-14, Math.min(14, Math.floor(Math.log2(32768 / bound))));
+}
+
+/** prescaleExp of mlp1's output (mlp2's input): the clamped SwiGLU is bounded by limit·(limit + 1). */
+export function actExp(limit: number): number {
+  const L = Math.max(1, limit);
+  return prescaleExp(L * (L + 1));
 }
 
 function bf16ToF32Array(u8: Uint8Array): Float32Array {
@@ -392,12 +416,14 @@ export class GptOssGpu {
       loaded += n;
       options.onProgress?.(loaded, name);
     };
-    const f32 = async (name: string): Promise<GPUBuffer> => {
+    const f32Host = async (name: string): Promise<Float32Array> => {
       const u8 = await src.read(name);
-      const data = src.dtype(name) === 'F32' ? u8 : bf16ToF32Array(u8);
+      const f = u8.byteOffset % 4 === 0 ? u8 : u8.slice();
+      const data = src.dtype(name) === 'F32' ? new Float32Array(f.buffer, f.byteOffset, f.byteLength >> 2) : bf16ToF32Array(u8);
       progress(u8.byteLength, name);
-      return ctx.upload(data, name);
+      return data;
     };
+    const f32 = async (name: string): Promise<GPUBuffer> => ctx.upload(await f32Host(name), name);
     const maxBind = Math.min(ctx.caps.maxStorageBindingSize, ctx.caps.maxBufferSize);
     const rowsParts = async (name: string, rows: number, rowBytes: number): Promise<WeightPart[]> => {
       const per = Math.max(1, Math.floor(maxBind / rowBytes));
@@ -456,7 +482,12 @@ export class GptOssGpu {
         sinks: await f32(`${b}.attn.sinks`),
         out: await rowsParts(`${b}.attn.out.weight`, H, c.numAttentionHeads * c.headDim * 2),
         outBias: await f32(`${b}.attn.out.bias`),
-        mlpNorm: await f32(`${b}.mlp.norm.scale`),
+        ...(await (async () => {
+          const g = await f32Host(`${b}.mlp.norm.scale`);
+          let mx = 0;
+          for (const v of g) mx = Math.max(mx, Math.abs(v));
+          return { mlpNorm: ctx.upload(g, `${b}.mlp.norm.scale`), xnExp: prescaleExp(Math.sqrt(H) * mx) };
+        })()),
         gate: await rowsParts(`${b}.mlp.gate.weight`, E, H * 2),
         gateBias: await f32(`${b}.mlp.gate.bias`),
         mlp1Blocks: await expertParts(`${b}.mlp.mlp1_weight.blocks`, expertBytes1),
@@ -530,6 +561,16 @@ export class GptOssGpu {
     const v = this.moeVariant;
     return v.halfActivations ?? (this.ctx.caps.f16 && !this.ctx.caps.cpuLike && !v.legacy && !v.lut);
   }
+  /**
+   * The f16-pair decode of mlp1 and mlp2: on the f16 path, the raw pairs (no rescale per pair; inputs prescaled) with
+   * two weight words per f16 chain (H100, 20b step in place: 2322 → 2240 µs; bench/RESULTS.md, session 12).
+   */
+  private moeDecodes(half: boolean): [MoeDecodeVariant | undefined, MoeDecodeVariant | undefined] {
+    if (!half || !this.ctx.caps.f16) return [undefined, undefined];
+    const v = this.moeVariant;
+    const d1 = v.decode ?? DEFAULT_DECODE;
+    return [d1, v.decode2 ?? v.decode ?? DEFAULT_DECODE];
+  }
   /** @internal Benchmarks: switch the MoE kernel variant (rows per group, loop form). */
   setMoeVariant(v: MoeProgramOptions): void {
     this.plans.clear();
@@ -586,6 +627,8 @@ export class GptOssGpu {
       xnOut?: GPUBuffer;
       /** Write xnOut as f16 pairs (GEMV only). */
       xnHalf?: boolean;
+      /** Multiplier of the f16 pairs (a power of two; default 1). */
+      xnScale?: number;
     },
   ): void {
     const x0 = o.xRow0 ?? 0;
@@ -636,6 +679,7 @@ export class GptOssGpu {
         xnOut: o.xnOut,
         outRow0: r0,
         outStride,
+        xnScale: o.xnScale,
       });
     }
   }
@@ -653,8 +697,13 @@ export class GptOssGpu {
     // f16-pair activations only where the router GEMV (not the prefill GEMM) feeds the per-token MoE kernels.
     const half = this.halfMoeActs() && rows < this.groupedMinTokens && rows < this.gemmMinTokens;
     const variant = { ...this.moeVariant, halfActivations: half };
-    const mlp1 = this.p(`mlp1:${+half}`, () => moeMlp1Program(this.ctx.caps, moe, variant));
-    const mlp2 = this.p(`mlp2:${+half}`, () => moeMlp2Program(this.ctx.caps, moe, variant));
+    const [d1, d2] = this.moeDecodes(half);
+    const mlp1 = this.p(`mlp1:${+half}`, () => moeMlp1Program(this.ctx.caps, moe, { ...variant, decode: d1 }));
+    const mlp2 = this.p(`mlp2:${+half}`, () => moeMlp2Program(this.ctx.caps, moe, { ...variant, decode: d2 }));
+    // Raw decode: the inputs arrive prescaled by powers of two, undone in f32 (Layer.xnExp, actExp).
+    const raw1 = !!d1?.raw;
+    const raw2 = !!d2?.raw;
+    const ka = actExp(c.swigluLimit);
     const sm = this.smat && this.smatMoeOk && this.groupedTiled;
     const go = { tiled: this.groupedTiled, subgroupMatrix: sm, tileTokens: this.smatMoeTM };
     const gk = `${+this.groupedTiled}:${+sm}:${this.smatMoeTM}`;
@@ -675,6 +724,7 @@ export class GptOssGpu {
         out: this.router,
         xnOut: this.xn,
         xnHalf: half,
+        xnScale: raw1 ? 2 ** L.xnExp : 1,
       });
       if (rows >= this.groupedMinTokens) {
         moeGrouped(rec, grouped(), moe, {
@@ -703,6 +753,8 @@ export class GptOssGpu {
         xn: this.xn,
         act: this.act,
         limit: c.swigluLimit,
+        xScale: raw1 ? 2 ** (15 - L.xnExp) : 1,
+        actOut: raw2 ? 2 ** ka : 1,
       });
       moeMlp2(rec, mlp2, moe, {
         ...common,
@@ -711,6 +763,7 @@ export class GptOssGpu {
         bias: L.mlp2Bias,
         act: this.act,
         x: this.x,
+        actScale: raw2 ? 2 ** (15 - ka) : 1,
       });
     }
   }
