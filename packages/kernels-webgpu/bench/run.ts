@@ -293,6 +293,9 @@ async function occupancyProbe(ctx: GpuContext): Promise<void> {
     ['4/4', { halfActivations: ctx.caps.f16, decode }],
     ['2/4', { halfActivations: ctx.caps.f16, pairsPerGroup: 2, rowsPerGroup: 2, decode }],
     ['8/4', { halfActivations: ctx.caps.f16, pairsPerGroup: 8, decode }],
+    // The decode before session 12, and none at all (loads XORed: the kernel's structure alone).
+    ['4/4 decode c1', { halfActivations: ctx.caps.f16, decode: ctx.caps.f16 ? { chain: 1 } : undefined }],
+    ['4/4 no decode (xor)', { halfActivations: ctx.caps.f16, decode: ctx.caps.f16 ? { xor: true } : undefined }],
   ];
   for (const [label, o] of shapes) {
     const p1 = moeMlp1Program(ctx.caps, s, o);
