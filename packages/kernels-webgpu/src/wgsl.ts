@@ -447,7 +447,7 @@ export function emitMxfp4BlockDot(
   for (let r = 0; r < o.rows; r++) lines.push(`${acc}${r} += s${r}_${j} * (${dot(r)});`);
 }
 
-/** @internal Benchmarks: decode variants of the per-token MoE kernels' f16 path (see mxfp4F16Chain). */
+/** Decode variants of the per-token MoE kernels' f16 path (see mxfp4F16Chain; MoeProgramOptions.decode). */
 export interface MoeDecodeVariant {
   /** Pairs used as decoded (value·2^-14): no rescale per pair (inputs would need prescaling; timing only). */
   raw?: boolean;

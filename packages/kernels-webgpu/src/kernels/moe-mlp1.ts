@@ -12,11 +12,11 @@ import {
   moeRouting,
   mxfp4LutHelpers,
   mxfp4F16Chain,
-  type MoeDecodeVariant,
   partLoader,
   routeLocal,
   routePrologue,
 } from '../wgsl.js';
+import type { MoeDecodeVariant } from '../wgsl.js';
 
 export interface MoeShape {
   /** Hidden size (mlp1 input, mlp2 output); a multiple of 32. */

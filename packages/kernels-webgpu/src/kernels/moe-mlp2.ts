@@ -12,11 +12,11 @@ import {
   moeRouting,
   mxfp4LutHelpers,
   mxfp4F16Chain,
-  type MoeDecodeVariant,
   partLoader,
   routeLocal,
   routePrologue,
 } from '../wgsl.js';
+import type { MoeDecodeVariant } from '../wgsl.js';
 import { checkMoeShape, decodeKey, type MoeArgs, type MoeProgramOptions, type MoeShape } from './moe-mlp1.js';
 
 /**
