@@ -9,6 +9,7 @@
  * Diagnostics (each A/B runs in one process; RESULTS.md says what each found):
  *   decode, first context:  --gap-probe (GPU busy / idle per step, slow yields, GC)  --record-probe (host time)
  *     --kernel-split (GPU time per kind of kernel)  --drop rope_kv,router  --moe-ab 4/4,2/4  --router-ab  --prefetch-ab  --depth-ab 3,6
+ *     --gemv-diag none,constX,xorW,both (layer GEMVs without x loads / arithmetic; timing only)
  *     --attn-ab 128,256 (every context)  --narrow-ab 1,2,4,8  --spread-ab  --decode-diag  --occupancy  --sample-bench
  *   prefill:  --prefill-profile (GPU time per kernel of one chunk)  --smat-tiles 64/32,64/128  --chunk N
  *   checks:  --checks smat (only the subgroup-matrix tiny checks)
@@ -702,6 +703,21 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
         log(rows[rows.length - 1].join(' | '));
       }
       m.setDecodeChunk(null);
+    }
+    if (args.has('gemv-diag') && c === contexts[0]) {
+      // What each part of the layer GEMVs costs: the step and the qkv / out GEMVs alone with x loads, weight widening
+      // and products, or both left out (GemvBf16Options.diag; results wrong, times right).
+      const isQkv = (p: { name: string }, wg: number) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8);
+      const isOut = (p: { name: string }, wg: number) => p.name === 'gemv_bf16' && wg === Math.ceil(cfg.hiddenSize / 8);
+      for (const d of args.get('gemv-diag')!.split(',')) {
+        m.gemvDiag = d === 'none' ? undefined : (d as 'constX' | 'xorW' | 'both');
+        const all = await stepGpuUs(ctx, m, seq, null);
+        const q = await stepGpuUs(ctx, m, seq, isQkv);
+        const o = await stepGpuUs(ctx, m, seq, isOut);
+        rows.push([`${name} decode @ctx ${c}, layer GEMVs ${d}`, `step ${all.toFixed(0)} us`, `qkv alone ${q.toFixed(0)} us, out alone ${o.toFixed(0)} us`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.gemvDiag = undefined;
     }
     if (args.has('router-ab') && c === contexts[0]) {
       // Router GEMV: a workgroup per row (default) against 8 rows per workgroup, GPU time in place.

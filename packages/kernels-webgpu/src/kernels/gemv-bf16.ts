@@ -26,6 +26,11 @@ export interface GemvBf16Options {
    * work and an invocation has 1–2 loads instead of a dozen in sequence.
    */
   rowsPerWorkgroup?: 1 | 8;
+  /**
+   * @internal Benchmarks (GPU shape; results wrong): 'constX' reads no x (and no gain), 'xorW' widens and multiplies
+   * no weights (XORs them), 'both': the loop streams the weights only. What each part of the kernel costs in place.
+   */
+  diag?: 'constX' | 'xorW' | 'both';
 }
 
 const ROWS_PER_WG = 8;
@@ -68,7 +73,7 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   const RW = o.rowsPerWorkgroup ?? ROWS_PER_WG;
   if (RW !== 1 && RW !== ROWS_PER_WG) throw new KernelShapeError(`gemvBf16: rowsPerWorkgroup must be 1 or 8, got ${RW}`);
   const LPR = 256 / RW; // invocations per row
-  const key = `gemv_bf16t:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}`;
+  const key = `gemv_bf16t:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}${o.diag ? `:${o.diag}` : ''}`;
   const NA = o.norm ? 2 * M : M;
   // The normalised rows (writeNormed) are written by all workgroups, a slice each, after their own dot products.
   const XW = wh ? K / 2 : K / 4;
@@ -113,16 +118,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   for (var c = lane; c < ${KV}u; c += ${LPR}u) {
     let wv = w[r * ${KV}u + c];
-    let wa = bf8lo(wv);
-    let wb = bf8hi(wv);
-    ${o.norm ? 'let ga = gain[2u * c]; let gb = gain[2u * c + 1u];' : ''}
-    for (var m = 0u; m < ${M}u; m++) {
-      let xi = (p.xRow0 + m) * ${K / 4}u + 2u * c;
-      let xa = x[xi];
-      let xb = x[xi + 1u];
-      acc[m] += dot(wa, xa${o.norm ? ' * ga' : ''}) + dot(wb, xb${o.norm ? ' * gb' : ''});
-      ${o.norm ? `acc[${M}u + m] += dot(xa, xa) + dot(xb, xb);` : ''}
-    }
+    ${dotBody(o, M, K)}
   }
   row_sum(&acc, lid);
   ${
@@ -167,6 +163,28 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 }`,
   };
+}
+
+/** The K loop's body of the GPU-shape GEMV (with the benchmark diagnostics of GemvBf16Options.diag). */
+function dotBody(o: GemvBf16Options, M: number, K: number): string {
+  const constX = o.diag === 'constX' || o.diag === 'both';
+  const xorW = o.diag === 'xorW' || o.diag === 'both';
+  const gains = o.norm && !constX ? 'let ga = gain[2u * c]; let gb = gain[2u * c + 1u];' : o.norm ? 'let ga = vec4f(1.0); let gb = ga;' : '';
+  const xs = constX
+    ? 'let xa = vec4f(f32(c)); let xb = xa;'
+    : `let xi = (p.xRow0 + m) * ${K / 4}u + 2u * c;
+      let xa = x[xi];
+      let xb = x[xi + 1u];`;
+  const prod = xorW
+    ? 'bitcast<f32>(((wv.x ^ wv.y ^ wv.z ^ wv.w) & 0x007fffffu) | 0x3f800000u) + (xa.x + xa.y + xa.z + xa.w) + (xb.x + xb.y + xb.z + xb.w)'
+    : `dot(wa, xa${o.norm ? ' * ga' : ''}) + dot(wb, xb${o.norm ? ' * gb' : ''})`;
+  return `${xorW ? '' : 'let wa = bf8lo(wv); let wb = bf8hi(wv);'}
+    ${gains}
+    for (var m = 0u; m < ${M}u; m++) {
+      ${xs}
+      acc[m] += ${prod};
+      ${o.norm ? `acc[${M}u + m] += dot(xa, xa) + dot(xb, xb);` : ''}
+    }`;
 }
 
 const PARAMS = [

@@ -13,7 +13,7 @@ import {
 import { embed, embedProgram } from '../kernels/embed.js';
 import { gemmBf16, gemmBf16Program } from '../kernels/gemm-bf16.js';
 import { smatTileBytes, smatUsable } from '../kernels/smat.js';
-import { gemvBf16, gemvBf16Program, type WeightPart } from '../kernels/gemv-bf16.js';
+import { gemvBf16, gemvBf16Program, type GemvBf16Options, type WeightPart } from '../kernels/gemv-bf16.js';
 
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
@@ -551,6 +551,8 @@ export class GptOssGpu {
   attnPrefetch = true;
   /** @internal Benchmarks: a workgroup per row for GEMVs of at most 256 rows (default on). */
   narrowRouter = true;
+  /** @internal Benchmarks: GemvBf16Options.diag for the layers' GEMVs (results wrong; timing only). */
+  gemvDiag: GemvBf16Options['diag'] = undefined;
   /**
    * The per-token MoE kernels take f16-pair activations (xn written so by the router GEMV, act by mlp1) where the
    * adapter has shader-f16: the f16 path's 2e-2 tolerance covers the rounding, and the kernels then load half the
@@ -656,7 +658,8 @@ export class GptOssGpu {
       const wn = !!o.xnOut;
       // Few rows (the router's 32 or 128): a workgroup per row (RESULTS.md, session 9).
       const RW = this.narrowRouter && outStride <= 256 ? 1 : 8;
-      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${!!o.xnHalf}:${RW}`;
+      const diag = outStride < this.config.vocabSize ? this.gemvDiag : undefined;
+      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${!!o.xnHalf}:${RW}:${diag ?? ''}`;
       const prog = this.p(key, () =>
         gemvBf16Program(this.ctx.caps, {
           K,
@@ -667,6 +670,7 @@ export class GptOssGpu {
           writeNormed: wn,
           normedHalf: !!o.xnHalf,
           rowsPerWorkgroup: RW,
+          diag,
         }),
       );
       gemvBf16(rec, prog, {
@@ -878,7 +882,7 @@ export class GptOssGpu {
   private planKey(rec: StepRecorder, items: readonly { sequence: GpuSequence; pos: number }[], ids: GPUBuffer): string {
     const chunk = this.decodeChunk();
     const sw = this.config.slidingWindow;
-    let key = `${rec.nextSlot}:${this.ctx.bufferId(ids)}:${+this.attnPrefetch}:${+this.narrowRouter}`;
+    let key = `${rec.nextSlot}:${this.ctx.bufferId(ids)}:${+this.attnPrefetch}:${+this.narrowRouter}:${this.gemvDiag ?? ''}`;
     for (const it of items) {
       let id = this.sequenceIds.get(it.sequence);
       if (id === undefined) {
