@@ -9,7 +9,7 @@
  * Diagnostics (each A/B runs in one process; RESULTS.md says what each found):
  *   decode, first context:  --gap-probe (GPU busy / idle per step, slow yields, GC)  --record-probe (host time)
  *     --kernel-split (GPU time per kind of kernel)  --drop rope_kv,router  --moe-ab 4/4,2/4  --router-ab  --prefetch-ab  --depth-ab 3,6
- *     --gemv-diag none,constX,xorW,both (layer GEMVs without x loads / arithmetic; timing only)
+ *     --gemv-diag none,constX,xorW,both,noride (layer GEMVs without x loads / arithmetic: timing only; without the router read-ahead)
  *     --attn-ab 128,256 (every context)  --narrow-ab 1,2,4,8  --spread-ab  --decode-diag  --occupancy  --sample-bench
  *   prefill:  --prefill-profile (GPU time per kernel of one chunk)  --smat-tiles 64/32,64/128  --chunk N
  *   checks:  --checks smat (only the subgroup-matrix tiny checks)
@@ -424,6 +424,12 @@ async function secondsPerToken(m: GptOssGpu, seq: ReturnType<GptOssGpu['createSe
  * inside the generation loop (3 steps in flight) so that the GPU never idles between the steps it times: idle gaps
  * let its clocks drop, which would inflate short steps.
  */
+/** Workgroups of an out-projection GEMV dispatch: its rows', plus those reading the router's weights ahead. */
+function outGemvWgs(m: GptOssGpu, cfg: GptOssConfig): number {
+  const H = cfg.hiddenSize;
+  return Math.ceil(H / 8) + (m.rideRouter ? Math.ceil(Math.max(cfg.numExperts * H * 2, H * 4) / 16 / 256) : 0);
+}
+
 async function stepGpuUs(
   ctx: GpuContext,
   m: GptOssGpu,
@@ -623,7 +629,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       const H = cfg.hiddenSize;
       const kinds: [string, (p: { name: string }, wg: number) => boolean][] = [
         ['qkv GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8)],
-        ['out GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(H / 8)],
+        ['out GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === outGemvWgs(m, cfg)],
         ['router GEMV', (p, wg) => p.name === 'gemv_bf16' && (wg === cfg.numExperts || wg === Math.ceil(cfg.numExperts / 8))],
         ['MoE mlp1', (p) => p.name === 'moe_mlp1'],
         ['MoE mlp2', (p) => p.name === 'moe_mlp2'],
@@ -708,16 +714,20 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       // What each part of the layer GEMVs costs: the step and the qkv / out GEMVs alone with x loads, weight widening
       // and products, or both left out (GemvBf16Options.diag; results wrong, times right).
       const isQkv = (p: { name: string }, wg: number) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8);
-      const isOut = (p: { name: string }, wg: number) => p.name === 'gemv_bf16' && wg === Math.ceil(cfg.hiddenSize / 8);
+      const isOut = (p: { name: string }, wg: number) => p.name === 'gemv_bf16' && wg === outGemvWgs(m, cfg);
       for (const d of args.get('gemv-diag')!.split(',')) {
-        m.gemvDiag = d === 'none' ? undefined : (d as 'constX' | 'xorW' | 'both');
+        // 'noride': the out GEMV does not read the router's weights and gain ahead (GptOssGpu.rideRouter).
+        m.rideRouter = d !== 'noride';
+        m.gemvDiag = d === 'none' || d === 'noride' ? undefined : (d as 'constX' | 'xorW' | 'both');
         const all = await stepGpuUs(ctx, m, seq, null);
         const q = await stepGpuUs(ctx, m, seq, isQkv);
         const o = await stepGpuUs(ctx, m, seq, isOut);
-        rows.push([`${name} decode @ctx ${c}, layer GEMVs ${d}`, `step ${all.toFixed(0)} us`, `qkv alone ${q.toFixed(0)} us, out alone ${o.toFixed(0)} us`]);
+        const dr = await stepGpuUs(ctx, m, seq, (p, wg) => !(p.name === 'gemv_bf16' && (wg === cfg.numExperts || wg === Math.ceil(cfg.numExperts / 8))));
+        rows.push([`${name} decode @ctx ${c}, layer GEMVs ${d}`, `step ${all.toFixed(0)} us`, `qkv alone ${q.toFixed(0)} us, out alone ${o.toFixed(0)} us; step without the router ${dr.toFixed(0)} us`]);
         log(rows[rows.length - 1].join(' | '));
       }
       m.gemvDiag = undefined;
+      m.rideRouter = true;
     }
     if (args.has('router-ab') && c === contexts[0]) {
       // Router GEMV: a workgroup per row (default) against 8 rows per workgroup, GPU time in place.
@@ -807,7 +817,8 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
   }
   // batched decode: 4 sequences at ctx 128
   {
-    const seqs = Array.from({ length: 4 }, () => m.createSequence(1024));
+    // 128 positions plus the steps (short runs load the model with a small maxContext).
+    const seqs = Array.from({ length: 4 }, () => m.createSequence(Math.min(1024, m.maxContext)));
     for (const s of seqs) for (let i = 0; i < 127; i++) s.tokens.push(0);
     await m.decode(seqs.map((s) => ({ sequence: s, token: 1 })));
     const t = performance.now();

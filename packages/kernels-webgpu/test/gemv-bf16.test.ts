@@ -5,7 +5,7 @@ import { refGemv, refRmsNorm } from './reference.js';
 import { fromHalfPairs, gpu, SHAPES, maxAbsDiff, poison, randn, rng, toBf16 } from './helpers.js';
 
 describe('gemvBf16', () => {
-  const cases: { N: number; K: number; M: number; norm: boolean; bias: boolean; residual: boolean; split: number; wn?: boolean; half?: boolean; rw?: 1; xs?: number }[] = [
+  const cases: { N: number; K: number; M: number; norm: boolean; bias: boolean; residual: boolean; split: number; wn?: boolean; half?: boolean; rw?: 1; xs?: number; ride?: boolean }[] = [
     { N: 37, K: 72, M: 1, norm: false, bias: true, residual: false, split: 1 },
     { N: 101, K: 264, M: 3, norm: true, bias: true, residual: false, split: 2 },
     { N: 9, K: 8, M: 2, norm: false, bias: false, residual: true, split: 1 },
@@ -19,9 +19,11 @@ describe('gemvBf16', () => {
     { N: 7, K: 136, M: 1, norm: true, bias: false, residual: true, split: 1, wn: true, rw: 1 },
     // f16 pairs prescaled by a power of two (the MoE kernels' raw decode); the dot products are not.
     { N: 32, K: 2880, M: 1, norm: true, bias: true, residual: false, split: 1, wn: true, half: true, rw: 1, xs: 64 },
+    // Extra workgroups reading two other buffers ahead (benchmark option): the rows' results are unchanged.
+    { N: 300, K: 136, M: 2, norm: false, bias: true, residual: true, split: 3, ride: true },
   ];
-  for (const shape of SHAPES) for (const c of cases.filter((c) => !(c.half || c.rw) || shape === 'gpu')) {
-    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}${c.wn ? ' writeNormed' : ''}${c.half ? ' (f16 pairs)' : ''}${c.rw ? ' 1 row per workgroup' : ''}${c.xs ? ` xnScale ${c.xs}` : ''}`, async () => {
+  for (const shape of SHAPES) for (const c of cases.filter((c) => !(c.half || c.rw || c.ride) || shape === 'gpu')) {
+    test(`[${shape}] N=${c.N} K=${c.K} M=${c.M} norm=${c.norm} bias=${c.bias} residual=${c.residual} parts=${c.split}${c.wn ? ' writeNormed' : ''}${c.half ? ' (f16 pairs)' : ''}${c.rw ? ' 1 row per workgroup' : ''}${c.xs ? ` xnScale ${c.xs}` : ''}${c.ride ? ' riding' : ''}`, async () => {
       const ctx = await gpu(shape);
       if (!ctx) return;
       const r = rng(c.N * 7 + c.K);
@@ -47,7 +49,11 @@ describe('gemvBf16', () => {
       }
       const out = ctx.upload(init);
       const xnOut = ctx.upload(poison(c.M * c.K));
-      const prog = gemvBf16Program(ctx.caps, { K: c.K, M: c.M, norm: c.norm, bias: c.bias, residual: c.residual, writeNormed: c.wn, normedHalf: c.half, rowsPerWorkgroup: c.rw });
+      const rideWords = [Uint32Array.from({ length: 4 * 700 }, (_, i) => (i * 2654435761) >>> 0), Uint32Array.from({ length: 4 * 300 }, (_, i) => (i * 40503 + 7) >>> 0)];
+      const rideA = ctx.upload(rideWords[0]);
+      const rideB = ctx.upload(rideWords[1]);
+      const sink = ctx.upload(new Uint32Array(1024));
+      const prog = gemvBf16Program(ctx.caps, { K: c.K, M: c.M, norm: c.norm, bias: c.bias, residual: c.residual, writeNormed: c.wn, normedHalf: c.half, rowsPerWorkgroup: c.rw, ride: c.ride ? 2 : undefined });
       const rec = ctx.begin();
       gemvBf16(rec, prog, {
         parts,
@@ -58,10 +64,20 @@ describe('gemvBf16', () => {
         xnOut: c.wn ? xnOut : undefined,
         outStride: c.N,
         xnScale: c.xs,
+        ride: c.ride ? { buffers: [rideA, rideB], sink } : undefined,
       });
       rec.submit();
       const got = await ctx.readF32(out, c.M * c.N);
       expect(maxAbsDiff(got, want)).toBeLessThan(1e-3 * Math.sqrt(c.K));
+      if (c.ride) {
+        // One u32 per extra invocation per part: the XOR of its vec4 of each buffer read ahead.
+        const sk = await ctx.readU32(sink, 1024);
+        for (const i of [0, 299, 699]) {
+          let a = 0;
+          for (const w of rideWords) if (i < w.length / 4) a ^= w[4 * i] ^ w[4 * i + 1] ^ w[4 * i + 2] ^ w[4 * i + 3];
+          expect(sk[i]).toBe(a >>> 0);
+        }
+      }
       if (c.wn && c.half) {
         // Each value within half an f16 ulp (plus f32 rounding) of the f32 normalised row.
         const got = fromHalfPairs(await ctx.readU32(xnOut, (c.M * c.K) / 2), c.K).map((v) => v / (c.xs ?? 1));

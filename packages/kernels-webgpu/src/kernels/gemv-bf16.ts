@@ -31,6 +31,11 @@ export interface GemvBf16Options {
    * no weights (XORs them), 'both': the loop streams the weights only. What each part of the kernel costs in place.
    */
   diag?: 'constX' | 'xorW' | 'both';
+  /**
+   * GPU shape: extra workgroups after the rows' read `ride` other buffers (bindings ride0.., as vec4<u32>; their XOR
+   * goes to `rideSink`), so that a later small kernel finds them in L2 instead of waiting on DRAM.
+   */
+  ride?: number;
 }
 
 const ROWS_PER_WG = 8;
@@ -39,7 +44,7 @@ const ROWS_PER_WG = 8;
  * The bindings of the bf16 projection kernels (GEMV, tiled GEMM, subgroup-matrix GEMM), in the order `gemvBf16` /
  * `gemmBf16` bind them: w, x, [gain], [bias], out, [xnOut].
  */
-export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeNormed' | 'normedHalf'>): BindingDecl[] {
+export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeNormed' | 'normedHalf' | 'ride'>): BindingDecl[] {
   const bindings: BindingDecl[] = [
     { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
     { name: 'x', type: 'array<vec4f>', access: 'read' },
@@ -50,6 +55,8 @@ export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeN
   if (o.writeNormed && o.norm) {
     bindings.push({ name: 'xnOut', type: o.normedHalf ? 'array<u32>' : 'array<vec4f>', access: 'read_write' });
   }
+  for (let i = 0; i < (o.ride ?? 0); i++) bindings.push({ name: `ride${i}`, type: 'array<vec4<u32>>', access: 'read' });
+  if (o.ride) bindings.push({ name: 'rideSink', type: 'array<u32>', access: 'read_write' });
   return bindings;
 }
 
@@ -73,7 +80,7 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   const RW = o.rowsPerWorkgroup ?? ROWS_PER_WG;
   if (RW !== 1 && RW !== ROWS_PER_WG) throw new KernelShapeError(`gemvBf16: rowsPerWorkgroup must be 1 or 8, got ${RW}`);
   const LPR = 256 / RW; // invocations per row
-  const key = `gemv_bf16t:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}${o.diag ? `:${o.diag}` : ''}`;
+  const key = `gemv_bf16t:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}${o.diag ? `:${o.diag}` : ''}${o.ride ? `:ride${o.ride}` : ''}`;
   const NA = o.norm ? 2 * M : M;
   // The normalised rows (writeNormed) are written by all workgroups, a slice each, after their own dot products.
   const XW = wh ? K / 2 : K / 4;
@@ -90,6 +97,21 @@ ${WG_INDEX}
 ${groupReduce(caps, 'row_sum', NA, LPR, 'add')}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${
+    o.ride
+      ? `{
+    let nwMain = (p.rows + ${RW - 1}u) / ${RW}u;
+    let g = wgIndex(wid, nwg);
+    if (g >= nwMain) {
+      let i = (g - nwMain) * 256u + lid;
+      var a = 0u;
+      ${Array.from({ length: o.ride }, (_, k) => `if (i < arrayLength(&ride${k})) { let v = ride${k}[i]; a ^= v.x ^ v.y ^ v.z ^ v.w; }`).join('\n      ')}
+      if (i < arrayLength(&rideSink)) { rideSink[i] = a; }
+      return;
+    }
+  }`
+      : ''
+  }
   let row = wgIndex(wid, nwg) * ${RW}u + ${RW === 1 ? '0u' : '(lid >> 5u)'};
   let lane = ${RW === 1 ? 'lid' : 'lid & 31u'};
   let valid = row < p.rows;
@@ -266,6 +288,8 @@ export interface GemvArgs {
   eps?: number;
   /** Multiplier of the f16-pair normalised rows (normedHalf; a power of two); default 1. */
   xnScale?: number;
+  /** Programs with `ride`: the buffers read ahead and the sink for their XOR (one u32 per extra invocation). */
+  ride?: { buffers: readonly GPUBuffer[]; sink: GPUBuffer };
 }
 
 /** Records one dispatch per weight part. */
@@ -275,9 +299,16 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
     if (a.gain) bufs.push(a.gain);
     if (a.bias) bufs.push(a.bias);
     bufs.push(a.out);
-    if (program.bindings[program.bindings.length - 1].name === 'xnOut') {
+    if (program.bindings.some((b) => b.name === 'xnOut')) {
       if (!a.xnOut) throw new KernelShapeError(`${program.name}: this program writes normalised rows; pass xnOut`);
       bufs.push(a.xnOut);
+    }
+    const rides = program.bindings.filter((b) => b.name.startsWith('ride') && b.name !== 'rideSink').length;
+    let rideWgs = 0;
+    if (rides) {
+      if (a.ride?.buffers.length !== rides) throw new KernelShapeError(`${program.name}: pass ${rides} buffers to read ahead`);
+      bufs.push(...a.ride.buffers, a.ride.sink);
+      rideWgs = Math.ceil(Math.max(...a.ride.buffers.map((b) => b.size / 16)) / 256);
     }
     rec.dispatch(
       program,
@@ -291,7 +322,7 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
         eps: a.eps ?? 1e-5,
         xnScale: a.xnScale ?? 1,
       },
-      Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : (program.meta?.rowsPerWorkgroup ?? ROWS_PER_WG))),
+      Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : (program.meta?.rowsPerWorkgroup ?? ROWS_PER_WG))) + rideWgs,
     );
   }
 }

@@ -554,6 +554,22 @@ export class GptOssGpu {
   /** @internal Benchmarks: GemvBf16Options.diag for the layers' GEMVs (results wrong; timing only). */
   gemvDiag: GemvBf16Options['diag'] = undefined;
   /**
+   * @internal The out-projection GEMV also reads the router GEMV's weights and gain into L2 (extra workgroups,
+   * GemvBf16Options.ride; GPU shapes): the router, next, then waits on L2 rather than DRAM (H100, 20b step at ctx 128
+   * 2266 → 2250 µs; bench/RESULTS.md, session 12). Benchmarks switch it off.
+   */
+  rideRouter = true;
+  private rideSinkBuf: GPUBuffer | null = null;
+  private rideSink(bytes: number): GPUBuffer {
+    if (!this.rideSinkBuf || this.rideSinkBuf.size < bytes) {
+      // Captured steps bind the sink: a new one invalidates them (in practice it is made once, at the first step).
+      this.plans.clear();
+      this.rideSinkBuf?.destroy();
+      this.rideSinkBuf = this.ctx.createBuffer(bytes, 'ride sink');
+    }
+    return this.rideSinkBuf;
+  }
+  /**
    * The per-token MoE kernels take f16-pair activations (xn written so by the router GEMV, act by mlp1) where the
    * adapter has shader-f16: the f16 path's 2e-2 tolerance covers the rounding, and the kernels then load half the
    * activation bytes and convert none (H100, per 20b step: mlp1 619 → 534 µs, mlp2 434 → 344 µs; bench/RESULTS.md,
@@ -631,6 +647,8 @@ export class GptOssGpu {
       xnHalf?: boolean;
       /** Multiplier of the f16 pairs (a power of two; default 1). */
       xnScale?: number;
+      /** Buffers read ahead into L2 by extra workgroups (GemvBf16Options.ride; GEMV only). */
+      ride?: readonly GPUBuffer[];
     },
   ): void {
     const x0 = o.xRow0 ?? 0;
@@ -659,7 +677,8 @@ export class GptOssGpu {
       // Few rows (the router's 32 or 128): a workgroup per row (RESULTS.md, session 9).
       const RW = this.narrowRouter && outStride <= 256 ? 1 : 8;
       const diag = outStride < this.config.vocabSize ? this.gemvDiag : undefined;
-      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${!!o.xnHalf}:${RW}:${diag ?? ''}`;
+      const ride = o.ride && !this.ctx.caps.cpuLike ? o.ride : undefined;
+      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${!!o.xnHalf}:${RW}:${diag ?? ''}:${ride?.length ?? 0}`;
       const prog = this.p(key, () =>
         gemvBf16Program(this.ctx.caps, {
           K,
@@ -671,6 +690,7 @@ export class GptOssGpu {
           normedHalf: !!o.xnHalf,
           rowsPerWorkgroup: RW,
           diag,
+          ride: ride?.length,
         }),
       );
       gemvBf16(rec, prog, {
@@ -684,6 +704,9 @@ export class GptOssGpu {
         outRow0: r0,
         outStride,
         xnScale: o.xnScale,
+        ride: ride
+          ? { buffers: ride, sink: this.rideSink(Math.ceil(Math.max(...ride.map((b) => b.size / 16)) / 256) * 1024) }
+          : undefined,
       });
     }
   }
@@ -720,7 +743,13 @@ export class GptOssGpu {
       const L = this.layers[l];
       this.gemv(rec, L.qkv, H, rows, QKVW, { norm: L.attnNorm, bias: L.qkvBias, x: this.x, out: this.qkv });
       attend(rec, l);
-      this.gemv(rec, L.out, AW, rows, H, { bias: L.outBias, residual: true, x: this.attn, out: this.x });
+      this.gemv(rec, L.out, AW, rows, H, {
+        bias: L.outBias,
+        residual: true,
+        x: this.attn,
+        out: this.x,
+        ride: this.rideRouter && L.gate.length === 1 ? [L.gate[0].buffer, L.mlpNorm] : undefined,
+      });
       this.gemv(rec, L.gate, H, rows, c.numExperts, {
         norm: L.mlpNorm,
         bias: L.gateBias,
@@ -882,7 +911,7 @@ export class GptOssGpu {
   private planKey(rec: StepRecorder, items: readonly { sequence: GpuSequence; pos: number }[], ids: GPUBuffer): string {
     const chunk = this.decodeChunk();
     const sw = this.config.slidingWindow;
-    let key = `${rec.nextSlot}:${this.ctx.bufferId(ids)}:${+this.attnPrefetch}:${+this.narrowRouter}:${this.gemvDiag ?? ''}`;
+    let key = `${rec.nextSlot}:${this.ctx.bufferId(ids)}:${+this.attnPrefetch}:${+this.narrowRouter}:${this.gemvDiag ?? ''}:${+this.rideRouter}`;
     for (const it of items) {
       let id = this.sequenceIds.get(it.sequence);
       if (id === undefined) {
@@ -1192,6 +1221,7 @@ export class GptOssGpu {
     const bufs: GPUBuffer[] = [this.x, this.xn, this.qkv, this.attn, this.router, this.act, this.expertOut, this.part, this.logits];
     bufs.push(this.tokenOut, this.tokIn, ...this.embedding.map((p) => p.buffer), this.rope, this.finalNorm, ...this.unembed.map((p) => p.buffer));
     if (this.sampleParts) bufs.push(this.sampleParts);
+    if (this.rideSinkBuf) bufs.push(this.rideSinkBuf);
     for (const L of this.layers) {
       bufs.push(L.attnNorm, L.qkvBias, L.sinks, L.outBias, L.mlpNorm, L.gateBias, L.mlp1Scales, L.mlp1Bias);
       bufs.push(L.mlp2Scales, L.mlp2Bias, ...L.mlp1Blocks, ...L.mlp2Blocks);
