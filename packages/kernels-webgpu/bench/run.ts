@@ -626,7 +626,6 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     if (args.has('kernel-split') && c === contexts[0]) {
       // GPU time of steps holding only one kind of kernel (inside the generation loop): each kind's cost in place,
       // to set against the floor of its bytes and dispatches (bench/floor.ts).
-      const H = cfg.hiddenSize;
       const kinds: [string, (p: { name: string }, wg: number) => boolean][] = [
         ['qkv GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8)],
         ['out GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === outGemvWgs(m, cfg)],
