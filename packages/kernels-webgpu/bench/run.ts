@@ -40,6 +40,8 @@ const models = (args.get('models') ?? '20b').split(',').filter(Boolean);
 const steps = Number(args.get('steps') ?? 48);
 const contexts = (args.get('contexts') ?? '128,4096,16384').split(',').map(Number);
 const prefillTokens = Number(args.get('prefill') ?? 2048);
+// --fold 1 (or --fold-ab): models load with the router fold (LoadGptOssOptions.routerFold), tiny checks included.
+const foldAtLoad = args.get('fold') === '1' || args.has('fold-ab');
 const rows: string[][] = [];
 const t0 = performance.now();
 const log = (...a: unknown[]) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1)}s]`, ...a);
@@ -80,7 +82,7 @@ async function tinyCheck(
   const tokens = Array.from({ length: nTok }, (_, i) => (i * 131 + 7) % cfg.vocabSize);
   const want = refForward(cfg, w.values, tokens);
   const V = cfg.vocabSize;
-  const m = await GptOssGpu.load(ctx, cfg, w.source, { maxContext: Math.max(64, nTok + 8), prefillChunk: chunk });
+  const m = await GptOssGpu.load(ctx, cfg, w.source, { maxContext: Math.max(64, nTok + 8), prefillChunk: chunk, routerFold: foldAtLoad });
   if (smat !== undefined) m.setSubgroupMatrix(smat);
   if (m.subgroupMatrixError) log(`subgroup-matrix probe failed: ${m.subgroupMatrixError.slice(0, 1500)}`);
   if (ctx.probeMessages.length) log(`probe messages: ${ctx.probeMessages.join(' | ').slice(0, 1500)}`);
@@ -427,6 +429,7 @@ async function secondsPerToken(m: GptOssGpu, seq: ReturnType<GptOssGpu['createSe
 /** Workgroups of an out-projection GEMV dispatch: its rows', plus those reading the router's weights ahead. */
 function outGemvWgs(m: GptOssGpu, cfg: GptOssConfig): number {
   const H = cfg.hiddenSize;
+  if (m.routerFolded) return Math.ceil(H / 8) + cfg.numExperts;
   return Math.ceil(H / 8) + (m.rideRouter ? Math.ceil(Math.max(cfg.numExperts * H * 2, H * 4) / 16 / 256) : 0);
 }
 
@@ -510,7 +513,8 @@ async function profileChunk(ctx: GpuContext, m: GptOssGpu, seq: ReturnType<GptOs
 }
 
 async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, onlyDecode = false): Promise<void> {
-  const maxCtx = Math.max(...contexts, prefillTokens) + 3 * steps + 32;
+  const abTokens = (args.get('fold-ab')?.split(',').length ?? 0) * (steps + 8);
+  const maxCtx = Math.max(...contexts, prefillTokens) + 3 * steps + 32 + abTokens;
   log(`loading random ${name} (maxContext ${maxCtx})`);
   const tl = performance.now();
   const m = await GptOssGpu.load(ctx, cfg, randomSource(cfg), {
@@ -518,6 +522,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
     prefillChunk: args.has('chunk') ? Number(args.get('chunk')) : undefined,
     // --kv f16: the f16 K/V cache (LoadGptOssOptions.kvCache).
     kvCache: args.get('kv') === 'f16' ? 'f16' : undefined,
+    routerFold: foldAtLoad,
   });
   await m.sync();
   log(`loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s; subgroup matrices ${m.usesSubgroupMatrix}${m.subgroupMatrixError ? ` (probe failed: ${m.subgroupMatrixError.slice(0, 1500)})` : ''}`);
@@ -627,7 +632,7 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       // GPU time of steps holding only one kind of kernel (inside the generation loop): each kind's cost in place,
       // to set against the floor of its bytes and dispatches (bench/floor.ts).
       const kinds: [string, (p: { name: string }, wg: number) => boolean][] = [
-        ['qkv GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8)],
+        ['qkv GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === Math.ceil(((cfg.numAttentionHeads + 2 * cfg.numKeyValueHeads) * cfg.headDim) / 8) + (m.routerFolded ? cfg.numExperts : 0)],
         ['out GEMV', (p, wg) => p.name === 'gemv_bf16' && wg === outGemvWgs(m, cfg)],
         ['router GEMV', (p, wg) => p.name === 'gemv_bf16' && (wg === cfg.numExperts || wg === Math.ceil(cfg.numExperts / 8))],
         ['MoE mlp1', (p) => p.name === 'moe_mlp1'],
@@ -727,6 +732,20 @@ async function modelBench(ctx: GpuContext, name: string, cfg: GptOssConfig, only
       }
       m.gemvDiag = undefined;
       m.rideRouter = true;
+    }
+    if (args.has('fold-ab') && c === contexts[0]) {
+      // The router folded into the QKV / out GEMVs and mlp1 (default) against its own GEMV, GPU time in place.
+      for (const on of args.get('fold-ab')!.split(',').map((v) => v === '1')) {
+        m.setRouterFold(on);
+        const all = await stepGpuUs(ctx, m, seq, null);
+        const mlp1 = await stepGpuUs(ctx, m, seq, (p) => p.name === 'moe_mlp1');
+        const outG = await stepGpuUs(ctx, m, seq, (p, wg) => p.name === 'gemv_bf16' && wg === outGemvWgs(m, cfg));
+        for await (const id of m.generate(seq, 1, 3, { temperature: 0 })) void id;
+        const dv = await secondsPerToken(m, seq);
+        rows.push([`${name} decode @ctx ${c}, router ${on ? 'folded' : 'GEMV'}`, `step ${all.toFixed(0)} us; ${(1 / dv).toFixed(1)} tok/s`, `mlp1 alone ${mlp1.toFixed(0)} us, out GEMV alone ${outG.toFixed(0)} us`]);
+        log(rows[rows.length - 1].join(' | '));
+      }
+      m.setRouterFold(foldAtLoad);
     }
     if (args.has('router-ab') && c === contexts[0]) {
       // Router GEMV: a workgroup per row (default) against 8 rows per workgroup, GPU time in place.

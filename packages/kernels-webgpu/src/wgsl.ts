@@ -33,13 +33,13 @@ fn scaleAt(i: u32) -> f32 { return e8m0Half((scales[i >> 2u] >> ((i & 3u) << 3u)
  * Router prologue for MoE kernels: top-k of the E logits of one token (ties → lower expert index, as Metal does),
  * then softmax over the k selected, into workgroup memory `sel` / `selw`. Rank counting keeps it one barrier deep.
  */
-export function routePrologue(E: number, k: number): string {
+export function routePrologue(E: number, k: number, logit: (i: string) => string = (i) => `logits[tok * ${E}u + ${i}]`): string {
   return /* wgsl */ `
 var<workgroup> lg: array<f32, ${E}>;
 var<workgroup> sel: array<u32, ${k}>;
 var<workgroup> selw: array<f32, ${k}>;
 fn route(lid: u32, tok: u32) {
-  for (var i = lid; i < ${E}u; i += 256u) { lg[i] = logits[tok * ${E}u + i]; }
+  for (var i = lid; i < ${E}u; i += 256u) { lg[i] = ${logit('i')}; }
   workgroupBarrier();
   for (var i = lid; i < ${E}u; i += 256u) {
     let v = lg[i];
@@ -67,7 +67,7 @@ fn route(lid: u32, tok: u32) {
  * order — then the softmax over the k, into the caller's function-scope `sel` / `selw`. No workgroup memory and no
  * barrier (routePrologue needs three). Same ties rule: the lower expert index first.
  */
-export function routeSubgroupFn(E: number, k: number): string {
+export function routeSubgroupFn(E: number, k: number, logit: (i: string) => string = (i) => `logits[tok * ${E}u + ${i}]`): string {
   const NQ = Math.ceil(E / 32);
   const qs = Array.from({ length: NQ }, (_, q) => q);
   const rounds: string[] = [];
@@ -85,7 +85,7 @@ export function routeSubgroupFn(E: number, k: number): string {
   }
   return /* wgsl */ `
 fn routeSg(lane: u32, tok: u32, sel: ptr<function, array<u32, ${k}>>, selw: ptr<function, array<f32, ${k}>>) {
-  ${qs.map((q) => `var v${q} = select(-3.4e38, logits[tok * ${E}u + min(lane + ${32 * q}u, ${E - 1}u)], lane + ${32 * q}u < ${E}u);`).join('\n  ')}
+  ${qs.map((q) => `var v${q} = select(-3.4e38, ${logit(`min(lane + ${32 * q}u, ${E - 1}u)`)}, lane + ${32 * q}u < ${E}u);`).join('\n  ')}
   var mx: array<f32, ${k}>;
   ${rounds.join('\n  ')}
   var z = 0.0;
@@ -98,16 +98,23 @@ fn routeSg(lane: u32, tok: u32, sel: ptr<function, array<u32, ${k}>>, selw: ptr<
  * Module-scope routing code for the MoE decode kernels, and the call that fills `sel` / `selw` in `main` (`rank`:
  * routePrologue even where subgroups of 32 exist; benchmarks).
  */
-export function moeRouting(caps: GpuCaps, E: number, k: number, rank = false): { decl: string; call: (tok: string) => string } {
+export function moeRouting(
+  caps: GpuCaps,
+  E: number,
+  k: number,
+  rank = false,
+  /** The logit of expert `i` (a WGSL expression; `tok` is in scope); default: the router GEMV's `logits` binding. */
+  logit?: (i: string) => string,
+): { decl: string; call: (tok: string) => string } {
   if (caps.subgroups32 && !rank) {
     return {
-      decl: routeSubgroupFn(E, k),
+      decl: routeSubgroupFn(E, k, logit),
       call: (tok) => `var sel: array<u32, ${k}>;
   var selw: array<f32, ${k}>;
   routeSg(lid & 31u, ${tok}, &sel, &selw);`,
     };
   }
-  return { decl: routePrologue(E, k), call: (tok) => `route(lid, ${tok});` };
+  return { decl: routePrologue(E, k, logit), call: (tok) => `route(lid, ${tok});` };
 }
 
 /** Reads vec4<u32> `idx` of expert-range part `part` (bindings blocks0..blocks{P-1}). */

@@ -7,12 +7,13 @@ import type { BufferRef, KernelProgram, StepRecorder } from '../gpu.js';
  */
 export function embedProgram(H: number, parts: number, rowsPerPart: number): KernelProgram {
   const H2 = H / 2;
+  const NC = Math.ceil(H2 / 256);
   const loads = Array.from({ length: parts }, (_, i) =>
     i === parts - 1 ? `return emb${i}[i];` : `if (part == ${i}u) { return emb${i}[i]; }`,
   ).join(' ');
   return {
     name: 'embed',
-    cacheKey: `embed:H${H}:P${parts}:R${rowsPerPart}`,
+    cacheKey: `embed2:H${H}:P${parts}:R${rowsPerPart}`,
     bindings: [
       ...Array.from({ length: parts }, (_, i) => ({ name: `emb${i}`, type: 'array<u32>', access: 'read' as const })),
       { name: 'tokens', type: 'array<u32>', access: 'read' },
@@ -29,10 +30,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let tok = tokens[p.tokIndex + wid.x];
   let part = tok / ${rowsPerPart}u;
   let base = (tok - part * ${rowsPerPart}u) * ${H2}u;
-  for (var c = lid; c < ${H2}u; c += 256u) {
-    let w = load(part, base + c);
-    x[(p.xRow0 + wid.x) * ${H2}u + c] = vec2f(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u));
-  }
+  // Every load of the row is issued before the first store (stores to x may alias the table as far as the compiler
+  // knows, so a loop would wait for each load in turn): one memory round trip at the start of every decode step.
+  ${Array.from({ length: NC }, (_, i) => `let w${i} = load(part, base + min(lid + ${256 * i}u, ${H2 - 1}u));`).join('\n  ')}
+  ${Array.from({ length: NC }, (_, i) => {
+    const st = `x[(p.xRow0 + wid.x) * ${H2}u + lid + ${256 * i}u] = vec2f(bitcast<f32>(w${i} << 16u), bitcast<f32>(w${i} & 0xffff0000u));`;
+    return 256 * (i + 1) > H2 ? `if (lid + ${256 * i}u < ${H2}u) { ${st} }` : st;
+  }).join('\n  ')}
 }`,
   };
 }

@@ -1,6 +1,7 @@
 import { KernelShapeError } from '../errors.js';
 import type { BindingDecl, BufferRef, GpuCaps, KernelProgram, StepRecorder } from '../gpu.js';
 import { BF16_HELPERS, enables, groupReduce, WG_INDEX } from '../wgsl.js';
+import { routerFoldLayout } from './router-fold.js';
 
 export interface GemvBf16Options {
   /** Reduction size (columns of W); a multiple of 8. */
@@ -36,6 +37,13 @@ export interface GemvBf16Options {
    * goes to `rideSink`), so that a later small kernel finds them in L2 instead of waiting on DRAM.
    */
   ride?: number;
+  /**
+   * GPU shape, 8 rows per workgroup: the router folded into the decode step (router-fold.ts). 'base' (the QKV GEMV,
+   * K = H): E extra workgroups write base = Wg·x + c into the scratch `fold`. 'out' (the out projection, residual and
+   * bias on): E extra workgroups write num = base + Mo·x, and the row workgroups also write g⊙out (g: `mgain`) and
+   * their Σout² over their rows.
+   */
+  fold?: { role: 'base' | 'out'; E: number; H: number };
 }
 
 const ROWS_PER_WG = 8;
@@ -44,7 +52,7 @@ const ROWS_PER_WG = 8;
  * The bindings of the bf16 projection kernels (GEMV, tiled GEMM, subgroup-matrix GEMM), in the order `gemvBf16` /
  * `gemmBf16` bind them: w, x, [gain], [bias], out, [xnOut].
  */
-export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeNormed' | 'normedHalf' | 'ride'>): BindingDecl[] {
+export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeNormed' | 'normedHalf' | 'ride' | 'fold'>): BindingDecl[] {
   const bindings: BindingDecl[] = [
     { name: 'w', type: 'array<vec4<u32>>', access: 'read' },
     { name: 'x', type: 'array<vec4f>', access: 'read' },
@@ -57,6 +65,11 @@ export function denseBindings(o: Pick<GemvBf16Options, 'norm' | 'bias' | 'writeN
   }
   for (let i = 0; i < (o.ride ?? 0); i++) bindings.push({ name: `ride${i}`, type: 'array<vec4<u32>>', access: 'read' });
   if (o.ride) bindings.push({ name: 'rideSink', type: 'array<u32>', access: 'read_write' });
+  if (o.fold?.role === 'base') bindings.push({ name: 'wgc', type: 'array<vec4f>', access: 'read' });
+  if (o.fold?.role === 'out') {
+    bindings.push({ name: 'mgain', type: 'array<f32>', access: 'read' }, { name: 'mo', type: 'array<vec4f>', access: 'read' });
+  }
+  if (o.fold) bindings.push({ name: 'fold', type: 'array<f32>', access: 'read_write' });
   return bindings;
 }
 
@@ -79,8 +92,15 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
   }
   const RW = o.rowsPerWorkgroup ?? ROWS_PER_WG;
   if (RW !== 1 && RW !== ROWS_PER_WG) throw new KernelShapeError(`gemvBf16: rowsPerWorkgroup must be 1 or 8, got ${RW}`);
+  const F = o.fold;
+  if (F) {
+    if (RW !== ROWS_PER_WG || o.ride || wn || o.diag) throw new KernelShapeError('gemvBf16: the router fold needs 8 rows per workgroup, without ride, writeNormed or diag');
+    if (F.role === 'base' && (K !== F.H || !o.norm)) throw new KernelShapeError(`gemvBf16: the fold's base rides the normed QKV GEMV (K = H = ${F.H}), got K=${K}`);
+    if (F.role === 'out' && !(o.residual && o.bias)) throw new KernelShapeError("gemvBf16: the fold's 'out' role needs residual and bias");
+  }
+  const FL = F ? routerFoldLayout(F.E, F.H) : null;
   const LPR = 256 / RW; // invocations per row
-  const key = `gemv_bf16t:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}${o.diag ? `:${o.diag}` : ''}${o.ride ? `:ride${o.ride}` : ''}`;
+  const key = `gemv_bf16t:K${K}:M${M}:n${+!!o.norm}b${+!!o.bias}r${+!!o.residual}w${+wn}${wh ? 'h' : ''}:sg${+caps.subgroups32}:R${RW}${o.diag ? `:${o.diag}` : ''}${o.ride ? `:ride${o.ride}` : ''}${F ? `:fold-${F.role}-E${F.E}-H${F.H}` : ''}`;
   const NA = o.norm ? 2 * M : M;
   // The normalised rows (writeNormed) are written by all workgroups, a slice each, after their own dot products.
   const XW = wh ? K / 2 : K / 4;
@@ -90,13 +110,15 @@ export function gemvBf16Program(caps: GpuCaps, o: GemvBf16Options): KernelProgra
     bindings,
     enables: enables(caps),
     params: PARAMS,
-    meta: { rowsPerWorkgroup: RW },
+    meta: { rowsPerWorkgroup: RW, ...(F ? { foldExperts: F.E } : {}) },
     body: () => /* wgsl */ `
 ${BF16_HELPERS}
 ${WG_INDEX}
 ${groupReduce(caps, 'row_sum', NA, LPR, 'add')}
+${FL ? `var<workgroup> foldS: array<f32, ${8 * M}>;` : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${F && FL ? foldExtraWgs(F.role, FL, K, M, NA) : ''}
   ${
     o.ride
       ? `{
@@ -122,6 +144,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // What the tail adds (bias, residual) is loaded first: issued at the end, after the reduction, each would add a
   // memory round trip to every workgroup's finish, and a dispatch ends with its last workgroup.
   ${o.bias ? 'let tb = bias[p.biasOffset + r];' : ''}
+  ${F?.role === 'out' ? 'let tg = mgain[r];' : ''}
   ${o.residual ? `var tx: array<f32, ${M}>;
   for (var m = 0u; m < ${M}u; m++) { tx[m] = out[m * p.outStride + p.outOffset + r]; }` : ''}
   ${
@@ -175,16 +198,72 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }`
       : ''
   }
-  if (valid && lane == 0u) {
+  ${
+    F?.role === 'out' && FL
+      ? `// Router fold: g⊙h for mlp1 and this workgroup's Σh² (rows past the end count 0).
+  if (lane == 0u) {
+    for (var m = 0u; m < ${M}u; m++) {
+      var hh = 0.0;
+      if (valid) {
+        hh = tx[m] + acc[m] + tb;
+        out[m * p.outStride + p.outOffset + row] = hh;
+        fold[${FL.hg}u + m * ${FL.H}u + row] = hh * tg;
+      }
+      foldS[m * 8u + (lid >> 5u)] = hh * hh;
+    }
+  }
+  workgroupBarrier();
+  if (lid < ${M}u) {
+    var t = 0.0;
+    for (var i = 0u; i < 8u; i++) { t += foldS[lid * 8u + i]; }
+    fold[${FL.sq}u + lid * ${FL.nsq}u + wgIndex(wid, nwg)] = t;
+  }`
+      : `if (valid && lane == 0u) {
     for (var m = 0u; m < ${M}u; m++) {
       var v = acc[m]${o.norm ? ` * inverseSqrt(acc[${M}u + m] / ${K}.0 + p.eps)` : ''};
       ${o.bias ? 'v += tb;' : ''}
       let oi = m * p.outStride + p.outOffset + row;
       ${o.residual ? 'out[oi] = tx[m] + v;' : 'out[oi] = v;'}
     }
+  }`
   }
 }`,
   };
+}
+
+/**
+ * The router fold's extra workgroups (one per expert, after the row workgroups): 'base' = Wg·x + c (the QKV GEMV's
+ * x, before the out projection overwrites it), 'out' = base + Mo·x (x: the attention output). Their reduction reuses
+ * row_sum (32 invocations) and then the 8 subgroups' sums meet in foldS.
+ */
+function foldExtraWgs(role: 'base' | 'out', L: ReturnType<typeof routerFoldLayout>, K: number, M: number, NA: number): string {
+  const wrow = role === 'base' ? `wgc[e * ${K / 4}u + c]` : `mo[e * ${K / 4}u + c]`;
+  const add =
+    role === 'base'
+      ? `let ci = ${L.E * L.H}u + e;
+      fold[${L.base}u + lid * ${L.E}u + e] = t + wgc[ci >> 2u][ci & 3u];`
+      : `fold[${L.num}u + lid * ${L.E}u + e] = t + fold[${L.base}u + lid * ${L.E}u + e];`;
+  return `{
+    let nwMain = (p.rows + 7u) / 8u;
+    let g = wgIndex(wid, nwg);
+    if (g >= nwMain) {
+      let e = g - nwMain;
+      var fa: array<f32, ${NA}>;
+      for (var c = lid; c < ${K / 4}u; c += 256u) {
+        let wv = ${wrow};
+        for (var m = 0u; m < ${M}u; m++) { fa[m] += dot(wv, x[(p.xRow0 + m) * ${K / 4}u + c]); }
+      }
+      row_sum(&fa, lid);
+      if ((lid & 31u) == 0u) { for (var m = 0u; m < ${M}u; m++) { foldS[m * 8u + (lid >> 5u)] = fa[m]; } }
+      workgroupBarrier();
+      if (lid < ${M}u) {
+        var t = 0.0;
+        for (var i = 0u; i < 8u; i++) { t += foldS[lid * 8u + i]; }
+        ${add}
+      }
+      return;
+    }
+  }`;
 }
 
 /** The K loop's body of the GPU-shape GEMV (with the benchmark diagnostics of GemvBf16Options.diag). */
@@ -290,6 +369,11 @@ export interface GemvArgs {
   xnScale?: number;
   /** Programs with `ride`: the buffers read ahead and the sink for their XOR (one u32 per extra invocation). */
   ride?: { buffers: readonly GPUBuffer[]; sink: GPUBuffer };
+  /**
+   * Programs with `fold` (router-fold.ts): the scratch, and the role's weights: 'base' [Wg | c] (`wgc`), 'out' the
+   * MLP norm's gain and Mo. Weights in one part; rows from 0.
+   */
+  fold?: { scratch: BufferRef; wgc?: BufferRef; mlpGain?: BufferRef; mo?: BufferRef };
 }
 
 /** Records one dispatch per weight part. */
@@ -302,6 +386,15 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
     if (program.bindings.some((b) => b.name === 'xnOut')) {
       if (!a.xnOut) throw new KernelShapeError(`${program.name}: this program writes normalised rows; pass xnOut`);
       bufs.push(a.xnOut);
+    }
+    let foldWgs = 0;
+    const foldRole = program.bindings.some((b) => b.name === 'wgc') ? 'base' : program.bindings.some((b) => b.name === 'mo') ? 'out' : null;
+    if (foldRole) {
+      const f = a.fold;
+      if (!f || (foldRole === 'base' ? !f.wgc : !f.mlpGain || !f.mo)) throw new KernelShapeError(`${program.name}: pass the router fold's buffers (${foldRole})`);
+      if (a.parts.length !== 1 || (a.outRow0 ?? 0) !== 0) throw new KernelShapeError(`${program.name}: the router fold needs one weight part and rows from 0`);
+      bufs.push(...(foldRole === 'base' ? [f.wgc!] : [f.mlpGain!, f.mo!]), f.scratch);
+      foldWgs = program.meta?.foldExperts ?? 0;
     }
     const rides = program.bindings.filter((b) => b.name.startsWith('ride') && b.name !== 'rideSink').length;
     let rideWgs = 0;
@@ -322,7 +415,7 @@ export function gemvBf16(rec: StepRecorder, program: KernelProgram, a: GemvArgs)
         eps: a.eps ?? 1e-5,
         xnScale: a.xnScale ?? 1,
       },
-      Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : (program.meta?.rowsPerWorkgroup ?? ROWS_PER_WG))) + rideWgs,
+      Math.ceil(part.rows / (program.name === 'gemv_bf16_rowwise' ? ROWS_PER_WG_ROWWISE : (program.meta?.rowsPerWorkgroup ?? ROWS_PER_WG))) + rideWgs + foldWgs,
     );
   }
 }

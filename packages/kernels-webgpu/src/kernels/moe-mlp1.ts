@@ -17,6 +17,7 @@ import {
   routePrologue,
 } from '../wgsl.js';
 import type { MoeDecodeVariant } from '../wgsl.js';
+import { foldReadHelpers, routerFoldLayout } from './router-fold.js';
 
 export interface MoeShape {
   /** Hidden size (mlp1 input, mlp2 output); a multiple of 32. */
@@ -85,13 +86,18 @@ export interface MoeProgramOptions {
   decode?: MoeDecodeVariant;
   /** @internal Benchmarks: mlp2's decode where it differs from mlp1's (the model's options only). */
   decode2?: MoeDecodeVariant;
+  /**
+   * mlp1 (unrolled GPU shape): route from the router fold's scratch instead of router logits, and read its input
+   * (g⊙h, normalised here) from it; writes the logits for mlp2 (router-fold.ts). The model's decode steps.
+   */
+  fold?: boolean;
 }
 
 export function moeMlp1Program(caps: GpuCaps, s: MoeShape, opts: MoeProgramOptions = {}): KernelProgram {
   const P = checkMoeShape(s);
   const { H, I, E, k } = s;
   const GB = H / 32;
-  const bindings: BindingDecl[] = [];
+  let bindings: BindingDecl[] = [];
   for (let i = 0; i < P; i++) bindings.push({ name: `blocks${i}`, type: 'array<vec4<u32>>', access: 'read' });
   bindings.push(
     { name: 'scales', type: 'array<u32>', access: 'read' },
@@ -151,6 +157,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   const RP = opts.pairsPerGroup ?? PAIRS_PER_GROUP;
   const NB = Math.ceil(GB / 32);
+  if (opts.fold && (opts.legacy || opts.lut)) throw new KernelShapeError('moeMlp1: the router fold needs the unrolled kernel without the LUT decode');
   if (opts.halfActivations && (opts.legacy || opts.lut)) {
     throw new KernelShapeError('moeMlp1: f16-pair activations need the unrolled kernel without the LUT decode');
   }
@@ -160,7 +167,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (opts.pairWrite === 'lanes' && !lanes) {
       throw new KernelShapeError(`moeMlp1: pairWrite 'lanes' needs halfActivations and 2, 4 or 8 row pairs per group, got ${RP}`);
     }
-    return moeMlp1Unrolled(caps, s, P, RP, bindings, params, opts.lut ? lutCopies(caps) : 0, half, lanes, opts.rankRouting ?? s.E <= 32, opts.decode);
+    if (opts.fold) {
+      bindings = bindings.map((b) =>
+        b.name === 'xn' ? { name: 'fold', type: 'array<vec4f>', access: 'read' } : b.name === 'logits' ? { ...b, access: 'read_write' } : b,
+      );
+      bindings.push({ name: 'rbias', type: 'array<f32>', access: 'read' });
+    }
+    const fparams: KernelProgram['params'] = opts.fold ? [...params, ['eps', 'f32'], ['xnScale', 'f32']] : params;
+    return moeMlp1Unrolled(caps, s, P, RP, bindings, fparams, opts.lut ? lutCopies(caps) : 0, half, lanes, opts.rankRouting ?? s.E <= 32, opts.decode, !!opts.fold);
   }
   return {
     name: 'moe_mlp1',
@@ -251,9 +265,11 @@ function moeMlp1Unrolled(
   lanes: boolean,
   rank: boolean,
   decode?: MoeDecodeVariant,
+  fold = false,
 ): KernelProgram {
   const { H, I, E, k } = s;
-  const routing = moeRouting(caps, E, k, rank);
+  const FL = fold ? routerFoldLayout(E, H) : null;
+  const routing = moeRouting(caps, E, k, rank, FL ? (i) => `foldLogit(tok, ${i})` : undefined);
   if (half) {
     bindings = bindings.map((b) =>
       b.name === 'xn' ? { ...b, type: 'array<vec4<u32>>' } : b.name === 'act' ? { ...b, type: 'array<u32>' } : b,
@@ -287,7 +303,8 @@ function moeMlp1Unrolled(
   for (let r = 0; r < R; r++) lines.push(`var a${r} = 0.0;`);
   for (let j = 0; j < NB; j++) {
     lines.push('{');
-    if (!half) lines.push(`let xb = xrow * ${H / 4}u + 8u * g${j};`);
+    if (FL) lines.push(`let xb = ${FL.hg / 4}u + tok * ${H / 4}u + 8u * g${j};`);
+    else if (!half) lines.push(`let xb = xrow * ${H / 4}u + 8u * g${j};`);
     emitMxfp4BlockDot(lines, {
       j,
       rows: R,
@@ -295,7 +312,14 @@ function moeMlp1Unrolled(
       lut: lutC > 0,
       halfPairs: half,
       decode,
-      load: (q) => (half ? `xn[(xrow * ${GB}u + g${j}) * 4u + ${q}u]` : `xn[xb + ${q}u]`),
+      load: (q) =>
+        FL
+          ? half
+            ? `hpack(fold[xb + ${2 * q}u], fold[xb + ${2 * q + 1}u], fsc)`
+            : `fold[xb + ${q}u]`
+          : half
+            ? `xn[(xrow * ${GB}u + g${j}) * 4u + ${q}u]`
+            : `xn[xb + ${q}u]`,
       x: 'x',
       half: 'h',
       acc: 'a',
@@ -323,10 +347,10 @@ function moeMlp1Unrolled(
     if (i < ${I}u) {
       var v: vec2f;
       {
-        ${swigluValue(`${pick(RP / 2, (q) => 4 * q)} * p.xScale + tb0`, `${pick(RP / 2, (q) => 4 * q + 1)} * p.xScale + tb1`, 'v.x')}
+        ${swigluValue(`${pick(RP / 2, (q) => 4 * q)} * xsc + tb0`, `${pick(RP / 2, (q) => 4 * q + 1)} * xsc + tb1`, 'v.x')}
       }
       {
-        ${swigluValue(`${pick(RP / 2, (q) => 4 * q + 2)} * p.xScale + tb2`, `${pick(RP / 2, (q) => 4 * q + 3)} * p.xScale + tb3`, 'v.y')}
+        ${swigluValue(`${pick(RP / 2, (q) => 4 * q + 2)} * xsc + tb2`, `${pick(RP / 2, (q) => 4 * q + 3)} * xsc + tb3`, 'v.y')}
       }
       act[(tok * ${k}u + slot) * ${I / 2}u + 4u * (i >> 3u) + (i & 3u)] = pack2x16float(v * p.actOut);
     }
@@ -341,7 +365,7 @@ function moeMlp1Unrolled(
     tail = `if (lane < ${RP}u) {
     let i = i0 + lane;
     if (i < ${I}u) {
-      ${swigluValue(`${ga} * p.xScale + tb0`, `${la} * p.xScale + tb1`, dst)}
+      ${swigluValue(`${ga} * xsc + tb0`, `${la} * xsc + tb1`, dst)}
     }
   }`;
   }
@@ -359,7 +383,7 @@ function moeMlp1Unrolled(
   }
   return {
     name: 'moe_mlp1',
-    cacheKey: `moe_mlp1t:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}:ha${+half}${lanes ? 'L' : ''}:rr${+rank}${decodeKey(decode)}`,
+    cacheKey: `moe_mlp1t:H${H}:I${I}:E${E}:k${k}:P${P}:EP${s.expertsPerPart}:sg${+caps.subgroups32}:h${+caps.f16}:RP${RP}:lut${lutC}:ha${+half}${lanes ? 'L' : ''}:rr${+rank}${decodeKey(decode)}${fold ? ':fold' : ''}`,
     bindings,
     enables: enables(caps, true),
     params,
@@ -371,6 +395,8 @@ ${caps.f16 && decode ? mxfp4F16Chain(!!decode.raw) : ''}
 ${lutC ? mxfp4LutHelpers(lutC) : ''}
 ${half ? HALF_PAIR_HELPERS + (caps.f16 ? HALF_PAIR_F16 : '') : ''}
 ${partLoader(P)}
+${FL ? foldReadHelpers(caps, FL) : ''}
+${FL && half ? HPACK : ''}
 ${routing.decl}
 ${groupReduce(caps, 'pair_sum', R, 32, 'add')}
 ${half && !lanes ? `var<workgroup> actS: array<f32, ${8 * RP}>;` : ''}
@@ -381,7 +407,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let tok = wid.y / ${k}u;
   let slot = wid.y % ${k}u;
   let xrow = p.xRow0 + tok;
-  ${routing.call('xrow')}
+  ${
+    FL
+      ? `// Router fold: 1/rms(h) from the out projection's Σh² partials, then the logits (the first workgroup of each
+  // row also writes them for mlp2).
+  finv = foldInv(lid, tok);
+  if (wid.x == 0u && slot == 0u) { for (var i = lid; i < ${E}u; i += 256u) { logits[xrow * ${E}u + i] = foldLogit(tok, i); } }
+  ${routing.call('tok')}
+  ${half ? 'let fsc = finv * p.xnScale;' : ''}
+  let xsc = p.xScale${half ? '' : ' * finv'};`
+      : `${routing.call('xrow')}
+  let xsc = p.xScale;`
+  }
   let e = sel[slot];
   let part = e / ${s.expertsPerPart}u;
   let lbase = (e % ${s.expertsPerPart}u) * ${2 * I}u;
@@ -401,6 +438,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }`,
   };
 }
+
+/** g⊙h (f32, two vec4f of a block's 8-value group) times `s` as the f16 pairs of HALF_PAIR_HELPERS' layout. */
+const HPACK = /* wgsl */ `
+fn hpack(a: vec4f, b: vec4f, s: f32) -> vec4<u32> {
+  return vec4<u32>(pack2x16float(vec2f(a.x, b.x) * s), pack2x16float(vec2f(a.y, b.y) * s),
+    pack2x16float(vec2f(a.z, b.z) * s), pack2x16float(vec2f(a.w, b.w) * s));
+}`;
 
 /** Cache-key suffix of a decode variant ('' for the shipped decode). */
 export function decodeKey(d: MoeDecodeVariant | undefined): string {
@@ -439,12 +483,27 @@ export function moeMlp1(
     xScale?: number;
     /** Multiplier of the f16-pair act written (2^k for mlp2's raw decode); default 1. */
     actOut?: number;
+    /**
+     * Programs with `fold`: the router fold's scratch (bound in xn's place; `xn` is then ignored), the router's bias,
+     * the norm's epsilon and the f16 pairs' prescale (2^k, Layer.xnExp; 1 without the raw decode).
+     */
+    fold?: { scratch: BufferRef; routerBias: BufferRef; eps?: number; xnScale?: number };
   },
 ): void {
+  const folded = program.bindings.some((b) => b.name === 'fold');
+  if (folded !== !!a.fold) throw new KernelShapeError(`${program.name}: ${folded ? 'pass the router fold buffers' : 'this program does not fold the router'}`);
+  if (a.fold && (a.xRow0 ?? 0) !== 0) throw new KernelShapeError(`${program.name}: the router fold serves rows from 0, got xRow0 ${a.xRow0}`);
   rec.dispatch(
     program,
-    [...a.blocks, a.scales, a.bias, a.xn, a.logits, a.act],
-    { xRow0: a.xRow0 ?? 0, limit: a.limit, alpha: 1.702, xScale: a.xScale ?? 1, actOut: a.actOut ?? 1 },
+    a.fold ? [...a.blocks, a.scales, a.bias, a.fold.scratch, a.logits, a.act, a.fold.routerBias] : [...a.blocks, a.scales, a.bias, a.xn, a.logits, a.act],
+    {
+      xRow0: a.xRow0 ?? 0,
+      limit: a.limit,
+      alpha: 1.702,
+      xScale: a.xScale ?? 1,
+      actOut: a.actOut ?? 1,
+      ...(a.fold ? { eps: a.fold.eps ?? 1e-5, xnScale: a.fold.xnScale ?? 1 } : {}),
+    },
     [Math.ceil(s.I / (program.name === 'moe_mlp1_rowwise' ? 64 : (program.meta?.pairsPerWorkgroup ?? 8 * PAIRS_PER_GROUP))), a.tokens * s.k],
   );
 }

@@ -18,6 +18,14 @@ import { gemvBf16, gemvBf16Program, type GemvBf16Options, type WeightPart } from
 import { moeMlp1, moeMlp1Program, type MoeProgramOptions, type MoeShape } from '../kernels/moe-mlp1.js';
 import { moeCombineProgram, moeGrouped, moeGroupedMlp1Program, moeGroupedMlp2Program } from '../kernels/moe-grouped.js';
 import { moeMlp2, moeMlp2Program } from '../kernels/moe-mlp2.js';
+import {
+  FOLD_MAX_ROWS,
+  routerFoldLayout,
+  routerFoldPrecompute,
+  routerFoldPrecomputeProgram,
+  routerFoldWeightBytes,
+  type RouterFoldWeights,
+} from '../kernels/router-fold.js';
 import type { MoeDecodeVariant } from '../wgsl.js';
 import { rmsNorm, rmsNormProgram } from '../kernels/rmsnorm.js';
 import {
@@ -101,6 +109,13 @@ export interface LoadGptOssOptions {
    * prefill 2048 4704 → 4452 tok/s; bench/RESULTS.md session 9). Needs the GPU kernel shapes.
    */
   kvCache?: 'f16' | 'f32';
+  /**
+   * Decode steps of up to 8 rows on the GPU kernel shapes fold the router into the QKV and out-projection GEMVs and
+   * mlp1 (router-fold.ts): one dependent dispatch per layer less (the floor of a 20b step: 1.61 → 1.53 ms, bench/
+   * RESULTS.md session 8), for ~0.9 MB of extra weights per layer (20b) made at load. Default false until measured
+   * faster on a GPU (bench `--fold-ab`).
+   */
+  routerFold?: boolean;
 }
 
 /**
@@ -138,6 +153,8 @@ interface Layer {
   mlp2Blocks: GPUBuffer[];
   mlp2Scales: GPUBuffer;
   mlp2Bias: GPUBuffer;
+  /** The router folded into the decode step's projections (router-fold.ts): GPU shapes, one-part weights. */
+  fold?: RouterFoldWeights;
 }
 
 /** One sequence's KV cache (per layer `[2][capacity][NKV][D]`, f32 or f16 as the model's kvCache) and token history. */
@@ -341,7 +358,7 @@ export class GptOssGpu {
   private constructor(
     ctx: GpuContext,
     config: GptOssConfig,
-    o: Required<Omit<LoadGptOssOptions, 'onProgress' | 'attentionTokens'>> & { attentionTokens?: number },
+    o: Required<Omit<LoadGptOssOptions, 'onProgress' | 'attentionTokens' | 'routerFold'>> & { attentionTokens?: number; routerFold?: boolean },
     w: { layers: Layer[]; finalNorm: GPUBuffer; unembed: WeightPart[]; embedding: WeightPart[]; moe: MoeShape },
   ) {
     this.ctx = ctx;
@@ -401,6 +418,44 @@ export class GptOssGpu {
     this.samplePartials = ctx.caps.cpuLike ? null : samplePartialsPrograms(c.vocabSize);
     this.sampleParts = this.samplePartials ? ctx.createBuffer(samplePartsBytes(this.samplePartials, SPREAD_SAMPLE_ROWS), 'sample partials') : null;
     this.tokIn = ctx.createBuffer(Math.max(16, R * 4), 'token-ids');
+    this.foldScratch = ctx.caps.cpuLike ? null : ctx.createBuffer(routerFoldLayout(c.numExperts, H).total * 4, 'router fold');
+    this.routerFold = !!o.routerFold;
+  }
+
+  private readonly foldScratch: GPUBuffer | null;
+  /**
+   * Decode steps of up to 8 rows fold the router into the QKV and out GEMVs and mlp1 (router-fold.ts): one dependent
+   * dispatch per layer less. GPU shapes only.
+   */
+  private routerFold: boolean;
+  /** @internal Benchmarks: the fold (true) or the router's own GEMV (LoadGptOssOptions.routerFold). */
+  setRouterFold(on: boolean): void {
+    if (on && !this.layers.some((L) => L.fold)) throw new KernelShapeError('router fold: load the model with routerFold: true to make its weights');
+    this.plans.clear();
+    this.routerFold = on;
+  }
+  /** @internal Decode steps fold the router (benchmarks tell the GEMVs apart by their workgroups). */
+  get routerFolded(): boolean {
+    return this.routerFold && !!this.foldScratch && this.layers.some((L) => L.fold);
+  }
+
+  /** Makes each layer's fold weights (Wg | c, Mo) on the GPU, once at load. */
+  private async prepareRouterFold(): Promise<void> {
+    if (!this.foldScratch) return;
+    const c = this.config;
+    const s = { E: c.numExperts, H: c.hiddenSize, AW: c.numAttentionHeads * c.headDim };
+    const bytes = routerFoldWeightBytes(s);
+    const prog = routerFoldPrecomputeProgram(this.ctx.caps, s);
+    for (let l = 0; l < this.layers.length; l++) {
+      const L = this.layers[l];
+      if (L.out.length !== 1 || L.gate.length !== 1) continue;
+      const fold = { wgc: this.ctx.createBuffer(bytes.wgc, `fold.${l}.wgc`), mo: this.ctx.createBuffer(bytes.mo, `fold.${l}.mo`) };
+      const rec = this.ctx.begin();
+      routerFoldPrecompute(rec, prog, s, { wr: L.gate[0].buffer, gain: L.mlpNorm, wo: L.out[0].buffer, bo: L.outBias, ...fold });
+      rec.submit();
+      L.fold = fold;
+    }
+    await this.ctx.sync();
   }
 
   /** Uploads all weights in their stored formats. */
@@ -520,10 +575,12 @@ export class GptOssGpu {
         groupedMoeTiled: options.groupedMoeTiled ?? true,
         prefillGemmMinTokens: options.prefillGemmMinTokens ?? PREFILL_GEMM_MIN_TOKENS,
         kvCache: options.kvCache ?? 'f32',
+        routerFold: options.routerFold ?? false,
       },
       { layers, finalNorm, unembed, embedding, moe },
     );
     await model.probeSubgroupMatrix();
+    if (options.routerFold) await model.prepareRouterFold();
     return model;
   }
 
@@ -593,7 +650,7 @@ export class GptOssGpu {
   setMoeVariant(v: MoeProgramOptions): void {
     this.plans.clear();
     this.moeVariant = v;
-    for (const key of ['mlp1:0', 'mlp1:1', 'mlp2:0', 'mlp2:1']) this.prog.delete(key);
+    for (const key of ['mlp1:0', 'mlp1:1', 'mlp1:0:fold', 'mlp1:1:fold', 'mlp2:0', 'mlp2:1']) this.prog.delete(key);
   }
   /** CPU time (ms) spent recording and submitting the last generated step (benchmarks). */
   lastRecordMs = 0;
@@ -649,6 +706,8 @@ export class GptOssGpu {
       xnScale?: number;
       /** Buffers read ahead into L2 by extra workgroups (GemvBf16Options.ride; GEMV only). */
       ride?: readonly GPUBuffer[];
+      /** The router fold's role and buffers (GemvBf16Options.fold; GEMV only). */
+      fold?: { role: 'base' | 'out'; wgc?: GPUBuffer; mlpGain?: GPUBuffer; mo?: GPUBuffer };
     },
   ): void {
     const x0 = o.xRow0 ?? 0;
@@ -675,10 +734,13 @@ export class GptOssGpu {
       const M = Math.min(8, rows - r0);
       const wn = !!o.xnOut;
       // Few rows (the router's 32 or 128): a workgroup per row (RESULTS.md, session 9).
-      const RW = this.narrowRouter && outStride <= 256 ? 1 : 8;
+      const fold = o.fold && this.foldScratch ? o.fold : undefined;
+      // (The fold's workgroups are 8 rows wide.)
+      const RW = !fold && this.narrowRouter && outStride <= 256 ? 1 : 8;
       const diag = outStride < this.config.vocabSize ? this.gemvDiag : undefined;
       const ride = o.ride && !this.ctx.caps.cpuLike ? o.ride : undefined;
-      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${!!o.xnHalf}:${RW}:${diag ?? ''}:${ride?.length ?? 0}`;
+      if (o.fold && (!fold || rows > 8)) throw new KernelShapeError('gemv: the router fold serves GPU-shape steps of up to 8 rows');
+      const key = `gemv:${K}:${M}:${!!o.norm}:${!!o.bias}:${!!o.residual}:${wn}:${!!o.xnHalf}:${RW}:${diag ?? ''}:${ride?.length ?? 0}:${fold?.role ?? ''}`;
       const prog = this.p(key, () =>
         gemvBf16Program(this.ctx.caps, {
           K,
@@ -691,6 +753,7 @@ export class GptOssGpu {
           rowsPerWorkgroup: RW,
           diag,
           ride: ride?.length,
+          fold: fold ? { role: fold.role, E: this.config.numExperts, H: this.config.hiddenSize } : undefined,
         }),
       );
       gemvBf16(rec, prog, {
@@ -707,6 +770,7 @@ export class GptOssGpu {
         ride: ride
           ? { buffers: ride, sink: this.rideSink(Math.ceil(Math.max(...ride.map((b) => b.size / 16)) / 256) * 1024) }
           : undefined,
+        fold: fold ? { scratch: this.foldScratch!, wgc: fold.wgc, mlpGain: fold.mlpGain, mo: fold.mo } : undefined,
       });
     }
   }
@@ -726,6 +790,11 @@ export class GptOssGpu {
     const variant = { ...this.moeVariant, halfActivations: half };
     const [d1, d2] = this.moeDecodes(half);
     const mlp1 = this.p(`mlp1:${+half}`, () => moeMlp1Program(this.ctx.caps, moe, { ...variant, decode: d1 }));
+    // The router folded into the GEMVs and mlp1 (decode steps of up to 8 rows on the GPU shapes).
+    const foldOk =
+      this.routerFold && !!this.foldScratch && rows <= FOLD_MAX_ROWS && rows < this.groupedMinTokens && rows < this.gemmMinTokens &&
+      !variant.legacy && !variant.lut;
+    const mlp1Fold = foldOk ? this.p(`mlp1:${+half}:fold`, () => moeMlp1Program(this.ctx.caps, moe, { ...variant, decode: d1, fold: true })) : null;
     const mlp2 = this.p(`mlp2:${+half}`, () => moeMlp2Program(this.ctx.caps, moe, { ...variant, decode: d2 }));
     // Raw decode: the inputs arrive prescaled by powers of two, undone in f32 (Layer.xnExp, actExp).
     const raw1 = !!d1?.raw;
@@ -741,24 +810,34 @@ export class GptOssGpu {
     });
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l];
-      this.gemv(rec, L.qkv, H, rows, QKVW, { norm: L.attnNorm, bias: L.qkvBias, x: this.x, out: this.qkv });
+      const lf = mlp1Fold && L.fold ? L.fold : null;
+      this.gemv(rec, L.qkv, H, rows, QKVW, {
+        norm: L.attnNorm,
+        bias: L.qkvBias,
+        x: this.x,
+        out: this.qkv,
+        fold: lf ? { role: 'base', wgc: lf.wgc } : undefined,
+      });
       attend(rec, l);
       this.gemv(rec, L.out, AW, rows, H, {
         bias: L.outBias,
         residual: true,
         x: this.attn,
         out: this.x,
-        ride: this.rideRouter && L.gate.length === 1 ? [L.gate[0].buffer, L.mlpNorm] : undefined,
+        ride: !lf && this.rideRouter && L.gate.length === 1 ? [L.gate[0].buffer, L.mlpNorm] : undefined,
+        fold: lf ? { role: 'out', mlpGain: L.mlpNorm, mo: lf.mo } : undefined,
       });
-      this.gemv(rec, L.gate, H, rows, c.numExperts, {
-        norm: L.mlpNorm,
-        bias: L.gateBias,
-        x: this.x,
-        out: this.router,
-        xnOut: this.xn,
-        xnHalf: half,
-        xnScale: raw1 ? 2 ** L.xnExp : 1,
-      });
+      if (!lf) {
+        this.gemv(rec, L.gate, H, rows, c.numExperts, {
+          norm: L.mlpNorm,
+          bias: L.gateBias,
+          x: this.x,
+          out: this.router,
+          xnOut: this.xn,
+          xnHalf: half,
+          xnScale: raw1 ? 2 ** L.xnExp : 1,
+        });
+      }
       if (rows >= this.groupedMinTokens) {
         moeGrouped(rec, grouped(), moe, {
           blocks1: L.mlp1Blocks,
@@ -778,8 +857,9 @@ export class GptOssGpu {
         continue;
       }
       const common = { logits: this.router, tokens: rows, xRow0: 0 };
-      moeMlp1(rec, mlp1, moe, {
+      moeMlp1(rec, lf ? mlp1Fold! : mlp1, moe, {
         ...common,
+        fold: lf ? { scratch: this.foldScratch!, routerBias: L.gateBias, xnScale: raw1 ? 2 ** L.xnExp : 1 } : undefined,
         blocks: L.mlp1Blocks,
         scales: L.mlp1Scales,
         bias: L.mlp1Bias,
@@ -911,7 +991,7 @@ export class GptOssGpu {
   private planKey(rec: StepRecorder, items: readonly { sequence: GpuSequence; pos: number }[], ids: GPUBuffer): string {
     const chunk = this.decodeChunk();
     const sw = this.config.slidingWindow;
-    let key = `${rec.nextSlot}:${this.ctx.bufferId(ids)}:${+this.attnPrefetch}:${+this.narrowRouter}:${this.gemvDiag ?? ''}:${+this.rideRouter}`;
+    let key = `${rec.nextSlot}:${this.ctx.bufferId(ids)}:${+this.attnPrefetch}:${+this.narrowRouter}:${this.gemvDiag ?? ''}:${+this.rideRouter}:${+this.routerFold}`;
     for (const it of items) {
       let id = this.sequenceIds.get(it.sequence);
       if (id === undefined) {
@@ -1222,10 +1302,12 @@ export class GptOssGpu {
     bufs.push(this.tokenOut, this.tokIn, ...this.embedding.map((p) => p.buffer), this.rope, this.finalNorm, ...this.unembed.map((p) => p.buffer));
     if (this.sampleParts) bufs.push(this.sampleParts);
     if (this.rideSinkBuf) bufs.push(this.rideSinkBuf);
+    if (this.foldScratch) bufs.push(this.foldScratch);
     for (const L of this.layers) {
       bufs.push(L.attnNorm, L.qkvBias, L.sinks, L.outBias, L.mlpNorm, L.gateBias, L.mlp1Scales, L.mlp1Bias);
       bufs.push(L.mlp2Scales, L.mlp2Bias, ...L.mlp1Blocks, ...L.mlp2Blocks);
       for (const p of [...L.qkv, ...L.out, ...L.gate]) bufs.push(p.buffer);
+      if (L.fold) bufs.push(L.fold.wgc, L.fold.mo);
     }
     for (const b of bufs) b.destroy();
   }
