@@ -11,4 +11,5 @@ if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(
 }
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
-export default defineProject({ test: { fileParallelism: false } });
+// test/f16/ runs on an adapter with shader-f16 (vitest.f16.config.ts, scripts/test-f16.mjs): SwiftShader has none.
+export default defineProject({ test: { fileParallelism: false, exclude: ['test/f16/**', '**/node_modules/**'] } });

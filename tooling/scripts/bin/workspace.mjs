@@ -41,22 +41,42 @@ function ensurePnpm() {
 }
 
 // Debian packages the test suite drives for real: Chromium (a real page for the browser tests and the
-// SwiftShader Vulkan driver that runs WebGPU without a GPU). Installed only when missing.
+// SwiftShader Vulkan driver that runs WebGPU without a GPU) and Mesa's lavapipe (a CPU Vulkan driver with
+// shader-f16, for the WebGPU kernels' f16 path; Mesa 24 or later, from bookworm-backports on Debian 12).
+// Installed only when missing.
+function lavapipeOk() {
+  const v = quiet('dpkg-query', ['-W', '-f=${Version}', 'mesa-vulkan-drivers']);
+  return !!v && Number(v.split('.')[0]) >= 24;
+}
+
 function ensureApt() {
   const want = [];
   if (!existsSync('/usr/bin/chromium') || !existsSync(SWIFTSHADER_ICD)) want.push('chromium');
-  if (want.length === 0) return;
+  const mesa = !lavapipeOk();
+  if (want.length === 0 && !mesa) return;
   if (!quiet('sh', ['-c', 'command -v apt-get'])) {
-    log(`cannot install ${want.join(', ')}: apt-get not found; tests that need them will fail`);
+    log(`cannot install ${[...want, ...(mesa ? ['mesa-vulkan-drivers'] : [])].join(', ')}: apt-get not found; tests that need them will fail`);
     return;
   }
   const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
-  log(`installing Debian packages: ${want.join(', ')}`);
   const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
   const [cmd, ...pre] = sudo.length ? sudo : ['apt-get'];
   const base = sudo.length ? [...pre, 'apt-get'] : [];
+  // Debian 12's own Mesa (22.3) has a lavapipe that Dawn rejects; its backports suite has Mesa 25.
+  const bookworm = /^VERSION_CODENAME=bookworm$/m.test(quiet('cat', ['/etc/os-release']) ?? '');
+  const bpo = '/etc/apt/sources.list.d/gptoss-bookworm-backports.list';
+  if (mesa && bookworm && !quiet('sh', ['-c', 'grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d && echo y'])) {
+    log(`adding Debian's bookworm-backports suite (${bpo}) for Mesa's lavapipe`);
+    const line = 'deb http://deb.debian.org/debian bookworm-backports main';
+    run(sudo.length ? 'sudo' : 'sh', [...(sudo.length ? ['-n', 'sh'] : []), '-c', `echo '${line}' > ${bpo}`]);
+  }
+  log(`installing Debian packages: ${[...want, ...(mesa ? ['mesa-vulkan-drivers'] : [])].join(', ')}`);
   run(cmd, [...base, 'update', '-q'], { env: aptEnv, allowFail: true });
-  run(cmd, [...base, 'install', '-y', '-q', '--no-install-recommends', ...want], { env: aptEnv });
+  if (want.length) run(cmd, [...base, 'install', '-y', '-q', '--no-install-recommends', ...want], { env: aptEnv });
+  if (mesa) {
+    const t = bookworm ? ['-t', 'bookworm-backports'] : [];
+    run(cmd, [...base, 'install', '-y', '-q', '--no-install-recommends', ...t, 'mesa-vulkan-drivers'], { env: aptEnv });
+  }
 }
 
 function gpuEnv() {
