@@ -50,10 +50,9 @@ export function routerFoldLayout(E: number, H: number): RouterFoldLayout {
  * weights Wo [H, AW] and bias bo [H], writes wgc = [Wg (E·H) | c (E)] and mo = Mo [E, AW] (f32). One invocation per
  * (expert, column pair); the first workgroup of each expert writes its Wg row and c.
  */
-export function routerFoldPrecomputeProgram(caps: GpuCaps, s: { E: number; H: number; AW: number }): KernelProgram {
+export function routerFoldPrecomputeProgram(s: { E: number; H: number; AW: number }): KernelProgram {
   const { E, H, AW } = s;
   if (AW % 2 !== 0 || H % 2 !== 0) throw new KernelShapeError(`router fold: H and AW must be even, got H=${H} AW=${AW}`);
-  void caps;
   const AW2 = AW / 2;
   return {
     name: 'router_fold_precompute',

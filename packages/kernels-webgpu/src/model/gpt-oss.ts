@@ -445,7 +445,7 @@ export class GptOssGpu {
     const c = this.config;
     const s = { E: c.numExperts, H: c.hiddenSize, AW: c.numAttentionHeads * c.headDim };
     const bytes = routerFoldWeightBytes(s);
-    const prog = routerFoldPrecomputeProgram(this.ctx.caps, s);
+    const prog = routerFoldPrecomputeProgram(s);
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l];
       if (L.out.length !== 1 || L.gate.length !== 1) continue;
